@@ -1,0 +1,166 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, stat, statfs, symlink, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { fromSystemError, StorageError } from '../../src/storage/errors.js';
+
+/** Prefix of in-progress uploads; such names never list. */
+const TEMP_PREFIX = '.ferry-partial-';
+
+/**
+ * Archives as files in one directory. Writes go to a hidden temporary name,
+ * are fsynced, renamed into place and the directory is fsynced, so a crash
+ * leaves either the old state or the complete new file. Files are 0600.
+ */
+export class LocalAdapter implements StorageAdapter {
+  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: true, maxConcurrency: 4 };
+
+  constructor(readonly name: string, readonly root: string) {}
+
+  /** Hook for subclasses: called before every write (the usb adapter checks the mount here). */
+  protected async beforeWrite(_body: PutBody | undefined, _options?: OpOptions): Promise<void> {}
+
+  async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
+    checkKey(this.name, key);
+    await this.beforeWrite(body, options);
+    await this.ensureRoot();
+    const tmp = join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`);
+    let written = 0;
+    try {
+      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 });
+      const input = body.open();
+      input.on('data', (chunk: Buffer) => { written += chunk.length; });
+      await pipeline(input, out, { signal: options.signal });
+      await syncPath(tmp);
+      await rename(tmp, join(this.root, key));
+      await syncPath(this.root);
+      return written;
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fromSystemError(this.name, err, `writing ${join(this.root, key)}`);
+    }
+  }
+
+  async get(key: string, options: OpOptions = {}): Promise<Readable> {
+    checkKey(this.name, key);
+    const path = join(this.root, key);
+    const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: options.signal });
+    await new Promise<void>((resolve, reject) => {
+      stream.once('open', () => resolve());
+      stream.once('error', (err) => reject(fromSystemError(this.name, err, `reading ${path}`)));
+    });
+    return stream;
+  }
+
+  async stat(key: string, _options?: OpOptions): Promise<ObjectInfo> {
+    checkKey(this.name, key);
+    const path = join(this.root, key);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
+      return { key, size: s.size, modified: s.mtime };
+    } catch (err) {
+      throw fromSystemError(this.name, err, `stat ${path}`);
+    }
+  }
+
+  async list(prefix: string, _options?: OpOptions): Promise<ObjectInfo[]> {
+    let entries;
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fromSystemError(this.name, err, `listing ${this.root}`);
+    }
+    const out: ObjectInfo[] = [];
+    for (const e of entries) {
+      if (!e.isFile() || e.name.startsWith('.') || !e.name.startsWith(prefix)) continue;
+      try {
+        const s = await stat(join(this.root, e.name));
+        out.push({ key: e.name, size: s.size, modified: s.mtime });
+      } catch {
+        // Removed between readdir and stat: it is simply gone.
+      }
+    }
+    return out;
+  }
+
+  async remove(key: string, _options?: OpOptions): Promise<void> {
+    checkKey(this.name, key);
+    try {
+      await unlink(join(this.root, key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(this.name, err, `removing ${join(this.root, key)}`);
+    }
+  }
+
+  /** Atomically repoints the `latestKey` symlink at `key` (a relative link inside the directory). */
+  async setLatest(latestKey: string, key: string, options?: OpOptions): Promise<void> {
+    checkKey(this.name, latestKey);
+    await this.beforeWrite(undefined, options);
+    const tmp = join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-link`);
+    try {
+      await symlink(key, tmp);
+      await rename(tmp, join(this.root, latestKey));
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw fromSystemError(this.name, err, `updating ${join(this.root, latestKey)}`);
+    }
+  }
+
+  async freeSpace(_options?: OpOptions): Promise<number | undefined> {
+    try {
+      const s = await statfs(await this.existingAncestor());
+      return s.bavail * s.bsize;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async probe(options?: OpOptions): Promise<string[]> {
+    await this.beforeWrite(undefined, options);
+    return [`directory ${this.root}`];
+  }
+
+  protected async ensureRoot(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw fromSystemError(this.name, err, `creating ${this.root}`);
+    }
+  }
+
+  private async existingAncestor(): Promise<string> {
+    let dir = this.root;
+    for (;;) {
+      try {
+        await stat(dir);
+        return dir;
+      } catch {
+        const parent = join(dir, '..');
+        if (parent === dir) return dir;
+        dir = parent;
+      }
+    }
+  }
+}
+
+/** Keys are flat names; anything that could leave the directory is refused. */
+function checkKey(target: string, key: string): void {
+  if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
+    throw new StorageError('CONFIG', target, `invalid object name ${JSON.stringify(key)}`);
+  }
+}
+
+/** fsync a file or directory by path (fsync applies to the inode, whichever descriptor is used). */
+async function syncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

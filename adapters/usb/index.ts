@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { defineAdapter } from '../../src/storage/definition.js';
+import { resolveUserPath } from '../../src/util/paths.js';
+import { localOptions } from '../local/index.js';
+
+export default defineAdapter({
+  type: 'usb',
+  options: {
+    ...localOptions,
+    /** The drive's mount point. Writes are refused unless a filesystem is mounted exactly there. */
+    mountpoint: z.string().min(1).describe('Mount point of the drive; writes are refused unless it is mounted'),
+    /** Filesystem label the mounted drive must carry (looked up in /dev/disk/by-label). */
+    expect_label: z.string().min(1).optional().describe('Filesystem label the mounted drive must have'),
+    /** Filesystem UUID the mounted drive must carry (looked up in /dev/disk/by-uuid). */
+    expect_uuid: z.string().min(1).optional().describe('Filesystem UUID the mounted drive must have'),
+  },
+  async create(name, options, context) {
+    const { UsbAdapter } = await import('./adapter.js');
+    return new UsbAdapter(name, {
+      root: resolveUserPath(context.configDir, options.path),
+      mountpoint: resolveUserPath(context.configDir, options.mountpoint),
+      expectLabel: options.expect_label,
+      expectUuid: options.expect_uuid,
+    });
+  },
+});

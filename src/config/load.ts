@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { resolveUserPath } from '../util/paths.js';
+import { interpolate, type KeyPath } from './interpolate.js';
+import { configSchema, type Config } from './schema.js';
+import { SECRET_NAMES } from './secret.js';
+import { SOURCE_KINDS, sourceKindOf } from './sources.js';
+
+export interface LoadedConfig extends Config {
+  /** Absolute path of the config file. */
+  configPath: string;
+  configDir: string;
+  /** Absolute state directory (lock, last_run.json, history.jsonl). */
+  stateDir: string;
+  /** Absolute directory for temporary files (database dumps). */
+  stagingDir: string;
+}
+
+/** Where the config is read from: `-c`, then `FERRY_CONFIG`, then `./backup.config.yaml`. */
+export function configPathFrom(flag: string | undefined, env = process.env): string {
+  return resolve(flag ?? env.FERRY_CONFIG ?? 'backup.config.yaml');
+}
+
+/**
+ * Reads, interpolates, validates and normalizes a config file. Every problem
+ * is collected and thrown as one ConfigError (exit 2) whose lines name the
+ * key's dot-path and its line in the file.
+ */
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = basename(path);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError(path, [{ path: '', message: `cannot read config: ${reason}` }]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => ({
+      path: '',
+      line: e.linePos?.[0]?.line,
+      message: `YAML syntax: ${e.message.split('\n')[0]}`,
+    })));
+  }
+  const lineOf = (p: KeyPath, key?: string) => findLine(doc, lineCounter, p, key);
+  const issues: ConfigIssue[] = [];
+  const raw = interpolate(doc.toJS(), env, (p, variable) => {
+    issues.push({ path: p.join('.'), line: lineOf(p), message: `environment variable ${variable} is not set (write \${${variable}:-default} for a default)` });
+  });
+  if (issues.length) throw new ConfigError(file, issues);
+
+  validate(raw, lineOf, issues);
+  if (issues.length) throw new ConfigError(file, issues);
+  const config = configSchema.parse(raw);
+
+  const configDir = dirname(path);
+  resolveSecretFiles(config, configDir, [], lineOf, issues);
+  checkSourceNames(config, lineOf, issues);
+  if (issues.length) throw new ConfigError(file, issues);
+
+  const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');
+  return {
+    ...config,
+    configPath: path,
+    configDir,
+    stateDir: config.state_dir ? resolveUserPath(configDir, config.state_dir) : join(stateHome, 'ferry', config.job),
+    stagingDir: config.staging_dir ? resolveUserPath(configDir, config.staging_dir) : tmpdir(),
+  };
+}
+
+function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | undefined, issues: ConfigIssue[]): void {
+  // Sources are told apart by their kind key, so each is checked against its own schema for precise messages.
+  const sources = (raw as { sources?: unknown })?.sources;
+  const sourceIssues: z.core.$ZodIssue[] = [];
+  if (Array.isArray(sources)) {
+    sources.forEach((s, i) => {
+      const kind = sourceKindOf(s);
+      if (!kind) {
+        sourceIssues.push({ code: 'custom', path: ['sources', i], message: `a source needs one of: ${Object.keys(SOURCE_KINDS).join(', ')}`, input: s });
+        return;
+      }
+      const r = SOURCE_KINDS[kind].safeParse(s);
+      if (!r.success) sourceIssues.push(...r.error.issues.map((iss) => ({ ...iss, path: ['sources', i, ...iss.path] })));
+    });
+  }
+  const result = configSchema.safeParse(raw);
+  const all = [...sourceIssues, ...(result.success ? [] : result.error.issues.filter((i) => !(i.path[0] === 'sources' && i.path.length > 1 && sourceIssues.length)))];
+  for (const issue of all) {
+    const p = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) as KeyPath;
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) issues.push({ path: [...p, key].join('.'), line: lineOf(p, key), message: 'unknown key' });
+    } else {
+      issues.push({ path: p.join('.'), line: lineOf(p), message: issue.message });
+    }
+  }
+}
+
+/** Reads every `<secret>_file` into `<secret>`, resolving paths against the config's directory. */
+function resolveSecretFiles(
+  node: unknown,
+  configDir: string,
+  path: KeyPath,
+  lineOf: (p: KeyPath) => number | undefined,
+  issues: ConfigIssue[],
+): void {
+  if (Array.isArray(node)) return node.forEach((v, i) => resolveSecretFiles(v, configDir, [...path, i], lineOf, issues));
+  if (!node || typeof node !== 'object') return;
+  const obj = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(obj)) {
+    const base = key.endsWith('_file') ? key.slice(0, -5) : undefined;
+    if (base && SECRET_NAMES.has(base) && typeof value === 'string') {
+      const p = [...path, key];
+      if (obj[base] !== undefined) {
+        issues.push({ path: p.join('.'), line: lineOf(p), message: `set either ${base} or ${key}, not both` });
+        continue;
+      }
+      const file = resolveUserPath(configDir, value);
+      try {
+        obj[base] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        issues.push({ path: p.join('.'), line: lineOf(p), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+      }
+      delete obj[key];
+    } else {
+      resolveSecretFiles(value, configDir, [...path, key], lineOf, issues);
+    }
+  }
+}
+
+const RESERVED = new Set(['inventory.json', 'inventory.txt']);
+
+function checkSourceNames(config: Config, lineOf: (p: KeyPath) => number | undefined, issues: ConfigIssue[]): void {
+  const seen = new Map<string, number>();
+  config.sources.forEach((s, i) => {
+    const name = sourceArchivePath(s);
+    const p = ['sources', i, s.as ? 'as' : Object.keys(s)[0]!];
+    if (RESERVED.has(name)) issues.push({ path: p.join('.'), line: lineOf(p), message: `"${name}" is reserved for the archive's inventory` });
+    else if (name === '' || name.split('/').some((seg) => seg === '..' || seg === '.') || name.startsWith('/')) {
+      issues.push({ path: p.join('.'), line: lineOf(p), message: `"${name}" must be a relative path inside the archive` });
+    } else if (seen.has(name)) {
+      issues.push({ path: p.join('.'), line: lineOf(p), message: `"${name}" is already used by sources.${seen.get(name)}` });
+    }
+    seen.set(name, i);
+  });
+}
+
+/** The path a source is stored under inside the archive. */
+export function sourceArchivePath(s: Config['sources'][number]): string {
+  if (s.as) return s.as.replace(/\/+$/, '');
+  if ('path' in s) return basename(s.path.replace(/\/+$/, ''));
+  if ('sqlite' in s) return basename(s.sqlite);
+  if ('postgres' in s) return `db/${postgresDbName(s.postgres) ?? 'postgres'}.sql`;
+  return '';
+}
+
+function postgresDbName(pg: { url?: string; dbname?: string }): string | undefined {
+  if (pg.dbname) return pg.dbname;
+  if (!pg.url) return undefined;
+  try {
+    return decodeURIComponent(new URL(pg.url).pathname.replace(/^\//, '')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function findLine(doc: Document, lc: LineCounter, path: KeyPath, key?: string): number | undefined {
+  for (let n = path.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    if (!node || typeof node !== 'object') continue;
+    if (key !== undefined && n === path.length && isMap(node)) {
+      const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === key);
+      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
+      if (range) return lc.linePos(range[0]).line;
+    }
+    const range = (node as { range?: [number, number, number] }).range;
+    if (range) return lc.linePos(range[0]).line;
+  }
+  return undefined;
+}

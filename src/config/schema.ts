@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { ADAPTERS } from '../storage/registry.js';
+import { keepSchema } from './keep.js';
+import { secret } from './secret.js';
+import { sourceSchema } from './sources.js';
+
+export const JOB_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const TARGET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** Keys every target accepts, whatever its type. */
+const commonTargetKeys = {
+  keep: keepSchema.describe('Retention for this target'),
+  timezone: z.string().optional().describe('IANA zone for retention buckets; default: local time'),
+  retries: z.number().int().min(0).max(20).default(3).describe('Retries of retryable errors, with backoff'),
+  concurrency: z.number().int().min(1).max(64).optional().describe('Parallel operations on this target'),
+};
+
+function targetSchema() {
+  const variants = ADAPTERS.map((def) =>
+    z.strictObject({ type: z.literal(def.type), ...commonTargetKeys, ...def.options }),
+  );
+  return z.discriminatedUnion('type', variants as unknown as [z.ZodObject, ...z.ZodObject[]]);
+}
+
+export const encryptionSchema = z
+  .strictObject({
+    recipients: z.array(z.string().min(1)).min(1).optional().describe('age X25519 (age1...) or ssh-ed25519 recipients'),
+    recipients_file: z.string().min(1).optional().describe('File with one recipient per line'),
+    ...secret('passphrase', 'Passphrase for scrypt encryption'),
+  })
+  .refine(
+    (e) => [e.recipients ?? e.recipients_file, e.passphrase ?? e.passphrase_file].filter((v) => v !== undefined).length === 1,
+    'set exactly one of recipients / recipients_file or passphrase / passphrase_file',
+  );
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  job: z.string().regex(JOB_RE, 'job must match [a-z0-9][a-z0-9._-]{0,63}'),
+  state_dir: z.string().min(1).optional().describe('Lock and state files; default $XDG_STATE_HOME/ferry/<job>'),
+  staging_dir: z.string().min(1).optional().describe('Temporary files for database dumps; default: the system temp dir'),
+  sources: z.array(sourceSchema).min(1),
+  inventory: z
+    .strictObject({ commands: z.record(z.string(), z.string().min(1)).default({}) })
+    .default({ commands: {} }),
+  compression: z.strictObject({ level: z.number().int().min(1).max(9).default(6) }).default({ level: 6 }),
+  encryption: encryptionSchema.optional(),
+  hooks: z
+    .strictObject({
+      before: z.array(z.string().min(1)).default([]),
+      after: z.array(z.string().min(1)).default([]),
+      timeout: z.number().int().min(1).default(300).describe('Seconds before a hook is killed'),
+    })
+    .default({ before: [], after: [], timeout: 300 }),
+  schedule: z.string().optional().describe('Cron expression used by `ferry daemon`'),
+  timezone: z.string().optional().describe('IANA zone for the schedule and retention; default: local time'),
+  targets: z.record(z.string().regex(TARGET_NAME_RE, 'target names are letters, digits, _ and -'), targetSchema())
+    .refine((t) => Object.keys(t).length > 0, 'at least one target is required'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type TargetConfig = Config['targets'][string];
+export type EncryptionConfig = z.infer<typeof encryptionSchema>;

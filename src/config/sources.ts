@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { secret } from './secret.js';
+
+const as = z.string().min(1).optional().describe('Path inside the archive; default: the basename');
+
+export const pathSourceSchema = z.strictObject({
+  path: z.string().min(1).describe('A directory or a single file'),
+  as,
+  exclude: z.array(z.string().min(1)).default([]).describe('Globs relative to path'),
+});
+
+export const sqliteSourceSchema = z.strictObject({
+  sqlite: z.string().min(1).describe('SQLite database file; copied with the online backup API'),
+  as,
+  vacuum: z.boolean().default(false).describe('Use VACUUM INTO instead of the backup API'),
+  busy_timeout: z.number().int().min(0).default(5000).describe('Milliseconds to wait for locks'),
+});
+
+export const postgresSourceSchema = z.strictObject({
+  postgres: z.strictObject({
+    url: z.string().min(1).optional().describe('postgres://user@host:port/dbname'),
+    host: z.string().optional(),
+    port: z.number().int().optional(),
+    user: z.string().optional(),
+    dbname: z.string().optional(),
+    ...secret('password', 'Database password, passed to pg_dump through the environment'),
+    format: z.enum(['plain', 'custom']).default('plain'),
+  }),
+  as,
+  timeout: z.number().int().min(1).default(3600).describe('Seconds before pg_dump is killed'),
+});
+
+export const commandSourceSchema = z.strictObject({
+  command: z.string().min(1).describe('Shell command whose stdout is stored as a file'),
+  as: z.string().min(1).describe('Path of the stored output inside the archive'),
+  timeout: z.number().int().min(1).default(300).describe('Seconds before the command is killed'),
+  allow_failure: z.boolean().default(false),
+});
+
+/** The key that tells which kind a source entry is. */
+export const SOURCE_KINDS = {
+  path: pathSourceSchema,
+  sqlite: sqliteSourceSchema,
+  postgres: postgresSourceSchema,
+  command: commandSourceSchema,
+} as const;
+export type SourceKind = keyof typeof SOURCE_KINDS;
+
+export const sourceSchema = z.union([pathSourceSchema, sqliteSourceSchema, postgresSourceSchema, commandSourceSchema]);
+
+export type PathSource = z.infer<typeof pathSourceSchema>;
+export type SqliteSource = z.infer<typeof sqliteSourceSchema>;
+export type PostgresSource = z.infer<typeof postgresSourceSchema>;
+export type CommandSource = z.infer<typeof commandSourceSchema>;
+export type SourceConfig = z.infer<typeof sourceSchema>;
+
+/** Picks the schema for one raw source entry by the kind key it carries. */
+export function sourceKindOf(raw: unknown): SourceKind | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  return (Object.keys(SOURCE_KINDS) as SourceKind[]).find((k) => k in raw);
+}

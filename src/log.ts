@@ -1,0 +1,20 @@
+/** Log lines go to stderr; stdout is reserved for the command's result. */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+}
+
+export function createLogger(options: { quiet?: boolean; verbose?: boolean } = {}): Logger {
+  const write = (level: string, message: string) => process.stderr.write(`ferry ${level}: ${message}\n`);
+  return {
+    info: (m) => { if (!options.quiet) write('info', m); },
+    warn: (m) => write('warn', m),
+    error: (m) => write('error', m),
+    debug: (m) => { if (options.verbose) write('debug', m); },
+  };
+}
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };

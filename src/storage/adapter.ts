@@ -1,0 +1,88 @@
+import type { Readable } from 'node:stream';
+
+/** What the core needs to know about one stored object. */
+export interface ObjectInfo {
+  /** Name relative to the target's root (no directory part). */
+  key: string;
+  size: number;
+  /** Last modification time as the backend reports it; may be the upload time. */
+  modified: Date;
+}
+
+/**
+ * The bytes handed to `put`. A body is opened once per attempt; only a
+ * `replayable` body may be opened again (the retry wrapper relies on that).
+ */
+export interface PutBody {
+  /** Opens a fresh stream of the bytes. A one-shot body throws on the second call. */
+  open(): Readable;
+  /** True when `open()` may be called more than once (a file, a buffer). */
+  readonly replayable: boolean;
+  /** Exact byte length when it is known up front (buffers, finished files). */
+  readonly size?: number;
+  /** Upper bound on the byte length when the exact size is not known yet (free-space checks, part sizes). */
+  readonly sizeHint?: number;
+  /** A local file that holds exactly these bytes, when there is one (adapters that need a file use it). */
+  readonly path?: string;
+}
+
+export interface OpOptions {
+  signal?: AbortSignal;
+}
+
+/** Optional abilities, declared up front so the core can compensate instead of checking adapter types. */
+export interface Capabilities {
+  /** Uploads land under a temporary name and are renamed, so a partial object never has the real name. */
+  atomicRename: boolean;
+  /** `put` accepts a stream of unknown length. When false the core hands it a finished local file (`PutBody.path`). */
+  streamingPut: boolean;
+  /** The adapter can keep a human-friendly `<job>-latest…` pointer (`setLatest`). */
+  latestPointer: boolean;
+  /** Puts this target handles well at once. */
+  maxConcurrency: number;
+}
+
+/**
+ * One storage target. Adapters only move bytes: naming, manifests,
+ * retention and verification belong to the core.
+ *
+ * Keys are flat names (`mss-20261122T031500Z.tar.gz`) relative to the
+ * target's configured root. Every method rejects with a `StorageError`.
+ */
+export interface StorageAdapter {
+  /** The target's name from `targets:` in the config. */
+  readonly name: string;
+  readonly capabilities: Capabilities;
+
+  /**
+   * Stores `body` under `key`, replacing any object of that name. Either the
+   * whole body lands under `key` or nothing does: an aborted or failed put
+   * leaves no object under `key` (a temporary object may remain, but it never
+   * lists). Resolves with the number of bytes stored.
+   */
+  put(key: string, body: PutBody, options?: OpOptions): Promise<number>;
+
+  /** Opens the object for reading. Rejects with NOT_FOUND when it does not exist. */
+  get(key: string, options?: OpOptions): Promise<Readable>;
+
+  /** Rejects with NOT_FOUND when the object does not exist. */
+  stat(key: string, options?: OpOptions): Promise<ObjectInfo>;
+
+  /** Lists complete objects whose key starts with `prefix`. Temporary upload names never appear. */
+  list(prefix: string, options?: OpOptions): Promise<ObjectInfo[]>;
+
+  /** Deletes the object. Idempotent: removing a missing key resolves. */
+  remove(key: string, options?: OpOptions): Promise<void>;
+
+  /** Points `<latestKey>` at `key` (e.g. a symlink). Only called when `capabilities.latestPointer`. */
+  setLatest?(latestKey: string, key: string, options?: OpOptions): Promise<void>;
+
+  /** Free bytes at the target, when the backend can tell. */
+  freeSpace?(options?: OpOptions): Promise<number | undefined>;
+
+  /** Extra readiness checks for `ferry check` (mounted, right device, ...). Rejects with a StorageError. */
+  probe?(options?: OpOptions): Promise<string[]>;
+
+  /** Releases connections. Safe to call more than once. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The full test suite: installs the system packages the tests drive for real
+# (age, pigz, OpenSSH server, rsync, PostgreSQL), builds, and runs vitest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v age >/dev/null || need+=(age)
+command -v pigz >/dev/null || need+=(pigz)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+command -v rsync >/dev/null || need+=(rsync)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test: missing system packages: ${need[*]}" >&2
+    echo "test: run as root (so this script can apt-get install them) or install them first" >&2
+    exit 1
+  fi
+  echo "test: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+[ -d node_modules ] || npm install --no-audit --no-fund
+npm run build
+exec npx vitest run "$@"
