@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import { describeError, EXIT } from '../../errors.js';
+import { bufferBody } from '../../storage/body.js';
+import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
+import type { CommandContext } from '../context.js';
+import { formatBytes } from '../format.js';
+
+export interface ProbeReport {
+  target: string;
+  type: string;
+  ok: boolean;
+  details: string[];
+  freeBytes?: number;
+  error?: string;
+  code?: string;
+}
+
+/**
+ * Probes one target the way a run uses it: its own readiness checks
+ * (mounted, right drive...), free space, then write, read back and delete a
+ * small probe object that can never be mistaken for an archive.
+ */
+export async function probeTarget(target: Target, signal?: AbortSignal): Promise<ProbeReport> {
+  const report: ProbeReport = { target: target.name, type: String(target.config.type), ok: false, details: [] };
+  try {
+    if (target.adapter.probe) report.details.push(...(await target.adapter.probe({ signal })));
+    const free = await target.adapter.freeSpace?.({ signal });
+    if (free !== undefined) {
+      report.freeBytes = free;
+      report.details.push(`${formatBytes(free)} free`);
+    }
+    const key = `ferry-check-${randomBytes(6).toString('hex')}.probe`;
+    const payload = `ferry check ${new Date().toISOString()}\n`;
+    await target.adapter.put(key, bufferBody(payload), { signal });
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await target.adapter.get(key, { signal })) chunks.push(c as Buffer);
+      if (Buffer.concat(chunks).toString() !== payload) throw new Error('probe object read back with different content');
+    } finally {
+      await target.adapter.remove(key, { signal });
+    }
+    report.details.push('write, read back and delete ok');
+    report.ok = true;
+  } catch (err) {
+    report.error = describeError(err);
+    report.code = (err as { code?: string }).code;
+  }
+  return report;
+}
+
+export async function checkCommand(ctx: CommandContext): Promise<number> {
+  const config = ctx.config();
+  const reports: ProbeReport[] = [];
+  const opened: Target[] = [];
+  try {
+    for (const name of Object.keys(config.targets)) {
+      try {
+        const t = await openTarget(config, name, ctx.log);
+        opened.push(t);
+        reports.push(await probeTarget(t, ctx.signal));
+      } catch (err) {
+        reports.push({ target: name, type: String(config.targets[name]!.type), ok: false, details: [], error: describeError(err) });
+      }
+    }
+  } finally {
+    await closeTargets(opened);
+  }
+  const human = [`config ${config.configPath}: ok (job ${config.job}, ${config.sources.length} sources)`,
+    ...reports.map((r) => `${r.target} (${r.type}): ${r.ok ? 'ok' : `FAILED${r.code ? ` [${r.code}]` : ''}: ${r.error}`}${r.details.length ? ` — ${r.details.join('; ')}` : ''}`)].join('\n');
+  ctx.output(human, { config: { path: config.configPath, job: config.job, ok: true }, targets: reports });
+  return reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE;
+}

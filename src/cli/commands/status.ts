@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import { describeError, EXIT } from '../../errors.js';
+import { readLastRun } from '../../state/files.js';
+import { readLock } from '../../state/lock.js';
+import { readCatalog } from '../../storage/catalog.js';
+import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
+import type { CommandContext } from '../context.js';
+import { table } from '../format.js';
+
+/** The next time `schedule` fires after `from`, in the configured zone. */
+export function nextScheduledRun(schedule: string | undefined, timezone: string | undefined, from = new Date()): Date | undefined {
+  if (!schedule) return undefined;
+  return new Cron(schedule, { timezone, paused: true }).nextRun(from) ?? undefined;
+}
+
+export async function statusCommand(ctx: CommandContext): Promise<number> {
+  const config = ctx.config();
+  const last = await readLastRun(config.stateDir);
+  const lock = await readLock(join(config.stateDir, 'lock'));
+  const next = nextScheduledRun(config.schedule, config.timezone);
+  const opened: Target[] = [];
+  const targets = [];
+  try {
+    for (const name of Object.keys(config.targets)) {
+      const lastTarget = last?.targets.find((t) => t.target === name);
+      try {
+        const t = await openTarget(config, name, ctx.log);
+        opened.push(t);
+        const c = await readCatalog(t.adapter, config.job, { signal: ctx.signal });
+        targets.push({ target: name, archives: c.complete.length, newest: c.complete.at(-1)?.name, last: lastTarget });
+      } catch (err) {
+        targets.push({ target: name, archives: undefined, error: describeError(err), last: lastTarget });
+      }
+    }
+  } finally {
+    await closeTargets(opened);
+  }
+  const lines = [
+    `job ${config.job}`,
+    `last run: ${last ? `${last.status} at ${last.ended}${last.archive ? ` (${last.archive})` : ''}${last.error ? ` — ${last.error}` : ''}` : 'never'}`,
+    `next run: ${next ? next.toISOString() : config.schedule ? 'none' : 'no schedule configured'}`,
+    ...(lock ? [`running: pid ${lock.pid} on ${lock.host} since ${lock.started}`] : []),
+    table(['target', 'archives', 'newest', 'last push'], targets.map((t) => [
+      t.target,
+      t.archives === undefined ? 'error' : String(t.archives),
+      t.newest ?? (t.error ? t.error : '-'),
+      t.last ? `${t.last.status}${t.last.error ? `: ${t.last.error}` : ''}` : '-',
+    ])),
+  ];
+  ctx.output(lines.join('\n'), { job: config.job, last_run: last ?? null, next_run: next?.toISOString() ?? null, running: lock ?? null, targets });
+  return EXIT.OK;
+}

@@ -1,0 +1,34 @@
+import { loadConfig, configPathFrom, type LoadedConfig } from '../config/load.js';
+import { createLogger, type Logger } from '../log.js';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+}
+
+export interface CommandContext {
+  options: GlobalOptions;
+  log: Logger;
+  /** Loads the config (once); throws ConfigError (exit 2) on any problem. */
+  config(): LoadedConfig;
+  /** Writes the command's result: JSON with --json, else the human text. */
+  output(human: string, json: unknown): void;
+  signal: AbortSignal;
+}
+
+export function createContext(options: GlobalOptions, signal: AbortSignal): CommandContext {
+  let cached: LoadedConfig | undefined;
+  return {
+    options,
+    log: createLogger({ quiet: options.quiet, verbose: options.verbose }),
+    config: () => (cached ??= loadConfig(configPathFrom(options.config))),
+    output(human, json) {
+      if (options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
+      else if (human) process.stdout.write(human.endsWith('\n') ? human : human + '\n');
+    },
+    signal,
+  };
+}

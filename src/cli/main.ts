@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from 'commander';
+import { describeError, EXIT, ExitError } from '../errors.js';
+import { FERRY_VERSION } from '../version.js';
+import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * The `ferry` command. Commands are loaded lazily, and this is the only place
+ * that ends the process: a command returns its exit code or throws an
+ * ExitError.
+ */
+function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: never[]) => Promise<number>>, args: unknown[]) => Promise<void>): Command {
+  const program = new Command('ferry')
+    .description('Consistent backups of an app\'s data as one tar.gz archive, pushed to every target.')
+    .version(FERRY_VERSION)
+    .option('-c, --config <file>', 'config file (default: $FERRY_CONFIG or ./backup.config.yaml)')
+    .option('--json', 'print the result as one JSON document')
+    .option('-q, --quiet', 'only warnings and errors on stderr')
+    .option('-v, --verbose', 'debug logging on stderr')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program.command('run')
+    .description('build one archive and push it to the selected targets, then prune each target that succeeded')
+    .option('-t, --target <name>', 'push only to this target (repeatable)', collect)
+    .option('-d, --description <text>', 'stored in the manifest')
+    .option('-n, --dry-run', 'build and measure the archive; store, prune and record nothing')
+    .action((...a) => run(async () => (await import('./commands/run.js')).runCommand as never, a));
+
+  program.command('list')
+    .description('complete archives per target')
+    .option('-t, --target <name>', 'only this target (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/list.js')).listCommand as never, a));
+
+  program.command('restore')
+    .description('download, verify, decrypt and extract an archive into a directory')
+    .argument('[archive]', 'archive name or "latest"', 'latest')
+    .requiredOption('--to <dir>', 'destination directory')
+    .option('--from <target>', 'target to restore from (default: newest across targets)')
+    .option('--only <glob>', 'restore only matching paths (repeatable)', collect)
+    .option('--at <iso-time>', 'newest archive at or before this time')
+    .option('--force', 'restore into a non-empty directory')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/restore.js')).restoreCommand as never, a));
+
+  program.command('pull')
+    .description('fetch an archive file itself, verified against its manifest')
+    .argument('[archive]', 'archive name or "latest"', 'latest')
+    .option('--from <target>', 'target to fetch from')
+    .option('--at <iso-time>', 'newest archive at or before this time')
+    .option('-o, --out <file>', 'output file (default: the archive name in the current directory)')
+    .option('--decrypt', 'write the decrypted tar.gz')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/pull.js')).pullCommand as never, a));
+
+  program.command('prune')
+    .description('apply retention; the plan gives a reason for each archive')
+    .option('-t, --target <name>', 'only this target (repeatable)', collect)
+    .option('-n, --dry-run', 'print the plan, delete nothing')
+    .action((...a) => run(async () => (await import('./commands/prune.js')).pruneCommand as never, a));
+
+  program.command('verify')
+    .description('download an archive, check its sha256, decrypt and read the whole tar')
+    .argument('[archive]', 'archive name or "latest"', 'latest')
+    .option('-t, --target <name>', 'target to verify on')
+    .option('--all', 'verify on every target')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/verify.js')).verifyCommand as never, a));
+
+  program.command('check')
+    .description('validate the config and probe each target')
+    .action((...a) => run(async () => (await import('./commands/check.js')).checkCommand as never, a));
+
+  program.command('status')
+    .description('last run per target, next scheduled run, archive counts')
+    .action((...a) => run(async () => (await import('./commands/status.js')).statusCommand as never, a));
+
+  program.command('keygen')
+    .description('make an age identity and print its recipient')
+    .addOption(new Option('-o, --out <file>', 'write the identity to this file (mode 0600) instead of stdout'))
+    .action((...a) => run(async () => (await import('./commands/keygen.js')).keygenCommand as never, a));
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  let interrupted = 0;
+  const onSignal = (sig: string) => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    process.stderr.write(`ferry: ${sig}: stopping (again to force)\n`);
+    controller.abort(new Error(`interrupted by ${sig}`));
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  let code = EXIT.OK as number;
+  const program = buildProgram(async (load, args) => {
+    const command = args.at(-1) as Command;
+    const opts = command.opts();
+    const globals = program.opts<GlobalOptions>();
+    const positional = args.slice(0, -2);
+    const ctx = createContext(globals, controller.signal);
+    const fn = await load();
+    code = await fn(ctx, ...(positional as never[]), opts as never);
+  });
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT.USAGE;
+    }
+    if (err instanceof ExitError) {
+      process.stderr.write(`ferry: ${err.message}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`ferry: ${describeError(err)}\n`);
+    if (process.env.FERRY_DEBUG) console.error(err);
+    return EXIT.FAILURE;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+    // Lingering sockets or timers must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err) => {
+    process.stderr.write(`ferry: ${describeError(err)}\n`);
+    process.exit(EXIT.FAILURE);
+  },
+);

@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Encrypter } from 'age-encryption';
+import type { EncryptionConfig } from '../config/schema.js';
+import { resolveUserPath } from '../util/paths.js';
+
+export interface ResolvedEncryption {
+  recipients: string[];
+  passphrase?: string;
+}
+
+/** Reads `recipients_file` (one recipient per line, `#` comments) and checks every recipient. */
+export async function resolveEncryption(enc: EncryptionConfig, configDir: string): Promise<ResolvedEncryption> {
+  if (enc.passphrase !== undefined) return { recipients: [], passphrase: enc.passphrase };
+  let recipients = enc.recipients ?? [];
+  if (enc.recipients_file) {
+    const file = resolveUserPath(configDir, enc.recipients_file);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`encryption.recipients_file: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    recipients = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    if (recipients.length === 0) throw new Error(`encryption.recipients_file: ${file} holds no recipients`);
+  }
+  for (const r of recipients) {
+    if (!/^age1[0-9a-z]+$/.test(r)) {
+      throw new Error(`encryption.recipients: "${r.slice(0, 24)}..." is not an age X25519 recipient (age1...); make one with \`ferry keygen\``);
+    }
+  }
+  return { recipients };
+}
+
+/** Short, stable fingerprints of the recipients for the manifest (never the passphrase). */
+export function recipientFingerprints(enc: ResolvedEncryption): string[] {
+  if (enc.passphrase !== undefined) return ['scrypt'];
+  return enc.recipients.map((r) => `${r.slice(0, 12)}…${r.slice(-6)} sha256:${createHash('sha256').update(r).digest('hex').slice(0, 16)}`);
+}
+
+/** Encrypts a stream into a standard binary age file, as it flows. */
+export async function encryptStream(input: Readable, enc: ResolvedEncryption, scryptWorkFactor?: number): Promise<Readable> {
+  const e = new Encrypter();
+  if (enc.passphrase !== undefined) {
+    e.setPassphrase(enc.passphrase);
+    if (scryptWorkFactor) e.setScryptWorkFactor(scryptWorkFactor);
+  } else {
+    for (const r of enc.recipients) e.addRecipient(r);
+  }
+  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
+  const out = await e.encrypt(web);
+  return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+}

@@ -1,0 +1,88 @@
+import { Transform, type Readable } from 'node:stream';
+import pLimit from 'p-limit';
+import { bufferBody, streamBody } from '../storage/body.js';
+import { StorageError } from '../storage/errors.js';
+import { latestKey, manifestKey } from '../storage/layout.js';
+import type { Target } from '../storage/targets.js';
+import type { Logger } from '../log.js';
+import { describeError } from '../errors.js';
+import { tee } from '../util/tee.js';
+import type { ArchiveResult, BuiltArchive } from './archive.js';
+import type { Manifest } from './manifest.js';
+
+export interface PushOutcome {
+  target: string;
+  ok: boolean;
+  bytes: number;
+  durationMs: number;
+  error?: unknown;
+}
+
+export interface FanOutOptions {
+  job: string;
+  archive: string;
+  encrypted: boolean;
+  /** Upper bound of the archive size, for free-space checks and part sizes. */
+  sizeHint?: number;
+  manifest(result: ArchiveResult): Manifest;
+  log: Logger;
+  signal?: AbortSignal;
+  /** Called with bytes stored per target as the upload proceeds. */
+  onProgress?(target: string, bytes: number): void;
+}
+
+/**
+ * Pushes one archive stream to every target at once (it is built only once).
+ * On each target: the archive is stored, its size is checked against what
+ * was built, then the manifest is written last as the commit mark, then the
+ * `latest` pointer where the target keeps one. A failing target is cut off
+ * from the stream and does not slow or stop the others.
+ */
+export async function fanOut(built: BuiltArchive, targets: Target[], options: FanOutOptions): Promise<PushOutcome[]> {
+  const split = tee(built.stream, targets.length);
+  // Every branch of the shared stream must be consumed at once, so the limit is the number of targets.
+  const limit = pLimit(Math.max(1, targets.length));
+  return Promise.all(targets.map((target, i) => limit(async (): Promise<PushOutcome> => {
+    const started = Date.now();
+    const branch = split.branches[i]!;
+    let archiveStored = false;
+    const body = options.onProgress ? countBytes(branch, (n) => options.onProgress!(target.name, n)) : branch;
+    try {
+      const bytes = await target.adapter.put(options.archive, streamBody(body, options.sizeHint), { signal: options.signal });
+      archiveStored = true;
+      const result = await built.result;
+      if (bytes !== result.size) {
+        throw new StorageError('CORRUPT', target.name, `stored ${bytes} bytes of ${options.archive}, expected ${result.size}`);
+      }
+      const manifest = options.manifest(result);
+      await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
+      if (target.adapter.capabilities.latestPointer && target.adapter.setLatest) {
+        await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
+          options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
+        });
+      }
+      return { target: target.name, ok: true, bytes, durationMs: Date.now() - started };
+    } catch (error) {
+      split.detach(i);
+      branch.destroy();
+      if (body !== branch) body.destroy();
+      if (archiveStored) await target.adapter.remove(options.archive).catch(() => {});
+      return { target: target.name, ok: false, bytes: 0, durationMs: Date.now() - started, error };
+    }
+  })));
+}
+
+/** Passes bytes through unchanged, reporting the running total. */
+function countBytes(input: Readable, onBytes: (total: number) => void): Readable {
+  let total = 0;
+  const counter = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
+  input.once('error', (err) => counter.destroy(err));
+  return input.pipe(counter);
+}

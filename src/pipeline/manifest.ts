@@ -1,0 +1,43 @@
+import { hostname } from 'node:os';
+import type { SourceSummary } from './inventory.js';
+import { FERRY_VERSION } from '../version.js';
+
+/**
+ * `<archive>.manifest.json` (SPEC §4). Written last on every target: its
+ * presence is what makes an archive complete. It never holds a secret.
+ */
+export interface Manifest {
+  format: 'ferry/1';
+  job: string;
+  archive: string;
+  created: string;
+  size: number;
+  sha256: string;
+  encrypted: boolean;
+  /** Recipient fingerprints, or ["scrypt"] for a passphrase. */
+  recipients?: string[];
+  compression: { algorithm: 'gzip'; level: number };
+  description?: string;
+  host: string;
+  sources: Omit<SourceSummary, 'meta'>[];
+  warnings: number;
+  ferry_version: string;
+}
+
+export function buildManifest(fields: Omit<Manifest, 'format' | 'host' | 'ferry_version'>): Manifest {
+  return { format: 'ferry/1', ...fields, host: hostname(), ferry_version: FERRY_VERSION };
+}
+
+/** Parses and checks a manifest read back from a target. */
+export function parseManifest(text: string, where: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch {
+    throw new Error(`${where}: manifest is not valid JSON`);
+  }
+  if (m.format !== 'ferry/1' || typeof m.sha256 !== 'string' || typeof m.size !== 'number') {
+    throw new Error(`${where}: not a ferry/1 manifest`);
+  }
+  return m;
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { planAndPrune } from '../retention/run-prune.js';
+import { recordRun } from '../state/files.js';
+import { acquireLock } from '../state/lock.js';
+import type { RunResult, RunStatus, TargetResult } from '../state/types.js';
+import { archiveName } from '../storage/layout.js';
+import { closeTargets, openTarget, selectTargetNames, type Target } from '../storage/targets.js';
+import { buildArchive } from './archive.js';
+import { recipientFingerprints, resolveEncryption } from './encrypt.js';
+import { fanOut } from './fan-out.js';
+import { runHooks } from './hooks.js';
+import { captureInventoryCommands } from './inventory-commands.js';
+import { buildManifest } from './manifest.js';
+import { prepareSources } from './sources/index.js';
+import type { PreparedSource } from './sources/types.js';
+import { estimateSize } from './estimate.js';
+
+export interface RunOptions {
+  /** Target names to push to; all when empty. */
+  targets?: string[];
+  description?: string;
+  /** Build and measure the archive, but store, prune and record nothing. */
+  dryRun?: boolean;
+  log: Logger;
+  signal?: AbortSignal;
+  onProgress?(event: ProgressEvent): void;
+}
+
+export type ProgressEvent =
+  | { kind: 'archive'; read: number; written: number; estimate?: number }
+  | { kind: 'target'; target: string; bytes: number };
+
+/** success when every target got the archive, partial when some did, failure when none did. */
+export function runStatus(targets: Pick<TargetResult, 'status'>[]): RunStatus {
+  const ok = targets.filter((t) => t.status === 'success').length;
+  if (ok === 0) return 'failure';
+  return ok === targets.length ? 'success' : 'partial';
+}
+
+/**
+ * One run (SPEC §1): lock → before hooks → prepare sources → build the
+ * archive once and push it to every selected target in parallel (manifest
+ * last) → prune each target that succeeded → after hooks (always) → record
+ * the result in the state dir. Throws ExitError 75 when another run holds the
+ * lock and ExitError 2 for an unknown target; every other failure is
+ * reported in the result.
+ */
+export async function runJob(config: LoadedConfig, options: RunOptions): Promise<RunResult> {
+  const names = selectTargetNames(config, options.targets);
+  const { log, signal } = options;
+  const lock = await acquireLock(config.stateDir, config.job, log);
+  const started = new Date();
+  const result: RunResult = {
+    id: randomUUID(),
+    job: config.job,
+    status: 'failure',
+    started: started.toISOString(),
+    ended: started.toISOString(),
+    description: options.description,
+    dryRun: options.dryRun || undefined,
+    targets: [],
+    warnings: [],
+  };
+  const targets: Target[] = [];
+  let sources: PreparedSource[] = [];
+  let staging: string | undefined;
+  try {
+    await runHooks(config.hooks.before, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal });
+    const encryption = config.encryption ? await resolveEncryption(config.encryption, config.configDir) : undefined;
+    result.archive = archiveName(config.job, started, encryption !== undefined);
+    for (const name of names) targets.push(await openTarget(config, name, log, { dryRun: options.dryRun }));
+    staging = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-`));
+    sources = await prepareSources(config.sources, { config, stagingDir: staging, log, signal });
+    const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
+    const estimate = await estimateSize(sources);
+    const built = await buildArchive({
+      job: config.job,
+      started,
+      sources,
+      level: config.compression.level,
+      encryption,
+      commands,
+      onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
+    });
+    const archive = result.archive;
+    const outcomes = await fanOut(built, targets, {
+      job: config.job,
+      archive,
+      encrypted: encryption !== undefined,
+      sizeHint: estimate,
+      log,
+      signal,
+      onProgress: (target, bytes) => options.onProgress?.({ kind: 'target', target, bytes }),
+      manifest: (r) => buildManifest({
+        job: config.job,
+        archive,
+        created: started.toISOString(),
+        size: r.size,
+        sha256: r.sha256,
+        encrypted: encryption !== undefined,
+        recipients: encryption ? recipientFingerprints(encryption) : undefined,
+        compression: { algorithm: 'gzip', level: config.compression.level },
+        description: options.description,
+        sources: r.sources.map(({ meta: _m, ...s }) => s),
+        warnings: r.inventory.warnings.length,
+      }),
+    });
+    const archiveResult = await built.result.catch((err: unknown) => {
+      result.error = describeError(err);
+      return undefined;
+    });
+    if (archiveResult) {
+      result.size = archiveResult.size;
+      result.sha256 = archiveResult.sha256;
+      result.warnings = archiveResult.inventory.warnings.map((w) => `${w.path}: ${w.message}`);
+    }
+    for (const o of outcomes) {
+      const tr: TargetResult = { target: o.target, status: o.ok ? 'success' : 'failure', bytes: o.bytes, durationMs: o.durationMs };
+      if (!o.ok) {
+        tr.error = result.error && !archiveResult ? result.error : describeError(o.error);
+        tr.errorCode = (o.error as { code?: string } | undefined)?.code;
+        log.error(`${o.target}: ${tr.error}`);
+      }
+      result.targets.push(tr);
+    }
+    result.status = runStatus(result.targets);
+    for (const w of result.warnings) log.warn(w);
+    // Prune only targets whose push succeeded in this run.
+    for (const t of targets) {
+      const tr = result.targets.find((r) => r.target === t.name)!;
+      if (tr.status !== 'success') continue;
+      try {
+        tr.pruned = await planAndPrune(t, config, { dryRun: options.dryRun, signal, log });
+      } catch (err) {
+        tr.pruneError = describeError(err);
+        log.warn(`${t.name}: prune failed: ${tr.pruneError}`);
+      }
+    }
+  } catch (err) {
+    result.error = describeError(err);
+    log.error(result.error);
+    result.status = 'failure';
+  } finally {
+    await Promise.all(sources.map((s) => s.cleanup()));
+    if (staging) await rm(staging, { recursive: true, force: true }).catch(() => {});
+    await closeTargets(targets);
+    result.ended = new Date().toISOString();
+    try {
+      await runHooks(config.hooks.after, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal: undefined });
+    } catch (err) {
+      log.warn(`after hook: ${describeError(err)}`);
+      result.warnings.push(`after hook: ${describeError(err)}`);
+    }
+    if (!options.dryRun) await recordRun(config.stateDir, result).catch((err) => log.warn(`could not record the run: ${describeError(err)}`));
+    await lock.release();
+  }
+  return result;
+}
+
+function hookEnv(config: LoadedConfig, result: RunResult): NodeJS.ProcessEnv {
+  return { ...process.env, FERRY_JOB: config.job, FERRY_STATUS: result.status, FERRY_ARCHIVE: result.archive ?? '' };
+}

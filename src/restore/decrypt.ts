@@ -1,0 +1,49 @@
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { Decrypter } from 'age-encryption';
+
+export interface DecryptKeys {
+  /** age identity files (`AGE-SECRET-KEY-1...` lines, `#` comments). */
+  identityFiles: string[];
+  passphrase?: string;
+}
+
+/** Loads identities and returns a function that decrypts one age stream. */
+export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable, what: string) => Promise<Readable>> {
+  const d = new Decrypter();
+  let count = 0;
+  for (const file of keys.identityFiles) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new Error(`--identity: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    }
+    const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
+    if (ids.length === 0) throw new Error(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...)`);
+    for (const id of ids) d.addIdentity(id);
+    count += ids.length;
+  }
+  if (keys.passphrase !== undefined) {
+    d.addPassphrase(keys.passphrase);
+    count++;
+  }
+  return async (input, what) => {
+    if (count === 0) {
+      throw new Error(`${what} is encrypted: pass --identity FILE, or set the passphrase (encryption.passphrase or FERRY_PASSPHRASE)`);
+    }
+    try {
+      const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
+      const out = await d.decrypt(web);
+      return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/no identity matched|incorrect passphrase|invalid header HMAC/i.test(msg)) {
+        const tried = keys.identityFiles.length ? `the identities in ${keys.identityFiles.join(', ')}` : 'the passphrase';
+        throw new Error(`cannot decrypt ${what}: ${tried} ${keys.identityFiles.length ? 'do' : 'does'} not match its recipients (wrong key or passphrase)`, { cause: err });
+      }
+      throw new Error(`cannot decrypt ${what}: ${msg}`, { cause: err });
+    }
+  };
+}

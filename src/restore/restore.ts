@@ -1,0 +1,111 @@
+import { chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import type { LoadedConfig } from '../config/load.js';
+import { describeError, ExitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { isStorageError } from '../storage/errors.js';
+import { closeTargets } from '../storage/targets.js';
+import type { DecryptKeys } from './decrypt.js';
+import { extractTar, type ExtractResult } from './extract.js';
+import { checkStoredBytes, readManifest } from './fetch.js';
+import { locateArchive } from './locate.js';
+import { openArchive } from './open.js';
+import { mergeInto } from './merge.js';
+
+export interface RestoreOptions {
+  which?: string;
+  from?: string;
+  at?: Date;
+  to: string;
+  only?: string[];
+  force?: boolean;
+  keys: DecryptKeys;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
+export interface RestoreResult extends ExtractResult {
+  archive: string;
+  target: string;
+  to: string;
+}
+
+const INVENTORY = ['inventory.json', 'inventory.txt'];
+
+/**
+ * Restores one archive into `to`. The archive is extracted into a temporary
+ * directory beside `to`, and moved into place only after every byte was read
+ * and matched the manifest: a damaged archive, a wrong key or a refused
+ * entry leaves `to` exactly as it was. A non-empty `to` needs `force`, and
+ * then archive files replace same-named files while other files stay.
+ */
+export async function restoreArchive(config: LoadedConfig, options: RestoreOptions): Promise<RestoreResult> {
+  const to = resolve(options.to);
+  const state = await destinationState(to);
+  if (state === 'non-empty' && !options.force) {
+    throw new ExitError(2, `${to} is not empty; pass --force to restore into it`);
+  }
+  const { target, archive, opened } = await locateArchive(config, { which: options.which, at: options.at, from: options.from }, options.log, options.signal);
+  await mkdir(dirname(to), { recursive: true });
+  const tmp = await mkdtemp(join(dirname(to), `.${basename(to)}.ferry-restore-`));
+  try {
+    const manifest = await readManifest(target.adapter, archive.name, options.signal);
+    options.log.info(`restoring ${archive.name} from ${target.name} into ${to}`);
+    let extracted: ExtractResult;
+    try {
+      const opened_ = await openArchive(target, manifest, { decrypt: options.keys, signal: options.signal });
+      const gunzip = createGunzip();
+      opened_.stream.on('error', (err) => gunzip.destroy(err));
+      const only = options.only?.length ? options.only : undefined;
+      [extracted] = await Promise.all([
+        extractTar(opened_.stream.pipe(gunzip), tmp, { only, skip: only ? [] : INVENTORY }),
+        opened_.verified,
+      ]);
+    } catch (err) {
+      throw await diagnose(err, async () => checkStoredBytes(target.adapter, manifest, options.signal), `${archive.name} (from ${target.name})`);
+    }
+    await chmod(tmp, 0o777 & ~process.umask());
+    if (state === 'missing') await rename(tmp, to);
+    else if (state === 'empty') {
+      await rmdir(to);
+      await rename(tmp, to);
+    } else {
+      await mergeInto(tmp, to);
+    }
+    return { ...extracted, archive: archive.name, target: target.name, to };
+  } finally {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await closeTargets(opened);
+  }
+}
+
+/**
+ * Turns a failed read into one clear error. Key and refusal errors are
+ * already clear; anything else (gzip or tar errors from flipped bits, a cut
+ * stream) is checked against the manifest so a damaged archive is named as such.
+ */
+export async function diagnose(err: unknown, recheck: () => Promise<void>, what: string): Promise<ExitError> {
+  if (err instanceof ExitError) return err;
+  const msg = describeError(err);
+  if (isStorageError(err, 'CORRUPT') || /^(cannot decrypt|refusing archive entry)/.test(msg) || /is encrypted: pass/.test(msg)) {
+    return new ExitError(1, msg, { cause: err });
+  }
+  try {
+    await recheck();
+  } catch (checkErr) {
+    if (isStorageError(checkErr, 'CORRUPT')) return new ExitError(1, describeError(checkErr), { cause: err });
+  }
+  return new ExitError(1, `cannot read ${what}: ${msg}`, { cause: err });
+}
+
+async function destinationState(dir: string): Promise<'missing' | 'empty' | 'non-empty'> {
+  try {
+    const s = await stat(dir);
+    if (!s.isDirectory()) throw new ExitError(2, `--to ${dir} exists and is not a directory`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  return (await readdir(dir)).length === 0 ? 'empty' : 'non-empty';
+}

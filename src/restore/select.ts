@@ -1,0 +1,28 @@
+import type { StoredArchive } from '../storage/catalog.js';
+
+/**
+ * Picks one complete archive (pure). `which` is an archive name, `latest` or
+ * undefined (= latest); `at` picks the newest archive created at or before
+ * that instant. Throws an Error that says what was looked for and where.
+ */
+export function selectArchive(complete: StoredArchive[], which: string | undefined, at: Date | undefined, where: string): StoredArchive {
+  if (which && which !== 'latest') {
+    const found = complete.find((a) => a.name === which);
+    if (!found) throw new Error(`archive ${which} is not on ${where} (or it is incomplete: no manifest)`);
+    return found;
+  }
+  const candidates = at ? complete.filter((a) => a.created.getTime() <= at.getTime()) : complete;
+  const newest = candidates.reduce<StoredArchive | undefined>((best, a) => (!best || a.created > best.created ? a : best), undefined);
+  if (!newest) {
+    throw new Error(at ? `no complete archive on ${where} was made at or before ${at.toISOString()}` : `no complete archive on ${where}`);
+  }
+  return newest;
+}
+
+/** Parses `--at`: any ISO-8601 date or date-time; a bare date means the end of that day (UTC). */
+export function parseAt(value: string): Date {
+  const s = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T23:59:59.999Z` : value;
+  const d = new Date(s);
+  if (Number.isNaN(d.getTime())) throw new Error(`--at: "${value}" is not an ISO date or time (e.g. 2026-11-20T03:00:00Z)`);
+  return d;
+}

@@ -1,0 +1,56 @@
+import type { LoadedConfig } from '../config/load.js';
+import type { TargetConfig } from '../config/schema.js';
+import { ExitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { StorageAdapter } from './adapter.js';
+import { adapterDefinition } from './registry.js';
+import { DryRunAdapter } from './wrappers/dry-run.js';
+import { LimitAdapter } from './wrappers/limit.js';
+import { RetryAdapter } from './wrappers/retry.js';
+import { describeError } from '../errors.js';
+
+export interface Target {
+  name: string;
+  config: TargetConfig;
+  adapter: StorageAdapter;
+}
+
+/** Names of the selected targets, in config order. Unknown names are a usage error (exit 2). */
+export function selectTargetNames(config: LoadedConfig, wanted: string[] | undefined): string[] {
+  const all = Object.keys(config.targets);
+  if (!wanted || wanted.length === 0) return all;
+  for (const w of wanted) {
+    if (!all.includes(w)) throw new ExitError(2, `unknown target "${w}"; the config has: ${all.join(', ')}`);
+  }
+  return all.filter((n) => wanted.includes(n));
+}
+
+/**
+ * Creates one target's adapter with the standard wrappers around it:
+ * retry (retryable errors, backoff) → concurrency limit → dry run.
+ */
+export async function openTarget(config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
+  const tc = config.targets[name];
+  if (!tc) throw new ExitError(2, `unknown target "${name}"`);
+  const def = adapterDefinition(String(tc.type));
+  if (!def) throw new ExitError(2, `targets.${name}.type: unknown target type "${String(tc.type)}"`);
+  const { type: _t, keep: _k, timezone: _z, retries, concurrency, ...options_ } = tc as TargetConfig & Record<string, unknown>;
+  let adapter: StorageAdapter;
+  try {
+    adapter = await def.create(name, options_ as never, { configDir: config.configDir, log });
+  } catch (err) {
+    throw new ExitError(2, `targets.${name}: ${describeError(err)}`, { cause: err });
+  }
+  adapter = new RetryAdapter(adapter, {
+    retries: retries as number,
+    onRetry: (what, attempt, err) => log.warn(`${name}: ${what} failed (${describeError(err)}); retry ${attempt} of ${retries}`),
+  });
+  adapter = new LimitAdapter(adapter, (concurrency as number | undefined) ?? adapter.capabilities.maxConcurrency);
+  if (options.dryRun) adapter = new DryRunAdapter(adapter, log);
+  return { name, config: tc, adapter };
+}
+
+/** Closes every target, ignoring errors (connections are best-effort to tear down). */
+export async function closeTargets(targets: Target[]): Promise<void> {
+  await Promise.all(targets.map((t) => t.adapter.close?.().catch(() => {})));
+}

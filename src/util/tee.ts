@@ -1,0 +1,48 @@
+import { PassThrough, type Readable } from 'node:stream';
+
+export interface Tee {
+  branches: PassThrough[];
+  /** Stops feeding branch `i` (its consumer failed); the others go on without waiting for it. */
+  detach(i: number): void;
+}
+
+/**
+ * Splits one stream into `n` branches with shared backpressure: the source
+ * is paused until every attached branch has drained, so memory stays bounded
+ * by the branches' buffers. A detached branch no longer holds the others
+ * back. When every branch is detached the source is destroyed.
+ */
+export function tee(source: Readable, n: number, highWaterMark = 4 << 20): Tee {
+  const branches = Array.from({ length: n }, () => new PassThrough({ highWaterMark }));
+  const attached = new Set(branches.keys());
+  let waiting = 0;
+  const onDrain = () => {
+    waiting--;
+    if (waiting === 0) source.resume();
+  };
+  source.on('data', (chunk: Buffer) => {
+    for (const i of attached) {
+      const b = branches[i]!;
+      if (!b.write(chunk)) {
+        waiting++;
+        b.once('drain', onDrain);
+      }
+    }
+    if (waiting > 0) source.pause();
+  });
+  source.once('end', () => { for (const i of attached) branches[i]!.end(); });
+  source.once('error', (err) => { for (const i of attached) branches[i]!.destroy(err); });
+  return {
+    branches,
+    detach(i) {
+      if (!attached.delete(i)) return;
+      const b = branches[i]!;
+      if (b.listenerCount('drain') > 0 && b.listeners('drain').includes(onDrain)) {
+        b.removeListener('drain', onDrain);
+        onDrain();
+      }
+      b.resume();
+      if (attached.size === 0) source.destroy(new Error('every target failed'));
+    },
+  };
+}
