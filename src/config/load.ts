@@ -57,7 +57,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
   validate(raw, lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
-  const config = configSchema.parse(raw);
+  const config = configSchema.parse(raw) as Config;
 
   const configDir = dirname(path);
   resolveSecretFiles(config, configDir, [], lineOf, issues);

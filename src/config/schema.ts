@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ADAPTERS } from '../storage/registry.js';
-import { keepSchema } from './keep.js';
+import { keepSchema, type KeepPolicy } from './keep.js';
 import { secret } from './secret.js';
 import { sourceSchema } from './sources.js';
 
@@ -57,6 +57,13 @@ export const configSchema = z.strictObject({
     .refine((t) => Object.keys(t).length > 0, 'at least one target is required'),
 });
 
-export type Config = z.infer<typeof configSchema>;
-export type TargetConfig = Config['targets'][string];
+/** Keys every target has after validation; the rest are the adapter's own options. */
+export type TargetConfig = {
+  type: string;
+  keep: KeepPolicy;
+  timezone?: string;
+  retries: number;
+  concurrency?: number;
+} & Record<string, unknown>;
+export type Config = Omit<z.infer<typeof configSchema>, 'targets'> & { targets: Record<string, TargetConfig> };
 export type EncryptionConfig = z.infer<typeof encryptionSchema>;

@@ -1,0 +1,47 @@
+import { describeError, EXIT } from '../../errors.js';
+import { applyPrune } from '../../retention/prune.js';
+import { planFor } from '../../retention/run-prune.js';
+import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
+import type { CommandContext } from '../context.js';
+import { table } from '../format.js';
+
+/** Applies each target's retention (or, with --dry-run, prints the plan), giving a reason for every archive. */
+export async function pruneCommand(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
+  const config = ctx.config();
+  const opened: Target[] = [];
+  const reports = [];
+  let failed = false;
+  try {
+    for (const name of selectTargetNames(config, opts.target)) {
+      try {
+        const t = await openTarget(config, name, ctx.log);
+        opened.push(t);
+        const plan = await planFor(t, config, new Date(), ctx.signal);
+        const result = await applyPrune(t.adapter, config.job, plan, { dryRun: opts.dryRun, signal: ctx.signal });
+        const errors = result.errors.map((e) => ({ name: e.name, error: e.error.message }));
+        if (errors.length) failed = true;
+        reports.push({
+          target: name,
+          dry_run: Boolean(opts.dryRun),
+          plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
+          deleted: result.deleted,
+          orphan_manifests: result.orphanManifests,
+          errors,
+        });
+      } catch (err) {
+        failed = true;
+        reports.push({ target: name, error: describeError(err) });
+      }
+    }
+  } finally {
+    await closeTargets(opened);
+  }
+  const human = reports.map((r) => {
+    if ('error' in r) return `${r.target}: error: ${r.error}`;
+    const rows = r.plan.map((d) => [d.action === 'keep' ? 'keep' : opts.dryRun ? 'would delete' : 'delete', d.name, d.reasons.join('; ')]);
+    const errs = r.errors.map((e) => `  failed to delete ${e.name}: ${e.error}`);
+    return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...errs].join('\n');
+  }).join('\n\n');
+  ctx.output(human, { job: config.job, targets: reports });
+  return failed ? EXIT.FAILURE : EXIT.OK;
+}
