@@ -1,0 +1,127 @@
+import type { KeepPolicy } from '../config/keep.js';
+import type { OpOptions, StorageAdapter } from '../storage/adapter.js';
+import { readCatalog } from '../storage/catalog.js';
+import { abortedError } from '../storage/errors.js';
+import { MANIFEST_SUFFIX, manifestKey, parseArchiveName } from '../storage/layout.js';
+import { planRetention, type RetentionDecision } from './plan.js';
+
+/** A target's retention plan: one decision per archive, plus manifests whose archive is gone. */
+export interface TargetPlan {
+  /** Newest first, as `planRetention` returns them. */
+  decisions: RetentionDecision[];
+  /** Manifests of this job without their archive; prune removes them. */
+  orphanManifests: string[];
+}
+
+export interface PruneOptions {
+  /** Delete nothing; the result lists what would have been deleted. */
+  dryRun?: boolean;
+  /** Checked before each archive; an archive whose file is already gone still gets its manifest removed. */
+  signal?: AbortSignal;
+}
+
+export interface PruneFailure {
+  /** The archive (or orphan manifest) that could not be removed. */
+  name: string;
+  error: Error;
+}
+
+export interface PruneResult {
+  dryRun: boolean;
+  /** Archives removed together with their manifest, newest first. In a dry run: the ones that would be. */
+  deleted: string[];
+  /** Orphan manifests removed. In a dry run: the ones that would be. */
+  orphanManifests: string[];
+  /** One entry per removal that failed; a failure never stops the others. */
+  errors: PruneFailure[];
+}
+
+/**
+ * Reads the target's catalog and plans retention for it. The catalog only
+ * holds this job's archives, and the planner checks names again.
+ */
+export async function planTarget(
+  adapter: StorageAdapter,
+  job: string,
+  policy: KeepPolicy,
+  now: Date,
+  timezone?: string,
+  options?: OpOptions,
+): Promise<TargetPlan> {
+  const catalog = await readCatalog(adapter, job, options);
+  const decisions = planRetention([...catalog.complete, ...catalog.incomplete], policy, { job, now, timezone });
+  return { decisions, orphanManifests: [...catalog.orphanManifests] };
+}
+
+/**
+ * Carries out a plan on one target.
+ *
+ * For each `delete` decision the archive is removed first and its manifest
+ * second, so an interruption leaves at worst a manifest without an archive
+ * (which lists as nothing and is removed next time), never a
+ * complete-looking archive with missing bytes. When the archive cannot be
+ * removed its manifest stays. Orphan manifests are removed afterwards.
+ *
+ * Only names that parse as this job's `<job>-<timestamp>…` are ever passed
+ * to `remove`; anything else in the plan is skipped. Removal is idempotent,
+ * so running the same plan twice is harmless. Rejects only when `signal` is
+ * aborted (with an ABORTED StorageError); per-object failures are reported
+ * in `errors`.
+ */
+export async function applyPrune(
+  adapter: StorageAdapter,
+  job: string,
+  plan: TargetPlan,
+  options: PruneOptions = {},
+): Promise<PruneResult> {
+  const { signal, dryRun = false } = options;
+  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [] };
+
+  for (const decision of plan.decisions) {
+    if (decision.action !== 'delete' || !parseArchiveName(decision.name, job)) continue;
+    if (signal?.aborted) throw abortedError(adapter.name, signal);
+    if (dryRun) {
+      result.deleted.push(decision.name);
+      continue;
+    }
+    try {
+      await adapter.remove(decision.name, { signal });
+    } catch (err) {
+      if (signal?.aborted) throw abortedError(adapter.name, signal);
+      result.errors.push({ name: decision.name, error: asError(err) });
+      continue;
+    }
+    try {
+      // No signal: once the archive is gone, its manifest must follow.
+      await adapter.remove(manifestKey(decision.name));
+      result.deleted.push(decision.name);
+    } catch (err) {
+      result.errors.push({ name: manifestKey(decision.name), error: asError(err) });
+    }
+  }
+
+  for (const manifest of plan.orphanManifests) {
+    if (!isOwnManifest(manifest, job)) continue;
+    if (signal?.aborted) throw abortedError(adapter.name, signal);
+    if (dryRun) {
+      result.orphanManifests.push(manifest);
+      continue;
+    }
+    try {
+      await adapter.remove(manifest, { signal });
+      result.orphanManifests.push(manifest);
+    } catch (err) {
+      if (signal?.aborted) throw abortedError(adapter.name, signal);
+      result.errors.push({ name: manifest, error: asError(err) });
+    }
+  }
+  return result;
+}
+
+function isOwnManifest(key: string, job: string): boolean {
+  return key.endsWith(MANIFEST_SUFFIX) && parseArchiveName(key.slice(0, -MANIFEST_SUFFIX.length), job) !== undefined;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
