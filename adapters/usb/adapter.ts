@@ -61,6 +61,17 @@ export class UsbAdapter extends LocalAdapter {
     }
   }
 
+  /** Reading an unplugged drive's empty mount directory would look like "no archives"; say it is not mounted instead. */
+  override async list(prefix: string, options?: OpOptions) {
+    await this.checkMounted();
+    return super.list(prefix, options);
+  }
+
+  override async get(key: string, options?: OpOptions) {
+    await this.checkMounted();
+    return super.get(key, options);
+  }
+
   override async probe(options?: OpOptions): Promise<string[]> {
     await this.beforeWrite(undefined, options);
     const mount = await findMount(await realpath(this.opts.mountpoint), this.opts.mountInfoPath);

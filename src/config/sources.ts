@@ -17,15 +17,20 @@ export const sqliteSourceSchema = z.strictObject({
 });
 
 export const postgresSourceSchema = z.strictObject({
-  postgres: z.strictObject({
-    url: z.string().min(1).optional().describe('postgres://user@host:port/dbname'),
-    host: z.string().optional(),
-    port: z.number().int().optional(),
-    user: z.string().optional(),
-    dbname: z.string().optional(),
-    ...secret('password', 'Database password, passed to pg_dump through the environment'),
-    format: z.enum(['plain', 'custom']).default('plain'),
-  }),
+  postgres: z
+    .strictObject({
+      url: z.string().min(1).optional().describe('postgres://user@host:port/dbname (a password in it is moved to PGPASSWORD)'),
+      host: z.string().optional().describe('Server host or socket directory; default: libpq defaults (PGHOST)'),
+      port: z.number().int().min(1).max(65535).optional(),
+      user: z.string().optional(),
+      dbname: z.string().optional().describe('Database to dump; default: libpq defaults (PGDATABASE)'),
+      ...secret('password', 'Database password, passed to pg_dump through the environment'),
+      format: z.enum(['plain', 'custom']).default('plain').describe('plain: SQL for psql (-Fp); custom: for pg_restore (-Fc)'),
+    })
+    .refine((pg) => !(pg.url && (pg.host || pg.port || pg.user || pg.dbname)), {
+      message: 'set either url or host/port/user/dbname, not both',
+      path: ['url'],
+    }),
   as,
   timeout: z.number().int().min(1).default(3600).describe('Seconds before pg_dump is killed'),
 });
@@ -34,7 +39,7 @@ export const commandSourceSchema = z.strictObject({
   command: z.string().min(1).describe('Shell command whose stdout is stored as a file'),
   as: z.string().min(1).describe('Path of the stored output inside the archive'),
   timeout: z.number().int().min(1).default(300).describe('Seconds before the command is killed'),
-  allow_failure: z.boolean().default(false),
+  allow_failure: z.boolean().default(false).describe('Store the output and warn instead of failing on a non-zero exit or timeout'),
 });
 
 /** The key that tells which kind a source entry is. */

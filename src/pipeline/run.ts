@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
-import { recordRun } from '../state/files.js';
+import { readLastRun, recordRun } from '../state/files.js';
 import { acquireLock } from '../state/lock.js';
 import type { RunResult, RunStatus, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
@@ -54,7 +54,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   const names = selectTargetNames(config, options.targets);
   const { log, signal } = options;
   const lock = await acquireLock(config.stateDir, config.job, log);
-  const started = new Date();
+  const started = await distinctStart(config.stateDir);
   const result: RunResult = {
     id: randomUUID(),
     job: config.job,
@@ -151,7 +151,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     await closeTargets(targets);
     result.ended = new Date().toISOString();
     try {
-      await runHooks(config.hooks.after, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal: undefined });
+      await runHooks(config.hooks.after, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, keepGoing: true });
     } catch (err) {
       log.warn(`after hook: ${describeError(err)}`);
       result.warnings.push(`after hook: ${describeError(err)}`);
@@ -162,6 +162,21 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   return result;
 }
 
-function hookEnv(config: LoadedConfig, result: RunResult): NodeJS.ProcessEnv {
-  return { ...process.env, FERRY_JOB: config.job, FERRY_STATUS: result.status, FERRY_ARCHIVE: result.archive ?? '' };
+function hookEnv(config: LoadedConfig, result: RunResult): Record<string, string> {
+  return { FERRY_JOB: config.job, FERRY_STATUS: result.status, FERRY_ARCHIVE: result.archive ?? '' };
+}
+
+/**
+ * The run's start time. Archive names have one-second resolution, so when
+ * the previous run of this job started in the same second, wait for the next
+ * one rather than reuse its name.
+ */
+async function distinctStart(stateDir: string): Promise<Date> {
+  const now = new Date();
+  const last = await readLastRun(stateDir);
+  if (last && Math.floor(Date.parse(last.started) / 1000) === Math.floor(now.getTime() / 1000)) {
+    await new Promise((r) => setTimeout(r, 1000 - now.getMilliseconds() + 5));
+    return new Date();
+  }
+  return now;
 }

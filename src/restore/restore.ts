@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { LoadedConfig } from '../config/load.js';
@@ -75,7 +75,7 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
     }
     return { ...extracted, archive: archive.name, target: target.name, to };
   } finally {
-    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    await removeTree(tmp);
     await closeTargets(opened);
   }
 }
@@ -108,4 +108,13 @@ async function destinationState(dir: string): Promise<'missing' | 'empty' | 'non
     throw err;
   }
   return (await readdir(dir)).length === 0 ? 'empty' : 'non-empty';
+}
+
+/** Removes the temporary tree; after a failure the extractor may still be finishing writes, so retry until it is gone. */
+async function removeTree(dir: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    if (await access(dir).then(() => false, () => true)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

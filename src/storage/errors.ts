@@ -31,7 +31,7 @@ export class StorageError extends Error {
     message: string,
     options: { cause?: unknown; retryable?: boolean } = {},
   ) {
-    super(`target "${target}": ${message}`, { cause: options.cause });
+    super(`target "${target}" [${code}]: ${message}`, { cause: options.cause });
     this.name = 'StorageError';
     this.code = code;
     this.target = target;

@@ -1,6 +1,9 @@
 import type { SourceConfig } from '../../config/sources.js';
 import { sourceKindOf } from '../../config/sources.js';
+import { prepareCommandSource } from './command.js';
 import { preparePathSource } from './path.js';
+import { preparePostgresSource } from './postgres.js';
+import { prepareSqliteSource } from './sqlite.js';
 import type { PreparedSource, SourceContext } from './types.js';
 
 /**
@@ -23,6 +26,12 @@ async function prepareSource(source: SourceConfig, context: SourceContext): Prom
   switch (kind) {
     case 'path':
       return preparePathSource(source as Extract<SourceConfig, { path: string }>, context);
+    case 'sqlite':
+      return prepareSqliteSource(source as Extract<SourceConfig, { sqlite: string }>, context);
+    case 'postgres':
+      return preparePostgresSource(source as Extract<SourceConfig, { postgres: object }>, context);
+    case 'command':
+      return prepareCommandSource(source as Extract<SourceConfig, { command: string }>, context);
     default:
       throw new Error(`sources: "${kind}" sources are not supported yet`);
   }

@@ -1,0 +1,93 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { craftTarGz, plantArchive } from '../helpers/archive.js';
+import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
+
+const sh = (cmd: string, cwd: string) => execFileSync('/bin/sh', ['-c', cmd], { cwd, encoding: 'utf8' });
+
+describe('restore never damages the destination', () => {
+  let ws: Workspace;
+  let archive: string;
+  beforeEach(async () => {
+    ws = await workspace();
+    await ws.writeConfig(basicConfig());
+    expect((await ws.run(['run'])).code).toBe(0);
+    archive = (await readdir(join(ws.dir, 'backups'))).find((f) => f.endsWith('Z.tar.gz'))!;
+    await mkdir(join(ws.dir, 'dest'));
+    await writeFile(join(ws.dir, 'dest', 'precious.txt'), 'keep me');
+  });
+  afterEach(async () => { await ws.cleanup(); });
+
+  async function expectDestUntouched() {
+    expect(await readdir(join(ws.dir, 'dest'))).toEqual(['precious.txt']);
+    expect(await readFile(join(ws.dir, 'dest', 'precious.txt'), 'utf8')).toBe('keep me');
+    expect((await readdir(ws.dir)).filter((n) => n.includes('ferry-restore'))).toEqual([]);
+  }
+
+  it('a bit-flipped archive fails restore as damaged, and the destination is untouched', async () => {
+    const path = join(ws.dir, 'backups', archive);
+    const bytes = await readFile(path);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
+    await writeFile(path, bytes);
+    const r = await ws.run(['restore', '--to', 'dest', '--force']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/damaged: sha256 .* does not match/);
+    await expectDestUntouched();
+  });
+
+  it('a truncated archive fails restore as truncated, and the destination is untouched', async () => {
+    const path = join(ws.dir, 'backups', archive);
+    await truncate(path, 5000);
+    const r = await ws.run(['restore', '--to', 'dest', '--force']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/damaged: truncated: 5000 of \d+ bytes/);
+    await expectDestUntouched();
+  });
+
+  it('verify reports a damaged archive and a good one', async () => {
+    const good = await ws.run(['verify', '--json']);
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout).reports[0]).toMatchObject({ ok: true, archive, contentsRead: true });
+    await truncate(join(ws.dir, 'backups', archive), 3000);
+    const bad = await ws.run(['verify']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/FAILED: .*truncated/);
+  });
+
+  const crafted: [string, Parameters<typeof craftTarGz>[0], RegExp][] = [
+    ['a "../evil" entry', [{ path: 'ok.txt', data: 'fine' }, { path: '../evil', data: 'pwned' }], /refusing archive entry "\.\.\/evil": path contains "\.\."/],
+    ['an absolute path', [{ path: '/tmp/ferry-evil-abs', data: 'pwned' }], /refusing archive entry "\/tmp\/ferry-evil-abs": absolute path/],
+    ['a write through a symlink stored earlier', [
+      { path: 'link', type: 'SymbolicLink', linkpath: '/tmp' },
+      { path: 'link/ferry-evil-link', data: 'pwned' },
+    ], /refusing archive entry "link\/ferry-evil-link": it would be written through the symlink "link"/],
+  ];
+  for (const [what, entries, message] of crafted) {
+    it(`refuses an archive with ${what}, writing nothing anywhere`, async () => {
+      const name = 'app-20200101T000000Z.tar.gz';
+      await plantArchive(join(ws.dir, 'backups'), 'app', name, craftTarGz(entries));
+      const r = await ws.run(['restore', name, '--to', 'dest/sub', '--force']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      await expectDestUntouched();
+      expect(existsSync(join(ws.dir, 'evil'))).toBe(false);
+      expect(existsSync('/tmp/ferry-evil-abs')).toBe(false);
+      expect(existsSync('/tmp/ferry-evil-link')).toBe(false);
+    });
+  }
+
+  it('keeps symlinks exactly as stored, even absolute ones', async () => {
+    const name = 'app-20200101T000000Z.tar.gz';
+    await plantArchive(join(ws.dir, 'backups'), 'app', name, craftTarGz([
+      { path: 'd', type: 'Directory' },
+      { path: 'd/abs', type: 'SymbolicLink', linkpath: '/etc/hostname' },
+      { path: 'd/up', type: 'SymbolicLink', linkpath: '../../outside' },
+    ]));
+    const r = await ws.run(['restore', name, '--to', 'links']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sh('readlink links/d/abs links/d/up', ws.dir)).toBe('/etc/hostname\n../../outside\n');
+  });
+});
