@@ -1,0 +1,258 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { addAbortSignal, pipeline, Readable } from 'node:stream';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { abortedError, StorageError } from '../../src/storage/errors.js';
+import { displayEndpoint, fromS3Error, scrub } from './errors.js';
+import { choosePartSize } from './part-size.js';
+import { CountingStream, scopedClient } from './upload.js';
+
+/** How long the clean-up delete after a failed put may take. */
+const DISCARD_TIMEOUT_MS = 10_000;
+
+export interface S3Settings {
+  bucket: string;
+  /** Prepended verbatim to every key. */
+  prefix: string;
+  region: string;
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** Static keys; when absent the SDK's default credential chain is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+  storageClass?: string;
+  /** Minimum part size in bytes; see `choosePartSize`. */
+  partSize: number;
+  /** Parts uploaded in parallel. Memory per upload ≈ part size × (queueSize + 1). */
+  queueSize: number;
+  /** Keys per ListObjectsV2 page (1–1000). Internal: tests lower it to force several pages. */
+  listPageSize?: number;
+  /** SDK attempts per request, including the first (default 3). */
+  maxAttempts?: number;
+}
+
+/**
+ * Archives as objects in one bucket under `prefix`.
+ *
+ * Every put goes through lib-storage's `Upload`: one PutObject for a body that
+ * fits in one part, otherwise a multipart upload of bounded memory. S3 only
+ * shows an object once its PutObject or CompleteMultipartUpload succeeds, so
+ * an aborted or failed put never leaves a complete-looking object; when it
+ * fails after such a request was sent, the key is deleted (best effort) in
+ * case the server committed it anyway.
+ */
+export class S3Adapter implements StorageAdapter {
+  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
+  private readonly client: S3Client;
+  private readonly endpointLabel: string;
+  private readonly secrets: string[];
+
+  constructor(readonly name: string, private readonly settings: S3Settings) {
+    this.client = new S3Client({
+      region: settings.region,
+      endpoint: settings.endpoint,
+      forcePathStyle: settings.forcePathStyle,
+      credentials: settings.credentials,
+      maxAttempts: settings.maxAttempts ?? 3,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: 15_000 },
+    });
+    this.endpointLabel = displayEndpoint(settings.endpoint, settings.region);
+    this.secrets = settings.credentials ? [settings.credentials.secretAccessKey] : [];
+  }
+
+  /**
+   * Streams the body into `prefix + key`. The part size comes from
+   * `body.size ?? body.sizeHint` (see `choosePartSize`). When `body.size` is
+   * set, a body of any other length fails before the object completes.
+   */
+  async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
+    const objectKey = this.objectKey(key);
+    const what = `uploading ${this.url(objectKey)}`;
+    const { signal } = options;
+    if (signal?.aborted) throw abortedError(this.name, signal);
+
+    const counter = new CountingStream(body.size);
+    let input: Readable;
+    try {
+      input = body.open();
+    } catch (err) {
+      throw new StorageError('UNKNOWN', this.name, `${what}: cannot open the upload body: ${(err as Error).message}`, { cause: err, retryable: false });
+    }
+    let sourceError: unknown;
+    input.on('error', (err) => { sourceError ??= err; });
+    counter.on('error', () => {}); // the uploader sees the same error through its reads
+    pipeline(input, counter, () => {});
+
+    const ctrl = new AbortController();
+    const onAbort = () => ctrl.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let commitSent = false;
+    const upload = new Upload({
+      client: scopedClient(this.client, ctrl.signal, () => { commitSent = true; }),
+      params: {
+        Bucket: this.settings.bucket,
+        Key: objectKey,
+        Body: counter,
+        StorageClass: this.settings.storageClass as StorageClass | undefined,
+      },
+      partSize: choosePartSize(body.size ?? body.sizeHint, this.settings.partSize),
+      queueSize: this.settings.queueSize,
+      leavePartsOnError: false,
+      abortController: ctrl,
+    });
+    try {
+      await upload.done();
+      return counter.bytes;
+    } catch (err) {
+      // Read before tearing down: destroying the streams makes the source report an error too.
+      const bad = counter.lengthError ?? sourceError;
+      ctrl.abort();
+      counter.destroy();
+      input.destroy();
+      if (commitSent) await this.discard(objectKey);
+      if (signal?.aborted) throw abortedError(this.name, signal);
+      if (bad) {
+        const code = counter.lengthError ? 'CORRUPT' : 'UNKNOWN';
+        throw new StorageError(code, this.name, `${what}: the data to upload failed: ${(bad as Error).message}`, { cause: bad, retryable: false });
+      }
+      throw this.convert(err, what);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Opens the object as a stream. A missing key rejects with NOT_FOUND; a missing bucket with CONFIG. */
+  async get(key: string, options: OpOptions = {}): Promise<Readable> {
+    const objectKey = this.objectKey(key);
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }),
+        { abortSignal: options.signal },
+      );
+      const raw = res.Body as unknown;
+      const stream = raw instanceof Readable ? raw : raw ? Readable.from(raw as AsyncIterable<Uint8Array>) : Readable.from([]);
+      if (options.signal) addAbortSignal(options.signal, stream);
+      return stream;
+    } catch (err) {
+      throw this.convert(err, `reading ${this.url(objectKey)}`, options.signal);
+    }
+  }
+
+  async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
+    const objectKey = this.objectKey(key);
+    try {
+      const res = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }),
+        { abortSignal: options.signal },
+      );
+      return { key, size: res.ContentLength ?? 0, modified: res.LastModified ?? new Date(0) };
+    } catch (err) {
+      throw this.convert(err, `stat ${this.url(objectKey)}`, options.signal);
+    }
+  }
+
+  /**
+   * Pages through ListObjectsV2 with continuation tokens. Only direct
+   * children of `prefix` list: keys with a further `/` after it are skipped.
+   */
+  async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
+    const base = this.settings.prefix;
+    const out: ObjectInfo[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.settings.bucket,
+            Prefix: base + prefix,
+            MaxKeys: this.settings.listPageSize ?? 1000,
+            ContinuationToken: token,
+          }),
+          { abortSignal: options.signal },
+        );
+        for (const o of res.Contents ?? []) {
+          const name = o.Key?.slice(base.length);
+          if (!name || name.includes('/')) continue;
+          out.push({ key: name, size: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.convert(err, `listing ${this.url(base + prefix)}*`, options.signal);
+    }
+    return out;
+  }
+
+  /** Deletes the object. Idempotent: S3 answers a delete of a missing key with success. */
+  async remove(key: string, options: OpOptions = {}): Promise<void> {
+    const objectKey = this.objectKey(key);
+    try {
+      await this.client.send(
+        new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }),
+        { abortSignal: options.signal },
+      );
+    } catch (err) {
+      const e = this.convert(err, `removing ${this.url(objectKey)}`, options.signal);
+      if (e.code !== 'NOT_FOUND') throw e;
+    }
+  }
+
+  /** Checks that the bucket exists and the credentials may use it (HeadBucket). */
+  async probe(options: OpOptions = {}): Promise<string[]> {
+    const what = `checking bucket "${this.settings.bucket}" at ${this.endpointLabel}`;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.settings.bucket }), { abortSignal: options.signal });
+    } catch (err) {
+      const e = this.convert(err, what, options.signal);
+      if (e.code !== 'NOT_FOUND') throw e;
+      throw new StorageError('CONFIG', this.name, `bucket "${this.settings.bucket}" does not exist at ${this.endpointLabel}`, { cause: err });
+    }
+    return [`bucket ${this.url(this.settings.prefix)} at ${this.endpointLabel}`];
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /**
+   * Best-effort delete after a failed put whose commit request may have
+   * reached the server. Bounded in time, so an unresponsive server cannot
+   * hold up the failure it caused.
+   */
+  private async discard(objectKey: string): Promise<void> {
+    await this.client
+      .send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }), { abortSignal: AbortSignal.timeout(DISCARD_TIMEOUT_MS) })
+      .catch(() => {});
+  }
+
+  private convert(err: unknown, what: string, signal?: AbortSignal): StorageError {
+    if (signal?.aborted) return abortedError(this.name, signal);
+    return fromS3Error(this.name, err, {
+      what,
+      bucket: this.settings.bucket,
+      endpoint: this.endpointLabel,
+      redact: this.secrets,
+    });
+  }
+
+  /** Keys are flat names; anything with a path separator is refused. */
+  private objectKey(key: string): string {
+    if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
+      throw new StorageError('CONFIG', this.name, scrub(`invalid object name ${JSON.stringify(key)}`, this.secrets));
+    }
+    return this.settings.prefix + key;
+  }
+
+  private url(objectKey: string): string {
+    return `s3://${this.settings.bucket}/${objectKey}`;
+  }
+}
