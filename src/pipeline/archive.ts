@@ -1,5 +1,5 @@
 import { Readable, pipeline } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createParallelGzip } from './parallel-gzip.js';
 import { HashStream } from '../util/hash-stream.js';
 import { encryptStream, type ResolvedEncryption } from './encrypt.js';
 import { InventoryBuilder, inventoryText, type CommandOutput, type Inventory, type SourceSummary } from './inventory.js';
@@ -60,7 +60,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
     ),
     { objectMode: false, highWaterMark: 1 << 20 },
   );
-  const gzip = createGzip({ level: options.level, chunkSize: 256 * 1024 });
+  const gzip = createParallelGzip({ level: options.level });
   const hasher = new HashStream({ highWaterMark: 1 << 20 });
   const fail = (err: Error | null | undefined) => { if (err && !hasher.destroyed) hasher.destroy(err); };
   pipeline(tar, gzip, fail);

@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
-import { open, readlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { close, read } from 'node:fs';
+import { promisify } from 'node:util';
 import { Header, Pax, type HeaderData } from 'tar';
 import { walkSource, type WalkEntry } from './walk.js';
 import type { PreparedSource } from './sources/types.js';
 
+const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
+  new Promise<number>((resolve, reject) => read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+const closeAsync = promisify(close);
 const BLOCK = 512;
 const READ_CHUNK = 1 << 20;
-/** Files up to this size are read whole, several at once, ahead of the writer. */
+/** Files up to this size are read whole, in one go. */
 const SMALL_FILE = 256 * 1024;
-const READ_AHEAD = 16;
+const BATCH = 256 * 1024;
 
 /** One file as stored: what the inventory lists. */
 export interface StoredFile {
@@ -47,31 +52,27 @@ export async function* tarStream(
   trailing: () => Promise<TrailingFile[]>,
   events: TarWriterEvents = {},
 ): AsyncGenerator<Buffer> {
+  const warn = (path: string, message: string) => events.onWarning?.(path, message);
   for (const source of sources) {
-    const warn = (path: string, message: string) => events.onWarning?.(path, message);
-    const window: Promise<Loaded>[] = [];
-    const walker = walkSource(source, warn);
-    let done = false;
-    const fill = async () => {
-      while (!done && window.length < READ_AHEAD) {
-        const next = await walker.next();
-        if (next.done) { done = true; break; }
-        window.push(load(next.value, warn));
-      }
-    };
-    await fill();
-    while (window.length > 0) {
-      const item = await window.shift()!;
-      if (item.kind === 'skip') { await fill(); continue; }
+    // Batch small entries into one buffer so the stream sees few, large chunks.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    for (const entry of walkSource(source, warn)) {
+      const item = load(entry, warn);
+      if (item.kind === 'skip') continue;
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);
-        yield item.block;
-      } else {
-        yield* streamLargeFile(item, source, events);
+        batch.push(item.block);
+        batchBytes += item.block.length;
+        if (batchBytes < BATCH) continue;
       }
-      await fill();
+      if (batch.length) yield Buffer.concat(batch);
+      batch = [];
+      batchBytes = 0;
+      if (item.kind === 'large') yield* streamLargeFile(item, source, events);
     }
+    if (batch.length) yield Buffer.concat(batch);
   }
   for (const file of await trailing()) {
     yield Buffer.concat([encodeHeader({ path: file.path, type: 'File', size: file.data.length, mode: 0o644, mtime: new Date() }), file.data, padding(file.data.length)]);
@@ -82,51 +83,60 @@ export async function* tarStream(
 type Loaded =
   | { kind: 'skip' }
   | { kind: 'inline'; block: Buffer; file?: StoredFile }
-  | { kind: 'large'; entry: WalkEntry; handle: FileHandle; size: number; header: HeaderData };
+  | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: HeaderData };
 
-async function load(entry: WalkEntry, warn: (path: string, message: string) => void): Promise<Loaded> {
+/**
+ * Turns one walked entry into tar bytes. Directories, symlinks and small
+ * files are read synchronously (for cached small files a handful of direct
+ * syscalls is many times faster than the same calls through the thread
+ * pool); large files are opened here and streamed by `streamLargeFile`.
+ */
+function load(entry: WalkEntry, warn: (path: string, message: string) => void): Loaded {
   const base: HeaderData = { path: entry.archivePath, mode: entry.stat.mode & 0o7777, uid: entry.stat.uid, gid: entry.stat.gid, mtime: entry.stat.mtime };
   if (entry.type === 'dir') {
     return { kind: 'inline', block: encodeHeader({ ...base, path: `${entry.archivePath}/`, type: 'Directory', size: 0 }) };
   }
   if (entry.type === 'symlink') {
     try {
-      const linkpath = await readlink(entry.fsPath);
+      const linkpath = readlinkSync(entry.fsPath);
       return { kind: 'inline', block: encodeHeader({ ...base, type: 'SymbolicLink', size: 0, linkpath }) };
     } catch (err) {
       warn(entry.archivePath, `symlink vanished before it was read (${(err as NodeJS.ErrnoException).code}); not stored`);
       return { kind: 'skip' };
     }
   }
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await open(entry.fsPath, 'r');
+    fd = openSync(entry.fsPath, 'r');
   } catch (err) {
     warn(entry.archivePath, `file could not be opened (${(err as NodeJS.ErrnoException).code}); not stored`);
     return { kind: 'skip' };
   }
-  const st = await handle.stat();
-  if (!st.isFile()) {
-    await handle.close();
-    warn(entry.archivePath, 'changed from a regular file while being read; not stored');
-    return { kind: 'skip' };
-  }
-  const header: HeaderData = { ...base, mode: st.mode & 0o7777, mtime: st.mtime, type: 'File', size: st.size };
-  if (st.size > SMALL_FILE) return { kind: 'large', entry, handle, size: st.size, header };
+  let handedOver = false;
   try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      warn(entry.archivePath, 'changed from a regular file while being read; not stored');
+      return { kind: 'skip' };
+    }
+    const header: HeaderData = { ...base, mode: st.mode & 0o7777, mtime: st.mtime, type: 'File', size: st.size };
+    if (st.size > SMALL_FILE) {
+      handedOver = true;
+      return { kind: 'large', entry, fd, size: st.size, header };
+    }
     // Read one byte more than expected to notice a file that grew.
     const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     while (got < buf.length) {
-      const { bytesRead } = await handle.read(buf, got, buf.length - got, got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
     }
     const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, warn);
     const file = { path: entry.archivePath, size: st.size, sha256: createHash('sha256').update(data).digest('hex') };
     return { kind: 'inline', block: Buffer.concat([encodeHeader(header), data, padding(st.size)]), file };
   } finally {
-    await handle.close();
+    if (!handedOver) closeSync(fd);
   }
 }
 
@@ -144,14 +154,14 @@ function fitToSize(data: Buffer, size: number, path: string, warn: (path: string
 }
 
 async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source: PreparedSource, events: TarWriterEvents): AsyncGenerator<Buffer> {
-  const { handle, size, entry } = item;
+  const { fd, size, entry } = item;
   const hash = createHash('sha256');
   try {
     yield encodeHeader(item.header);
     let pos = 0;
     while (pos < size) {
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - pos));
-      const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+      const bytesRead = await readAsync(fd, buf, 0, buf.length, pos);
       if (bytesRead === 0) {
         events.onWarning?.(entry.archivePath, `file shrank while being read (${pos} of ${size} bytes); stored zero-padded`);
         const zeros = Buffer.alloc(size - pos);
@@ -167,13 +177,13 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
       yield chunk;
     }
     const probe = Buffer.allocUnsafe(1);
-    if ((await handle.read(probe, 0, 1, size)).bytesRead > 0) {
+    if ((await readAsync(fd, probe, 0, 1, size)) > 0) {
       events.onWarning?.(entry.archivePath, `file grew while being read; stored its first ${size} bytes`);
     }
     yield padding(size);
     events.onFile?.({ path: entry.archivePath, size, sha256: hash.digest('hex') }, source);
   } finally {
-    await handle.close();
+    await closeAsync(fd);
   }
 }
 

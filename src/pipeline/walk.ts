@@ -1,5 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import picomatch from 'picomatch';
 import type { PreparedSource } from './sources/types.js';
@@ -16,14 +15,16 @@ export interface WalkEntry {
  * Depth-first walk of one source in a stable (sorted) order: each directory
  * comes before its contents. `exclude` globs match paths relative to the
  * source root; an excluded directory is not descended into. Sockets, FIFOs
- * and devices are skipped with a warning. Entries that vanish are skipped.
+ * and devices are skipped with a warning, and so are entries that vanish.
+ * Metadata calls are synchronous: on a cached tree they are several times
+ * faster than the same calls through the thread pool.
  */
-export async function* walkSource(source: PreparedSource, warn: (path: string, message: string) => void): AsyncGenerator<WalkEntry> {
+export function* walkSource(source: PreparedSource, warn: (path: string, message: string) => void): Generator<WalkEntry> {
   const excluded = source.exclude.length ? picomatch(source.exclude, { dot: true }) : () => false;
-  async function* visit(fsPath: string, rel: string, archivePath: string): AsyncGenerator<WalkEntry> {
+  function* visit(fsPath: string, rel: string, archivePath: string): Generator<WalkEntry> {
     let st: Stats;
     try {
-      st = await lstat(fsPath);
+      st = lstatSync(fsPath);
     } catch (err) {
       warn(archivePath, `vanished before it was read (${(err as NodeJS.ErrnoException).code}); not stored`);
       return;
@@ -38,7 +39,7 @@ export async function* walkSource(source: PreparedSource, warn: (path: string, m
     yield { archivePath, fsPath, type: 'dir', stat: st };
     let names: string[];
     try {
-      names = await readdir(fsPath);
+      names = readdirSync(fsPath);
     } catch (err) {
       warn(archivePath, `directory could not be listed (${(err as NodeJS.ErrnoException).code}); its contents are not stored`);
       return;
