@@ -1,0 +1,280 @@
+import { createHash } from 'node:crypto';
+import { addAbortSignal, Readable } from 'node:stream';
+import { drive as driveApi, type drive_v3 } from 'googleapis/build/src/apis/drive/index.js';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { abortedError, StorageError } from '../../src/storage/errors.js';
+import type { DriveAuth } from './auth.js';
+import { describeFailure, toStorageError } from './errors.js';
+import { checkKey, escapeQ, FOLDER_MIME, isNewer, toInfo } from './files.js';
+import { CHUNK_QUANTUM, resumableUpload, type DriveFile } from './resumable.js';
+
+const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,createdTime,modifiedTime';
+/** Drive's limit for a single multipart request; larger or unsized bodies go resumable. */
+const MULTIPART_MAX = 5 * 1024 * 1024;
+
+export interface GDriveSettings {
+  auth: DriveAuth;
+  /** The folder that holds the archives. Exactly one of folderId / folderName. */
+  folderId?: string;
+  /** A folder directly under My Drive, found by name or created on first use. */
+  folderName?: string;
+  /** Drive API root (default `https://www.googleapis.com/`); an emulator or proxy in tests. */
+  apiRoot?: string;
+  /** Resumable chunk size in bytes, a multiple of 256 KiB. */
+  chunkSize: number;
+  /** Files per `files.list` page (1–1000). Internal: tests lower it to force several pages. */
+  listPageSize?: number;
+}
+
+/**
+ * Archives as files in one Google Drive folder, keys as flat file names.
+ *
+ * Drive allows several files with one name. `put` uploads a new file and then
+ * deletes the older ones of that name; `get` and `stat` read the newest
+ * (by creation time); `remove` deletes them all. Deletes are permanent
+ * (`files.delete`), never to the trash, since trashed files still use quota.
+ * A file appears only when its upload completes, so partial uploads never list.
+ */
+export class GDriveAdapter implements StorageAdapter {
+  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 2 };
+  private readonly drive: drive_v3.Drive;
+  private readonly apiRoot: string;
+  private folder?: Promise<string>;
+
+  constructor(readonly name: string, private readonly settings: GDriveSettings) {
+    if (settings.chunkSize <= 0 || settings.chunkSize % CHUNK_QUANTUM !== 0) {
+      throw new StorageError('CONFIG', name, `chunk_size must be a positive multiple of ${CHUNK_QUANTUM} bytes`);
+    }
+    const root = settings.apiRoot ?? 'https://www.googleapis.com/';
+    this.apiRoot = root.endsWith('/') ? root : `${root}/`;
+    this.drive = driveApi({ version: 'v3', auth: settings.auth, rootUrl: this.apiRoot });
+  }
+
+  /**
+   * Uploads into a new file: one multipart request for a body of known size
+   * up to 5 MiB (buffered), the resumable protocol otherwise. The stored size
+   * and MD5 are compared with what was sent; on a mismatch the new file is
+   * deleted and the put fails with CORRUPT. Only then are older files of the
+   * same name deleted (see `removeOlder`).
+   */
+  async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
+    checkKey(this.name, key);
+    const { signal } = options;
+    const folderId = await this.folderId(signal);
+    const what = `uploading ${key} to ${this.folderLabel()}`;
+    const metadata = { name: key, parents: [folderId], mimeType: 'application/octet-stream' };
+    let input: Readable;
+    try {
+      input = body.open();
+    } catch (err) {
+      throw new StorageError('UNKNOWN', this.name, `${what}: cannot open the upload body: ${(err as Error).message}`, { cause: err, retryable: false });
+    }
+    const outcome = body.size !== undefined && body.size <= MULTIPART_MAX
+      ? await this.multipart(what, metadata, input, body.size, signal)
+      : await resumableUpload(
+          { target: this.name, auth: this.settings.auth, apiRoot: this.apiRoot, chunkSize: this.settings.chunkSize, fields: FILE_FIELDS, what },
+          metadata,
+          input,
+          body.size,
+          signal,
+        );
+    const { file, bytes, md5 } = outcome;
+    const badSize = file.size !== undefined && Number(file.size) !== bytes;
+    const badMd5 = file.md5Checksum !== undefined && file.md5Checksum.toLowerCase() !== md5;
+    if (badSize || badMd5) {
+      await this.deleteId(file.id).catch(() => {});
+      const detail = badSize ? `size ${file.size} instead of ${bytes}` : `MD5 ${file.md5Checksum} instead of ${md5}`;
+      throw new StorageError('CORRUPT', this.name, `${what}: Drive stored ${detail}; the file was deleted`, { retryable: true });
+    }
+    await this.removeOlder(key, file);
+    return bytes;
+  }
+
+  /** Streams the newest file of that name. Rejects with NOT_FOUND when there is none. */
+  async get(key: string, options: OpOptions = {}): Promise<Readable> {
+    const file = await this.newest(key, options.signal);
+    const res = await this.call(`reading ${key} from ${this.folderLabel()}`, options.signal, (o) =>
+      this.drive.files.get({ fileId: file.id, alt: 'media', supportsAllDrives: true }, { ...o, responseType: 'stream' }),
+    );
+    const stream = res.data as unknown as Readable;
+    if (options.signal) addAbortSignal(options.signal, stream);
+    return stream;
+  }
+
+  async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
+    return toInfo(await this.newest(key, options.signal));
+  }
+
+  /** Lists files (not folders) in the folder whose name starts with `prefix`, one entry per name (the newest). */
+  async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
+    const folderId = await this.folderId(options.signal);
+    const files = await this.query(`'${escapeQ(folderId)}' in parents and trashed = false`, `listing ${this.folderLabel()}`, options.signal);
+    const newest = new Map<string, DriveFile>();
+    for (const f of files) {
+      if (!f.name?.startsWith(prefix) || f.mimeType === FOLDER_MIME) continue;
+      const seen = newest.get(f.name);
+      if (!seen || isNewer(f, seen)) newest.set(f.name, f);
+    }
+    return [...newest.values()].map(toInfo);
+  }
+
+  /** Permanently deletes every file of that name. Idempotent. */
+  async remove(key: string, options: OpOptions = {}): Promise<void> {
+    checkKey(this.name, key);
+    for (const f of await this.find(key, options.signal)) await this.deleteId(f.id, options.signal);
+  }
+
+  /** Storage left in the Drive (`about.storageQuota`); undefined when the account has no limit. */
+  async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
+    const res = await this.call('reading the storage quota', options.signal, (o) => this.drive.about.get({ fields: 'storageQuota' }, o));
+    const q = res.data.storageQuota;
+    if (!q?.limit) return undefined;
+    return Math.max(0, Number(q.limit) - Number(q.usage ?? 0));
+  }
+
+  /** Checks that the credentials work and the folder is reachable (creating a named folder if needed). */
+  async probe(options: OpOptions = {}): Promise<string[]> {
+    const id = await this.folderId(options.signal);
+    return [`Google Drive ${this.folderLabel()} (id ${id})`];
+  }
+
+  /** The folder's id: the configured one, or the named folder under My Drive, created when missing. Memoized on success. */
+  private folderId(signal?: AbortSignal): Promise<string> {
+    if (this.settings.folderId) return Promise.resolve(this.settings.folderId);
+    if (!this.folder) {
+      const lookup = this.findOrCreateFolder(this.settings.folderName ?? 'Ferry', signal);
+      this.folder = lookup;
+      lookup.catch(() => { if (this.folder === lookup) this.folder = undefined; });
+    }
+    return this.folder;
+  }
+
+  private async findOrCreateFolder(name: string, signal?: AbortSignal): Promise<string> {
+    const what = `finding folder "${name}" in My Drive`;
+    const q = `name = '${escapeQ(name)}' and mimeType = '${FOLDER_MIME}' and 'root' in parents and trashed = false`;
+    const found = await this.query(q, what, signal);
+    const oldest = found.sort((a, b) => (isNewer(a, b) ? 1 : -1))[0];
+    if (oldest) return oldest.id;
+    const res = await this.call(`creating folder "${name}" in My Drive`, signal, (o) =>
+      this.drive.files.create({ requestBody: { name, mimeType: FOLDER_MIME, parents: ['root'] }, fields: 'id', supportsAllDrives: true }, o),
+    );
+    if (!res.data.id) throw new StorageError('UNKNOWN', this.name, `creating folder "${name}": Drive returned no id`);
+    return res.data.id;
+  }
+
+  /** Buffers a small body of known size, then sends it as one multipart `files.create`. */
+  private async multipart(what: string, metadata: drive_v3.Schema$File, input: Readable, size: number, signal?: AbortSignal) {
+    const chunks: Buffer[] = [];
+    let read = 0;
+    try {
+      if (signal) addAbortSignal(signal, input);
+      for await (const piece of input) {
+        const b = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as Uint8Array);
+        read += b.length;
+        if (read > size) break;
+        chunks.push(b);
+      }
+    } catch (err) {
+      input.destroy();
+      if (signal?.aborted) throw abortedError(this.name, signal);
+      throw new StorageError('UNKNOWN', this.name, `${what}: the data to upload failed: ${(err as Error).message}`, { cause: err, retryable: false });
+    }
+    if (read !== size) {
+      input.destroy();
+      throw new StorageError('CORRUPT', this.name, `${what}: the source produced ${read > size ? 'more' : 'fewer'} bytes than announced (${size})`, { retryable: false });
+    }
+    const data = Buffer.concat(chunks);
+    const res = await this.call(what, signal, (o) =>
+      this.drive.files.create(
+        { requestBody: metadata, media: { mimeType: 'application/octet-stream', body: Readable.from([data]) }, fields: FILE_FIELDS, supportsAllDrives: true },
+        o,
+      ),
+    );
+    return { file: res.data as DriveFile, bytes: size, md5: createHash('md5').update(data).digest('hex') };
+  }
+
+  /**
+   * Deletes files named `key` that are older than `file`. Runs after the new
+   * file is committed, so it ignores the put's abort signal and its own
+   * failures: the put has succeeded, and leftovers are harmless because
+   * reads pick the newest file and the next put or remove deletes them.
+   * Files newer than `file` (a concurrent put) are left alone.
+   */
+  private async removeOlder(key: string, file: DriveFile): Promise<void> {
+    try {
+      const older = (await this.find(key)).filter((f) => f.id !== file.id && !isNewer(f, file));
+      for (const f of older) await this.deleteId(f.id);
+    } catch {
+      // best effort, see above
+    }
+  }
+
+  /** Files (not folders) named exactly `key` in the folder, newest first. */
+  private async find(key: string, signal?: AbortSignal): Promise<DriveFile[]> {
+    const folderId = await this.folderId(signal);
+    const q = `'${escapeQ(folderId)}' in parents and name = '${escapeQ(key)}' and trashed = false`;
+    const files = await this.query(q, `looking up ${key} in ${this.folderLabel()}`, signal);
+    return files.filter((f) => f.mimeType !== FOLDER_MIME).sort((a, b) => (isNewer(a, b) ? -1 : 1));
+  }
+
+  private async newest(key: string, signal?: AbortSignal): Promise<DriveFile> {
+    checkKey(this.name, key);
+    const file = (await this.find(key, signal))[0];
+    if (!file) throw new StorageError('NOT_FOUND', this.name, `${key} does not exist in ${this.folderLabel()}`);
+    return file;
+  }
+
+  /** Runs a `files.list` query through every page. */
+  private async query(q: string, what: string, signal?: AbortSignal): Promise<DriveFile[]> {
+    const out: DriveFile[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await this.call(what, signal, (o) =>
+        this.drive.files.list(
+          {
+            q,
+            pageToken,
+            pageSize: this.settings.listPageSize ?? 1000,
+            fields: `nextPageToken, files(${FILE_FIELDS})`,
+            spaces: 'drive',
+            supportsAllDrives: true,
+            includeItemsFromAllDrives: true,
+          },
+          o,
+        ),
+      );
+      for (const f of res.data.files ?? []) if (f.id) out.push(f as DriveFile);
+      pageToken = res.data.nextPageToken ?? undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /** Permanently deletes one file by id; a file that is already gone is not an error. */
+  private async deleteId(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.call(`deleting file ${id} from ${this.folderLabel()}`, signal, (o) => this.drive.files.delete({ fileId: id, supportsAllDrives: true }, o));
+    } catch (err) {
+      if (!(err instanceof StorageError && err.code === 'NOT_FOUND')) throw err;
+    }
+  }
+
+  /**
+   * Runs one googleapis call with the options every call needs: `rootUrl`
+   * (a client-level rootUrl does not reach media URLs), the abort signal,
+   * and no library retries (the core's retry wrapper owns retrying).
+   */
+  private async call<T>(what: string, signal: AbortSignal | undefined, fn: (o: { rootUrl: string; signal?: AbortSignal; retry: false }) => Promise<T>): Promise<T> {
+    if (signal?.aborted) throw abortedError(this.name, signal);
+    try {
+      return await fn({ rootUrl: this.apiRoot, signal, retry: false });
+    } catch (err) {
+      if (signal?.aborted) throw abortedError(this.name, signal);
+      if (err instanceof StorageError) throw err;
+      throw toStorageError(this.name, what, describeFailure(err), err);
+    }
+  }
+
+  private folderLabel(): string {
+    return this.settings.folderId ? `folder ${this.settings.folderId}` : `folder "${this.settings.folderName ?? 'Ferry'}"`;
+  }
+}
