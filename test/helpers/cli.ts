@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const FERRY = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const FERRY = join(ROOT, 'dist', 'src', 'cli', 'ferry.js');
 export const SAMPLE_APP = join(ROOT, 'fixtures', 'sample-app');
 
 export interface CliResult {

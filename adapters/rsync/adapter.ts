@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import { posix, resolve as resolveLocal } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { StorageError } from '../../src/storage/errors.js';
+import { collectStderr, exec, killOnAbort, type ExecResult } from './exec.js';
+import { shq, SshSession, type SshTarget } from './ssh.js';
+
+/** Directory (inside the target directory) where rsync keeps an interrupted upload. Hidden, so it never lists. */
+const PARTIAL_DIR = '.ferry-partial';
+/** Remote exit statuses of our own scripts. */
+const EXIT_MISSING = 44;
+const EXIT_NO_RSYNC = 45;
+
+export interface RsyncAdapterOptions extends SshTarget {
+  /** Remote directory; relative (or `~/...`) means under the login directory. */
+  root: string;
+  /** rsync `--bwlimit` value (KiB/s, or with a K/M/G suffix). */
+  bwlimit?: string | number;
+}
+
+/**
+ * Archives as files in one directory reached by rsync over ssh. Uploads need
+ * a finished local file (`PutBody.path`; wrap with `withFileStaging` for
+ * streams). rsync writes to a hidden temporary name and renames at the end;
+ * an interrupted transfer is kept in the hidden `.ferry-partial/` directory,
+ * never under the real name. Files are 0600. Listing, reading, stat and
+ * removal run small POSIX shell commands over ssh (GNU find on the server),
+ * with every path single-quoted; rsync itself gets file names through its
+ * protocol (`--protect-args`), so no name reaches a shell unquoted. Calls
+ * share one multiplexed ssh connection; `close()` ends it.
+ */
+export class RsyncAdapter implements StorageAdapter {
+  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: false, latestPointer: false, maxConcurrency: 2 };
+  private readonly root: string;
+  private readonly ssh: SshSession;
+  private rootReady = false;
+
+  constructor(readonly name: string, private readonly options: RsyncAdapterOptions) {
+    let r = options.root.replace(/^~(\/|$)/, '').replace(/(.)\/+$/, '$1') || '.';
+    if (r.startsWith('-')) r = `./${r}`;
+    this.root = r;
+    this.ssh = new SshSession(name, options);
+  }
+
+  async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
+    const remote = this.pathOf(key);
+    if (body.path === undefined) {
+      throw new StorageError('CONFIG', this.name, 'rsync uploads need a local file; wrap the adapter with withFileStaging()');
+    }
+    await this.ensureRoot(options.signal);
+    const args = [
+      '--protect-args', '--whole-file', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
+      ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
+      '-e', await this.ssh.rsh(options.signal),
+      resolveLocal(body.path), `${this.hostSpec()}:${remote}`,
+    ];
+    const r = await exec('rsync', args, options.signal);
+    if (r.code === 0 && !r.aborted) return body.size ?? (await this.stat(key, options)).size;
+    // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
+    await this.ssh.run(`rm -f -- ${shq(posix.join(this.root, PARTIAL_DIR, key))}`).catch(() => {});
+    throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+  }
+
+  /** Streams the file with `cat` over ssh. The script prints a marker byte first, so a missing file rejects here with NOT_FOUND. */
+  async get(key: string, options: OpOptions = {}): Promise<Readable> {
+    const p = shq(this.pathOf(key));
+    const args = await this.ssh.argsFor(`[ -f ${p} ] || exit ${EXIT_MISSING}; printf F; exec cat -- ${p}`, options.signal);
+    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stderr = collectStderr(child);
+    const stopKill = killOnAbort(child, options.signal);
+    let spawnError: NodeJS.ErrnoException | undefined;
+    child.once('error', (err) => { spawnError = err; });
+    const closed = new Promise<ExecResult>((resolve) => {
+      child.once('close', (code) => {
+        stopKill();
+        resolve({ code, stdout: Buffer.alloc(0), stderr: stderr(), aborted: options.signal?.aborted ?? false, spawnError });
+      });
+    });
+    const fail = async (r: ExecResult) =>
+      r.code === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`) : this.ssh.failure(r, `reading ${this.pathOf(key)}`, 'ssh');
+    const it = child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const first = await it.next();
+    if (first.done || first.value[0] !== 0x46) {
+      child.stdout.resume();
+      throw await fail(await closed);
+    }
+    async function* rest() {
+      if (first.value.length > 1) yield first.value.subarray(1);
+      for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+      const r = await closed;
+      if (r.code !== 0) throw await fail(r);
+    }
+    const stream = Readable.from(rest(), { objectMode: false });
+    stream.once('close', () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); });
+    return stream;
+  }
+
+  async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
+    const p = shq(this.pathOf(key));
+    const r = await this.ssh.run(`[ -f ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%s %T@'`, options.signal);
+    if (r.code === EXIT_MISSING) throw new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`);
+    if (r.code !== 0) throw await this.ssh.failure(r, `stat ${this.pathOf(key)}`, 'ssh');
+    const [size, mtime] = r.stdout.toString('utf8').trim().split(' ');
+    return { key, size: Number(size), modified: new Date(Number(mtime) * 1000) };
+  }
+
+  /** Regular files directly in the directory, not hidden ones (temporary and partial uploads are hidden). A missing directory lists as empty. */
+  async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
+    const d = shq(this.root);
+    const r = await this.ssh.run(`[ -d ${d} ] || exit 0; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -type f -printf '%s %T@ %f\\0'`, options.signal);
+    if (r.code !== 0) throw await this.ssh.failure(r, `listing ${this.root}`, 'ssh');
+    const out: ObjectInfo[] = [];
+    for (const rec of r.stdout.toString('utf8').split('\0')) {
+      const m = /^(\d+) ([\d.]+) (.+)$/s.exec(rec);
+      if (!m || m[3]!.startsWith('.') || !m[3]!.startsWith(prefix)) continue;
+      out.push({ key: m[3]!, size: Number(m[1]), modified: new Date(Number(m[2]) * 1000) });
+    }
+    return out;
+  }
+
+  async remove(key: string, options: OpOptions = {}): Promise<void> {
+    const r = await this.ssh.run(`rm -f -- ${shq(this.pathOf(key))}`, options.signal);
+    if (r.code !== 0) throw await this.ssh.failure(r, `removing ${this.pathOf(key)}`, 'ssh');
+  }
+
+  /** Available bytes from `df -Pk` on the server; undefined when it cannot tell. */
+  async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
+    const d = shq(this.root);
+    const r = await this.ssh.run(`{ df -Pk -- ${d} 2>/dev/null || df -Pk .; } | tail -n 1`, options.signal);
+    const avail = Number(r.stdout.toString('utf8').trim().split(/\s+/)[3]);
+    return r.code === 0 && Number.isFinite(avail) ? avail * 1024 : undefined;
+  }
+
+  /** Checks login, that rsync exists on the server, and creates the directory. */
+  async probe(options: OpOptions = {}): Promise<string[]> {
+    this.rootReady = false;
+    await this.ensureRoot(options.signal);
+    return [`rsync over ssh to ${this.options.user}@${this.options.host}:${this.options.port} directory ${this.root}`];
+  }
+
+  async close(): Promise<void> {
+    await this.ssh.dispose();
+  }
+
+  /** Creates the directory (with parents, mode 0700 for new ones) and checks for rsync, once per adapter. */
+  private async ensureRoot(signal?: AbortSignal): Promise<void> {
+    if (this.rootReady) return;
+    const r = await this.ssh.run(`command -v rsync >/dev/null 2>&1 || exit ${EXIT_NO_RSYNC}; umask 077 && mkdir -p -- ${shq(this.root)}`, signal);
+    if (r.code === EXIT_NO_RSYNC) throw new StorageError('CONFIG', this.name, `rsync is not installed on ${this.options.host}`);
+    if (r.code !== 0) throw await this.ssh.failure(r, `creating ${this.root}`, 'ssh');
+    this.rootReady = true;
+  }
+
+  /** rsync's host part; an IPv6 address needs brackets. */
+  private hostSpec(): string {
+    return this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+  }
+
+  private pathOf(key: string): string {
+    if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0') || key.includes('\n')) {
+      throw new StorageError('CONFIG', this.name, `invalid object name ${JSON.stringify(key)}`);
+    }
+    const p = posix.join(this.root, key);
+    return p.startsWith('-') ? `./${p}` : p;
+  }
+}

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { addAbortSignal, type Readable } from 'node:stream';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { StorageError } from '../../src/storage/errors.js';
+import { checkAborted, openSftp, type SftpConnectOptions, type SftpConnection } from './connection.js';
+import { fromSftpError } from './errors.js';
+import { writeRemoteFile, WRITE_CHUNK } from './upload.js';
+
+/** Prefix of in-progress uploads. Hidden names never list. */
+const TEMP_PREFIX = '.ferry-partial-';
+
+export interface SftpAdapterOptions extends SftpConnectOptions {
+  /** Remote directory; relative (or `~/...`) means under the login directory. */
+  root: string;
+}
+
+/**
+ * Archives as files in one directory on an SFTP server. One SSH connection
+ * per adapter, opened on first use and reopened after it drops; `close()`
+ * ends it. Uploads go to a hidden temporary name with mode 0600 and are moved
+ * into place with the OpenSSH posix-rename extension (which, unlike plain
+ * SFTP rename, replaces an existing file atomically). A failed or aborted
+ * upload removes its temporary file when the connection still allows it.
+ */
+export class SftpAdapter implements StorageAdapter {
+  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
+  private readonly root: string;
+  private conn?: Promise<SftpConnection>;
+  private rootReady?: SftpConnection;
+
+  constructor(readonly name: string, private readonly options: SftpAdapterOptions) {
+    const r = options.root.replace(/^~(\/|$)/, '') || '.';
+    this.root = r.length > 1 ? r.replace(/\/+$/, '') : r;
+  }
+
+  async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
+    const path = this.pathOf(key);
+    const c = await this.connection(options.signal);
+    await this.ensureRoot(c);
+    const tmp = posix.join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`);
+    let input: Readable | undefined;
+    try {
+      checkAborted(this.name, options.signal);
+      input = body.open();
+      if (options.signal) addAbortSignal(options.signal, input);
+      const written = await writeRemoteFile(c.sftp, tmp, input, 0o600);
+      checkAborted(this.name, options.signal);
+      await c.client.posixRename(tmp, path);
+      return written;
+    } catch (err) {
+      input?.destroy();
+      if (!c.dead) await c.client.delete(tmp, true).catch(() => {});
+      if (options.signal?.aborted) throw new StorageError('ABORTED', this.name, `upload of ${path} aborted`, { cause: options.signal.reason });
+      throw await this.writeError(c, err, `writing ${path}`);
+    }
+  }
+
+  /** Opens the file once the server has confirmed it exists, so a missing key rejects here with NOT_FOUND. */
+  async get(key: string, options: OpOptions = {}): Promise<Readable> {
+    const path = this.pathOf(key);
+    const c = await this.connection(options.signal);
+    try {
+      const stream = c.client.createReadStream(path, { highWaterMark: WRITE_CHUNK });
+      await new Promise<void>((resolve, reject) => {
+        stream.once('open', () => resolve());
+        stream.once('error', reject);
+      });
+      if (options.signal) addAbortSignal(options.signal, stream);
+      return stream;
+    } catch (err) {
+      throw fromSftpError(this.name, err, `reading ${path}`);
+    }
+  }
+
+  async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
+    const path = this.pathOf(key);
+    const c = await this.connection(options.signal);
+    try {
+      const s = await c.client.stat(path);
+      if (!s.isFile) throw new StorageError('NOT_FOUND', this.name, `${path} is not a regular file`);
+      return { key, size: s.size, modified: new Date(s.modifyTime) };
+    } catch (err) {
+      throw fromSftpError(this.name, err, `stat ${path}`);
+    }
+  }
+
+  async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
+    const c = await this.connection(options.signal);
+    try {
+      const entries = await c.client.list(this.root);
+      return entries
+        .filter((e) => e.type === '-' && !e.name.startsWith('.') && e.name.startsWith(prefix))
+        .map((e) => ({ key: e.name, size: e.size, modified: new Date(e.modifyTime) }));
+    } catch (err) {
+      const mapped = fromSftpError(this.name, err, `listing ${this.root}`);
+      if (mapped.code === 'NOT_FOUND') return [];
+      throw mapped;
+    }
+  }
+
+  async remove(key: string, options: OpOptions = {}): Promise<void> {
+    const path = this.pathOf(key);
+    const c = await this.connection(options.signal);
+    try {
+      await c.client.delete(path, true);
+    } catch (err) {
+      throw fromSftpError(this.name, err, `removing ${path}`);
+    }
+  }
+
+  /** Free bytes for an unprivileged user, from the OpenSSH statvfs extension; undefined when the server lacks it. */
+  async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
+    const c = await this.connection(options.signal);
+    return statvfsFree(c, this.root);
+  }
+
+  async probe(options: OpOptions = {}): Promise<string[]> {
+    const c = await this.connection(options.signal);
+    await this.ensureRoot(c);
+    return [`sftp ${this.options.user}@${this.options.host}:${this.options.port} directory ${this.root}`];
+  }
+
+  async close(): Promise<void> {
+    const conn = this.conn;
+    this.conn = undefined;
+    const c = await conn?.catch(() => undefined);
+    await c?.client.end().catch(() => {});
+  }
+
+  /** The shared connection; a dead one is replaced, a failed attempt is not cached. */
+  private async connection(signal?: AbortSignal): Promise<SftpConnection> {
+    checkAborted(this.name, signal);
+    const current = this.conn;
+    if (current) {
+      const c = await current.catch(() => undefined);
+      if (c && !c.dead) return c;
+      if (this.conn === current) this.conn = undefined;
+      if (c) await c.client.end().catch(() => {});
+    }
+    if (!this.conn) {
+      const attempt = openSftp(this.name, this.options);
+      this.conn = attempt;
+      attempt.catch(() => { if (this.conn === attempt) this.conn = undefined; });
+    }
+    return this.conn;
+  }
+
+  /** Creates the directory (with parents) once per connection. */
+  private async ensureRoot(c: SftpConnection): Promise<void> {
+    if (this.rootReady === c) return;
+    try {
+      if ((await c.client.exists(this.root)) !== 'd') await c.client.mkdir(this.root, true);
+    } catch (err) {
+      throw fromSftpError(this.name, err, `creating ${this.root}`);
+    }
+    this.rootReady = c;
+  }
+
+  /** SFTP v3 reports a full disk as a generic failure; statvfs tells it apart. */
+  private async writeError(c: SftpConnection, err: unknown, what: string): Promise<StorageError> {
+    const mapped = fromSftpError(this.name, err, what);
+    if (mapped.code !== 'UNKNOWN' || c.dead) return mapped;
+    const free = await statvfsFree(c, this.root);
+    if (free !== undefined && free < WRITE_CHUNK * 2) {
+      return new StorageError('NO_SPACE', this.name, `${what}: no space left on the server (${free} bytes free)`, { cause: err });
+    }
+    return mapped;
+  }
+
+  private pathOf(key: string): string {
+    if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
+      throw new StorageError('CONFIG', this.name, `invalid object name ${JSON.stringify(key)}`);
+    }
+    return posix.join(this.root, key);
+  }
+}
+
+function statvfsFree(c: SftpConnection, path: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    try {
+      c.sftp.ext_openssh_statvfs(path, (err, fs) => {
+        // ssh2 names the fields after struct statvfs (f_bavail, f_frsize), unlike its type declarations.
+        const v = fs as unknown as { f_bavail?: number | bigint; f_frsize?: number | bigint } | undefined;
+        const free = Number(v?.f_bavail) * Number(v?.f_frsize);
+        resolve(err || !Number.isFinite(free) ? undefined : free);
+      });
+    } catch {
+      resolve(undefined);
+    }
+  });
+}

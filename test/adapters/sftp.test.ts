@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import sftpDefinition from '../../adapters/sftp/index.js';
+import { SftpAdapter } from '../../adapters/sftp/adapter.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { bufferBody, streamBody } from '../../src/storage/body.js';
+import { isStorageError, type StorageError } from '../../src/storage/errors.js';
+import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { readAll, testAdapterConformance } from '../conformance/suite.js';
+import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';
+
+function adapterFor(s: SshdHandle, root: string, hostKey: HostKeyPolicy = parseHostKeyOption('sftp', s.hostPublicKey)): SftpAdapter {
+  return new SftpAdapter('sftp', { host: s.host, port: s.port, user: s.user, root, privateKey: s.privateKey, hostKey, log: silentLogger });
+}
+
+testAdapterConformance('sftp', async () => {
+  const server = await startSshd();
+  return { adapter: adapterFor(server, join(server.dataDir, 'conformance', 'nested')), cleanup: () => server.dispose() };
+});
+
+describe('sftp target against a real sshd', () => {
+  let server: SshdHandle;
+  const open: SftpAdapter[] = [];
+  const track = (a: SftpAdapter) => (open.push(a), a);
+  const create = (options: Record<string, unknown>, log: Logger = silentLogger) =>
+    sftpDefinition.create('offsite', { host: server.host, port: server.port, user: server.user, path: join(server.dataDir, 'cfg'), private_key: server.privateKey, ...options } as never, { configDir: server.dir, log });
+
+  beforeAll(async () => { server = await startSshd(); });
+  afterAll(async () => {
+    await Promise.all(open.map((a) => a.close()));
+    await server?.dispose();
+  });
+
+  it('stores archives with mode 0600 and never lists the temporary upload name', async () => {
+    const a = track(adapterFor(server, join(server.dataDir, 'modes')));
+    const data = randomBytes(3 * 1024 * 1024);
+    let seenDuringUpload: string[] = [];
+    async function* slow() {
+      for (let off = 0; off < data.length; off += 256 * 1024) {
+        yield data.subarray(off, off + 256 * 1024);
+        if (off === 1024 * 1024) {
+          seenDuringUpload = (await a.list('')).map((o) => o.key);
+          const onDisk = await readdir(join(server.dataDir, 'modes'));
+          expect(onDisk.some((n) => n.startsWith('.ferry-partial-'))).toBe(true);
+        }
+      }
+    }
+    await a.put('job-20260101T000000Z.tar.gz', streamBody(Readable.from(slow())));
+    expect(seenDuringUpload).toEqual([]);
+    const s = await stat(join(server.dataDir, 'modes', 'job-20260101T000000Z.tar.gz'));
+    expect(s.mode & 0o777).toBe(0o600);
+    expect(await readdir(join(server.dataDir, 'modes'))).toEqual(['job-20260101T000000Z.tar.gz']);
+    expect(await a.freeSpace()).toBeGreaterThan(0);
+  });
+
+  it('an aborted upload removes its temporary file from the server', async () => {
+    const a = track(adapterFor(server, join(server.dataDir, 'aborted')));
+    await a.put('keep', bufferBody('k'));
+    const ctrl = new AbortController();
+    async function* endless() {
+      for (let i = 0; ; i++) {
+        if (i === 8) ctrl.abort(new Error('stop'));
+        yield randomBytes(128 * 1024);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    const err = (await a.put('gone', streamBody(Readable.from(endless())), { signal: ctrl.signal }).catch((e: unknown) => e)) as StorageError;
+    expect(isStorageError(err, 'ABORTED')).toBe(true);
+    expect(await readdir(join(server.dataDir, 'aborted'))).toEqual(['keep']);
+  });
+
+  it('accepts a host key pinned by fingerprint or by a known_hosts file', async () => {
+    for (const options of [{ host_key: server.hostFingerprint }, { known_hosts: server.knownHostsFile }]) {
+      const a = track((await create(options)) as SftpAdapter);
+      await a.put('pin-check', bufferBody('ok'));
+      expect((await readAll(await a.get('pin-check'))).toString()).toBe('ok');
+    }
+  });
+
+  it('refuses a wrong host key and shows the server fingerprint to pin', async () => {
+    const a = track((await create({ host_key: otherEd25519Key() })) as SftpAdapter);
+    const err = (await a.list('').catch((e: unknown) => e)) as StorageError;
+    expect(isStorageError(err, 'HOST_KEY')).toBe(true);
+    expect(err.message).toContain(server.hostFingerprint);
+    expect(err.message).toContain('does not match');
+    expect(err.retryable).toBe(false);
+  });
+
+  it('refuses an unknown host (known_hosts without an entry for it) and shows the fingerprint', async () => {
+    const a = track((await create({ known_hosts: '/dev/null' })) as SftpAdapter);
+    const err = (await a.put('x', bufferBody('x')).catch((e: unknown) => e)) as StorageError;
+    expect(isStorageError(err, 'HOST_KEY')).toBe(true);
+    expect(err.message).toContain('is unknown');
+    expect(err.message).toContain(server.hostFingerprint);
+  });
+
+  it('insists on a host key setting, and insecure_accept_any_host_key connects with a warning', async () => {
+    await expect(create({})).rejects.toThrow(/host key verification is required/);
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (m: string) => { warnings.push(m); } };
+    const a = track((await create({ insecure_accept_any_host_key: true }, log)) as SftpAdapter);
+    await a.put('insecure', bufferBody('ok'));
+    expect((await a.stat('insecure')).size).toBe(2);
+    expect(warnings.join('\n')).toMatch(/insecure_accept_any_host_key/);
+    expect(warnings.join('\n')).toContain(server.hostFingerprint);
+  });
+
+  it('a wrong login key is an AUTH error that does not show the key', async () => {
+    const other = await startSshd();
+    try {
+      const a = track(new SftpAdapter('sftp', {
+        host: server.host, port: server.port, user: 'root', root: 'x', privateKey: other.privateKey,
+        hostKey: parseHostKeyOption('sftp', server.hostPublicKey), log: silentLogger,
+      }));
+      const err = (await a.list('').catch((e: unknown) => e)) as StorageError;
+      expect(isStorageError(err, 'AUTH')).toBe(true);
+      expect(err.message).not.toContain('PRIVATE KEY');
+    } finally {
+      await other.dispose();
+    }
+  });
+
+  it('a stopped server is a retryable UNAVAILABLE error, on a fresh and on an open connection', async () => {
+    const s = await startSshd();
+    const live = track(adapterFor(s, join(s.dataDir, 'gone')));
+    await live.put('before', bufferBody('1'));
+    await s.stop();
+    const fresh = track(adapterFor(s, join(s.dataDir, 'gone')));
+    for (const a of [live, fresh]) {
+      const err = (await a.put('after', bufferBody(randomBytes(1024 * 1024))).catch((e: unknown) => e)) as StorageError;
+      expect(isStorageError(err, 'UNAVAILABLE')).toBe(true);
+      expect(err.retryable).toBe(true);
+    }
+    await s.dispose();
+  });
+});
