@@ -1,0 +1,78 @@
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Parser, type ReadEntry } from 'tar';
+import type { LoadedConfig } from '../config/load.js';
+import type { Logger } from '../log.js';
+import type { Inventory, SourceSummary } from '../pipeline/inventory.js';
+import { closeTargets } from '../storage/targets.js';
+import type { DecryptKeys } from './decrypt.js';
+import { checkStoredBytes, readManifest } from './fetch.js';
+import { locateArchive } from './locate.js';
+import { openArchive } from './open.js';
+import { diagnose } from './restore.js';
+import type { ArchiveQuery } from './source.js';
+
+export interface ArchiveSources {
+  archive: string;
+  target: string;
+  /** `inventory`: read from the archive's inventory.json; `manifest`: the archive is encrypted and no key was given, so the manifest's summary is shown. */
+  readFrom: 'inventory' | 'manifest';
+  sources: SourceSummary[];
+}
+
+/**
+ * What an archive holds, source by source (as, kind, files, bytes, origin,
+ * and the inventory's facts such as dump format). The whole archive is read
+ * and checked against its manifest's sha256 on the way, as a restore would;
+ * nothing is written. An encrypted archive with no key falls back to the
+ * (unencrypted) manifest's summary, with a warning.
+ */
+export async function listArchiveSources(
+  config: LoadedConfig,
+  options: ArchiveQuery & { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
+): Promise<ArchiveSources> {
+  const { keys, log, signal } = options;
+  const located = await locateArchive(config, options, log, signal);
+  const where = located.target.name;
+  try {
+    const manifest = await readManifest(located.target.adapter, located.archive.name, signal);
+    const base = { archive: manifest.archive, target: where };
+    if (manifest.encrypted && keys.identityFiles.length === 0 && keys.passphrase === undefined) {
+      log.warn(`${manifest.archive} is encrypted and no identity was given; showing the summary from its manifest`);
+      return { ...base, readFrom: 'manifest', sources: manifest.sources ?? [] };
+    }
+    try {
+      const opened = await openArchive(located.target, manifest, { decrypt: keys, signal });
+      const gunzip = createGunzip();
+      opened.stream.on('error', (e) => gunzip.destroy(e));
+      const [inventory] = await Promise.all([readInventory(opened.stream.pipe(gunzip)), opened.verified]);
+      if (!inventory) throw new Error(`${manifest.archive} has no inventory.json`);
+      return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
+    } catch (err) {
+      throw await diagnose(err, () => checkStoredBytes(located.target.adapter, manifest, signal), `${manifest.archive} (from ${where})`);
+    }
+  } finally {
+    await closeTargets(located.opened);
+  }
+}
+
+/** Reads a plain tar stream to its end and returns its parsed inventory.json, if it has one. */
+async function readInventory(input: Readable): Promise<Inventory | undefined> {
+  let text: string | undefined;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      if (entry.path !== 'inventory.json') return entry.resume();
+      const chunks: Buffer[] = [];
+      entry.on('data', (c: Buffer) => chunks.push(c));
+      entry.on('end', () => { text = Buffer.concat(chunks).toString('utf8'); });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    parser.on('error', reject);
+    input.on('error', reject);
+    parser.on('end', resolve);
+    input.pipe(parser);
+  });
+  return text === undefined ? undefined : (JSON.parse(text) as Inventory);
+}
