@@ -26,4 +26,5 @@ fi
 
 [ -d node_modules ] || npm install --no-audit --no-fund
 npm run build
+npx tsc -p tsconfig.test.json   # the tests and benchmarks type-check too
 exec npx vitest run "$@"
