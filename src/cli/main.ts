@@ -35,13 +35,17 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .action((...a) => run(async () => (await import('./commands/list.js')).listCommand as never, a));
 
   program.command('restore')
-    .description('download, verify, decrypt and extract an archive into a directory')
+    .description('download, verify, decrypt and extract an archive into a directory, or put one source back in place')
     .argument('[archive]', 'archive name or "latest"', 'latest')
-    .requiredOption('--to <dir>', 'destination directory')
+    .option('--to <dir>', 'destination directory (required unless --in-place or --list-sources)')
+    .option('--source <as-name>', 'restore only this source (its `as` name)')
+    .option('--in-place', 'with --source: put the source back at its configured path, moving the current data aside')
+    .option('--apply', 'with --source of a postgres source and --in-place: load the dump into the configured database')
+    .option('--list-sources', 'show the sources an archive holds, from its inventory')
     .option('--from <target>', 'target to restore from (default: newest across targets)')
     .option('--only <glob>', 'restore only matching paths (repeatable)', collect)
     .option('--at <iso-time>', 'newest archive at or before this time')
-    .option('--force', 'restore into a non-empty directory')
+    .option('--force', 'restore into a non-empty directory; overwrite an existing dump file')
     .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
     .action((...a) => run(async () => (await import('./commands/restore.js')).restoreCommand as never, a));
 
@@ -81,6 +85,30 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .description('make an age identity and print its recipient')
     .addOption(new Option('-o, --out <file>', 'write the identity to this file (mode 0600) instead of stdout'))
     .action((...a) => run(async () => (await import('./commands/keygen.js')).keygenCommand as never, a));
+
+  program.command('daemon')
+    .description('run the job on its schedule, catching up once for missed runs; SIGTERM stops it cleanly')
+    .option('--api', 'also serve the REST API (api.listen, default 127.0.0.1:8787)')
+    .option('--listen <host:port>', 'serve the REST API on this address (implies --api)')
+    .option('--grace <seconds>', 'on SIGTERM, how long a run in progress may finish before it is aborted', '30')
+    .action((...a) => run(async () => (await import('./commands/daemon.js')).daemonCommand as never, a));
+
+  program.command('serve')
+    .description('the REST API and /metrics (bearer token required)')
+    .option('--listen <host:port>', 'address to bind (default: api.listen or 127.0.0.1:8787)')
+    .option('--grace <seconds>', 'on SIGTERM, how long a run in progress may finish before it is aborted', '30')
+    .action((...a) => run(async () => (await import('./commands/serve.js')).serveCommand as never, a));
+
+  program.command('systemd')
+    .description('print (or --install) systemd units: ferry.service for the daemon, or a timer with --timer')
+    .option('--user', 'units for the user manager (systemctl --user)')
+    .option('--system', 'units for the system manager')
+    .option('--timer', 'ferry-backup.service + ferry-backup.timer (Persistent=true) instead of the daemon')
+    .option('--install', 'write the units into the systemd unit directory')
+    .option('--dir <dir>', 'with --install: write here instead')
+    .option('--exec <path>', 'the ferry executable to start (default: this node and script)')
+    .option('--on-calendar <spec>', 'OnCalendar= for the timer (default: converted from schedule)')
+    .action((...a) => run(async () => (await import('./commands/systemd.js')).systemdCommand as never, a));
 
   return program;
 }

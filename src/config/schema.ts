@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ADAPTERS } from '../storage/registry.js';
 import { keepSchema, type KeepPolicy } from './keep.js';
 import { secret } from './secret.js';
+import { apiSchema, cronSchema, durationSchema, notifySchema, verifyScheduleSchema } from './service.js';
 import { sourceSchema } from './sources.js';
 
 export const JOB_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -51,8 +52,12 @@ export const configSchema = z.strictObject({
       timeout: z.number().int().min(1).default(300).describe('Seconds before a hook is killed'),
     })
     .default({ before: [], after: [], timeout: 300 }),
-  schedule: z.string().optional().describe('Cron expression used by `ferry daemon`'),
+  schedule: cronSchema.optional().describe('Cron expression used by `ferry daemon`'),
   timezone: z.string().optional().describe('IANA zone for the schedule and retention; default: local time'),
+  jitter: durationSchema.optional().describe('Random delay of up to this long after each scheduled time (seconds, or "10m")'),
+  notify: z.array(notifySchema).default([]).describe('Where run outcomes are sent'),
+  verify: verifyScheduleSchema.optional().describe('Scheduled read-back of the latest archive in `ferry daemon`'),
+  api: apiSchema.optional().describe('`ferry serve` settings'),
   targets: z.record(z.string().regex(TARGET_NAME_RE, 'target names are letters, digits, _ and -'), targetSchema())
     .refine((t) => Object.keys(t).length > 0, 'at least one target is required'),
 });

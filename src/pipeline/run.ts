@@ -19,6 +19,7 @@ import { buildManifest } from './manifest.js';
 import { prepareSources } from './sources/index.js';
 import type { PreparedSource } from './sources/types.js';
 import { estimateSize } from './estimate.js';
+import { NoConsumersError } from '../util/tee.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -111,7 +112,8 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       }),
     });
     const archiveResult = await built.result.catch((err: unknown) => {
-      result.error = describeError(err);
+      // When every target failed the stream was stopped on purpose: each target's own error says why.
+      if (!(err instanceof NoConsumersError)) result.error = describeError(err);
       return undefined;
     });
     if (archiveResult) {

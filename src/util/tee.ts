@@ -1,5 +1,13 @@
 import { PassThrough, type Readable } from 'node:stream';
 
+/** Why the source was destroyed when every branch was detached: not a failure of the source itself. */
+export class NoConsumersError extends Error {
+  constructor() {
+    super('every consumer of the stream failed');
+    this.name = 'NoConsumersError';
+  }
+}
+
 export interface Tee {
   branches: PassThrough[];
   /** Stops feeding branch `i` (its consumer failed); the others go on without waiting for it. */
@@ -42,7 +50,7 @@ export function tee(source: Readable, n: number, highWaterMark = 4 << 20): Tee {
         onDrain();
       }
       b.resume();
-      if (attached.size === 0) source.destroy(new Error('every target failed'));
+      if (attached.size === 0) source.destroy(new NoConsumersError());
     },
   };
 }

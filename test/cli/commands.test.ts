@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basicConfig, SAMPLE_APP, workspace, type Workspace } from '../helpers/cli.js';
+import { basicConfig, FERRY, SAMPLE_APP, workspace, type Workspace } from '../helpers/cli.js';
 
 describe('ferry pull, status, run --dry-run and --json', () => {
   let ws: Workspace;
@@ -62,5 +62,15 @@ describe('ferry pull, status, run --dry-run and --json', () => {
     const r = await ws.run(['run', '--target', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown target "nope"/);
+  });
+
+  it('shows progress bars on a terminal and plain lines otherwise', async () => {
+    await ws.writeConfig(basicConfig());
+    const onTty = execFileSync('script', ['-qec', `${process.execPath} ${FERRY} run`, '/dev/null'], { cwd: ws.dir, encoding: 'utf8' });
+    expect(onTty).toMatch(/read\s+\|[^|]+\|/);
+    expect(onTty).toMatch(/archive\s+\|[^|]+\|/);
+    expect(onTty).toMatch(/local\s+\|[^|]+\|/);
+    const piped = await ws.run(['run']);
+    expect(piped.stderr).not.toMatch(/\|[^|]*\|/);
   });
 });

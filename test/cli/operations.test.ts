@@ -71,6 +71,17 @@ describe('ferry operations', () => {
     expect(history).toHaveLength(1);
   });
 
+  it('when the only target fails, the run fails with exit 1 and that target\'s own error', async () => {
+    await mkdir(join(ws.dir, 'usbmnt'));
+    await ws.writeConfig(basicConfig({ targets: { usb: { type: 'usb', path: './usbmnt/b', mountpoint: './usbmnt', keep: 3 } } }));
+    const r = await ws.run(['run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/target "usb" \[NOT_MOUNTED\]: nothing is mounted/);
+    const last = JSON.parse(await readFile(join(ws.dir, 'state', 'last_run.json'), 'utf8'));
+    expect(last).toMatchObject({ status: 'failure', targets: [{ target: 'usb', errorCode: 'NOT_MOUNTED' }] });
+    expect(last.targets[0].error).toMatch(/NOT_MOUNTED/);
+  });
+
   it('a second concurrent run exits 75 at once', async () => {
     await ws.writeConfig(basicConfig({ hooks: { before: ['sleep 4'] } }));
     const first = ws.run(['run']);

@@ -1,5 +1,6 @@
 import { EXIT } from '../../errors.js';
 import { runJob } from '../../pipeline/run.js';
+import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
@@ -21,6 +22,7 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
   } finally {
     progress.stop();
   }
+  await notifyRun(config, result, ctx.log);
   ctx.output(renderRun(result), result);
   return exitCodeFor(result);
 }

@@ -1,0 +1,154 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { LoadedConfig } from '../config/load.js';
+import { describeError, ExitError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { runJob, type ProgressEvent } from '../pipeline/run.js';
+import { readLock } from '../state/lock.js';
+import type { RunResult } from '../state/types.js';
+import { notifyRun, notifyStart } from './notify/index.js';
+
+export type RunTrigger = 'api' | 'schedule' | 'catch-up';
+
+/** A run started by the daemon or the API, as `GET /api/runs/:id` shows it. */
+export interface RunRecord {
+  id: string;
+  trigger: RunTrigger;
+  state: 'running' | 'finished';
+  started: string;
+  ended?: string;
+  description?: string;
+  targets?: string[];
+  progress: { archive_read: number; archive_written: number; estimate?: number; targets: Record<string, number> };
+  /** The run's outcome once finished (absent when it could not start, e.g. the lock was held). */
+  result?: RunResult;
+  error?: string;
+  /** Exit code `ferry run` would have given. */
+  exit_code?: number;
+}
+
+/** Thrown by `start` when a run of this job is already in progress (here or in another process). */
+export class RunInProgressError extends Error {
+  constructor(readonly holder: string) {
+    super(`a run is already in progress (${holder})`);
+    this.name = 'RunInProgressError';
+  }
+}
+
+const KEEP_RECORDS = 50;
+
+/**
+ * Starts runs for the daemon and the API, one at a time. Every run notifies
+ * (healthchecks start ping, then the outcome), and its record stays
+ * queryable for the last 50 runs. The job lock still guards against runs
+ * from other processes.
+ */
+export class RunManager {
+  private readonly records = new Map<string, RunRecord>();
+  private active?: { record: RunRecord; controller: AbortController; done: Promise<RunRecord> };
+
+  constructor(private readonly config: LoadedConfig, private readonly log: Logger) {}
+
+  get current(): RunRecord | undefined {
+    return this.active?.record;
+  }
+
+  get(id: string): RunRecord | undefined {
+    return this.records.get(id);
+  }
+
+  list(): RunRecord[] {
+    return [...this.records.values()].reverse();
+  }
+
+  /**
+   * Starts a run and returns its record at once; `done` resolves when it
+   * ended (never rejects). Throws RunInProgressError when a run is active in
+   * this process or a live process holds the job lock.
+   */
+  async start(options: { trigger: RunTrigger; description?: string; targets?: string[] }): Promise<{ record: RunRecord; done: Promise<RunRecord> }> {
+    if (this.active) throw new RunInProgressError(`run ${this.active.record.id}`);
+    const holder = await liveLockHolder(this.config.stateDir);
+    if (holder) throw new RunInProgressError(holder);
+    const record: RunRecord = {
+      id: randomUUID(),
+      trigger: options.trigger,
+      state: 'running',
+      started: new Date().toISOString(),
+      description: options.description,
+      targets: options.targets,
+      progress: { archive_read: 0, archive_written: 0, targets: {} },
+    };
+    this.records.set(record.id, record);
+    while (this.records.size > KEEP_RECORDS) this.records.delete(this.records.keys().next().value!);
+    const controller = new AbortController();
+    const done = this.execute(record, options, controller.signal).finally(() => {
+      this.active = undefined;
+    });
+    this.active = { record, controller, done };
+    return { record, done };
+  }
+
+  /** Aborts the active run, if any, and waits for it to end. */
+  async abortActive(reason: string): Promise<void> {
+    const active = this.active;
+    if (!active) return;
+    active.controller.abort(new Error(reason));
+    await active.done;
+  }
+
+  /** Waits for the active run, if any. */
+  async idle(): Promise<void> {
+    await this.active?.done;
+  }
+
+  private async execute(record: RunRecord, options: { description?: string; targets?: string[] }, signal: AbortSignal): Promise<RunRecord> {
+    const { config, log } = this;
+    await notifyStart(config, log);
+    try {
+      const result = await runJob(config, {
+        targets: options.targets,
+        description: options.description,
+        log,
+        signal,
+        onProgress: (e) => applyProgress(record, e),
+      });
+      record.result = result;
+      record.exit_code = result.status === 'success' ? 0 : result.status === 'partial' ? 3 : 1;
+      log.info(`run ${record.id}: ${result.status}${result.archive ? ` (${result.archive})` : ''}`);
+      await notifyRun(config, result, log);
+    } catch (err) {
+      record.error = describeError(err);
+      record.exit_code = err instanceof ExitError ? err.exitCode : 1;
+      log.error(`run ${record.id}: ${record.error}`);
+    }
+    record.state = 'finished';
+    record.ended = new Date().toISOString();
+    return record;
+  }
+}
+
+function applyProgress(record: RunRecord, e: ProgressEvent): void {
+  if (e.kind === 'archive') {
+    record.progress.archive_read = e.read;
+    record.progress.archive_written = e.written;
+    record.progress.estimate = e.estimate;
+  } else {
+    record.progress.targets[e.target] = e.bytes;
+  }
+}
+
+/** "pid N on HOST" when the job lock is held by a live process, else undefined (a stale lock is runJob's to take over). */
+export async function liveLockHolder(stateDir: string): Promise<string | undefined> {
+  const lock = await readLock(join(stateDir, 'lock'));
+  if (!lock) return undefined;
+  if (lock.host === hostname()) {
+    try {
+      process.kill(lock.pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+    }
+  }
+  return `pid ${lock.pid} on ${lock.host} since ${lock.started}`;
+}
