@@ -2,15 +2,10 @@ import { hostname, platform, release, arch } from 'node:os';
 import type { StoredFile } from './tar-writer.js';
 import type { PreparedSource } from './sources/types.js';
 import { FERRY_VERSION } from '../version.js';
+import type { InventoryCommandResult } from './inventory-commands.js';
 
-export interface CommandOutput {
-  command: string;
-  exitCode: number | null;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-  error?: string;
-}
+/** One inventory command's captured output, as stored in inventory.json. */
+export type CommandOutput = InventoryCommandResult;
 
 export interface SourceSummary {
   as: string;
