@@ -111,6 +111,11 @@ export class LocalAdapter implements StorageAdapter {
     }
   }
 
+  localPath(key: string): string {
+    checkKey(this.name, key);
+    return join(this.root, key);
+  }
+
   async freeSpace(_options?: OpOptions): Promise<number | undefined> {
     try {
       const s = await statfs(await this.existingAncestor());

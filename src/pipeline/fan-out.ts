@@ -1,7 +1,8 @@
 import { Transform, type Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { bufferBody, streamBody } from '../storage/body.js';
-import { StorageError } from '../storage/errors.js';
+import type { PutBody } from '../storage/adapter.js';
+import { bufferBody, fileBody, streamBody } from '../storage/body.js';
+import { isRetryable, StorageError } from '../storage/errors.js';
 import { latestKey, manifestKey } from '../storage/layout.js';
 import type { Target } from '../storage/targets.js';
 import type { Logger } from '../log.js';
@@ -42,34 +43,70 @@ export async function fanOut(built: BuiltArchive, targets: Target[], options: Fa
   const split = tee(built.stream, targets.length);
   // Every branch of the shared stream must be consumed at once, so the limit is the number of targets.
   const limit = pLimit(Math.max(1, targets.length));
-  return Promise.all(targets.map((target, i) => limit(async (): Promise<PushOutcome> => {
-    const started = Date.now();
+  const outcomes = await Promise.all(targets.map((target, i) => limit(async (): Promise<PushOutcome> => {
     const branch = split.branches[i]!;
-    let archiveStored = false;
     const body = options.onProgress ? countBytes(branch, (n) => options.onProgress!(target.name, n)) : branch;
-    try {
-      const bytes = await target.adapter.put(options.archive, streamBody(body, options.sizeHint), { signal: options.signal });
-      archiveStored = true;
-      const result = await built.result;
-      if (bytes !== result.size) {
-        throw new StorageError('CORRUPT', target.name, `stored ${bytes} bytes of ${options.archive}, expected ${result.size}`);
-      }
-      const manifest = options.manifest(result);
-      await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
-      if (target.adapter.capabilities.latestPointer && target.adapter.setLatest) {
-        await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
-          options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
-        });
-      }
-      return { target: target.name, ok: true, bytes, durationMs: Date.now() - started };
-    } catch (error) {
+    const outcome = await commit(target, streamBody(body, options.sizeHint), built, options);
+    if (!outcome.ok) {
       split.detach(i);
       branch.destroy();
       if (body !== branch) body.destroy();
-      if (archiveStored) await target.adapter.remove(options.archive).catch(() => {});
-      return { target: target.name, ok: false, bytes: 0, durationMs: Date.now() - started, error };
     }
+    return outcome;
   })));
+  return retryFromLocalCopy(outcomes, targets, built, options);
+}
+
+/**
+ * Stores the archive on one target, checks its size against what was built,
+ * writes the manifest last, then the `latest` pointer where the target keeps
+ * one. On failure a stored archive is removed again (it has no manifest, so
+ * it would never list anyway).
+ */
+async function commit(target: Target, body: PutBody, built: BuiltArchive, options: FanOutOptions): Promise<PushOutcome> {
+  const started = Date.now();
+  let archiveStored = false;
+  try {
+    const bytes = await target.adapter.put(options.archive, body, { signal: options.signal });
+    archiveStored = true;
+    const result = await built.result;
+    if (bytes !== result.size) {
+      throw new StorageError('CORRUPT', target.name, `stored ${bytes} bytes of ${options.archive}, expected ${result.size}`);
+    }
+    const manifest = options.manifest(result);
+    await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
+    if (target.adapter.capabilities.latestPointer && target.adapter.setLatest) {
+      await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
+        options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
+      });
+    }
+    return { target: target.name, ok: true, bytes, durationMs: Date.now() - started };
+  } catch (error) {
+    if (archiveStored) await target.adapter.remove(options.archive).catch(() => {});
+    return { target: target.name, ok: false, bytes: 0, durationMs: Date.now() - started, error };
+  }
+}
+
+/**
+ * A live stream cannot be read twice, so a target whose upload failed with a
+ * retryable error (a dropped connection, a rate limit) gets a second chance
+ * from the archive another target of this run already holds on local disk;
+ * as a file that body is replayable, so the retry wrapper's backoff applies.
+ */
+async function retryFromLocalCopy(outcomes: PushOutcome[], targets: Target[], built: BuiltArchive, options: FanOutOptions): Promise<PushOutcome[]> {
+  const retryable = outcomes.filter((o) => !o.ok && isRetryable(o.error) && !options.signal?.aborted);
+  if (retryable.length === 0) return outcomes;
+  const holder = targets.find((t) => outcomes.find((o) => o.target === t.name)?.ok && t.adapter.localPath?.(options.archive));
+  const result = await built.result.catch(() => undefined);
+  if (!holder || !result) return outcomes;
+  const copy = holder.adapter.localPath!(options.archive)!;
+  return Promise.all(outcomes.map(async (o) => {
+    if (!retryable.includes(o)) return o;
+    options.log.warn(`${o.target}: ${describeError(o.error)}; uploading again from the copy on ${holder.name}`);
+    const target = targets.find((t) => t.name === o.target)!;
+    const again = await commit(target, fileBody(copy, result.size), built, options);
+    return again.ok ? { ...again, durationMs: again.durationMs + o.durationMs } : o;
+  }));
 }
 
 /** Passes bytes through unchanged, reporting the running total. */

@@ -77,6 +77,9 @@ export interface StorageAdapter {
   /** Points `<latestKey>` at `key` (e.g. a symlink). Only called when `capabilities.latestPointer`. */
   setLatest?(latestKey: string, key: string, options?: OpOptions): Promise<void>;
 
+  /** Path of a stored object on this machine's filesystem, when the target is a local directory; the core may read it directly. */
+  localPath?(key: string): string | undefined;
+
   /** Free bytes at the target, when the backend can tell. */
   freeSpace?(options?: OpOptions): Promise<number | undefined>;
 

@@ -17,6 +17,7 @@ export class DelegatingAdapter implements StorageAdapter {
   remove(key: string, options?: OpOptions): Promise<void> { return this.inner.remove(key, options); }
   get setLatest() { return this.inner.setLatest?.bind(this.inner); }
   get freeSpace() { return this.inner.freeSpace?.bind(this.inner); }
+  get localPath() { return this.inner.localPath?.bind(this.inner); }
   get probe() { return this.inner.probe?.bind(this.inner); }
   async close(): Promise<void> { await this.inner.close?.(); }
 }

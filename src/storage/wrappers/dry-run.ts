@@ -22,6 +22,10 @@ export class DryRunAdapter extends DelegatingAdapter {
   override async remove(key: string): Promise<void> {
     this.log.info(`[dry run] ${this.name}: would delete ${key}`);
   }
+  /** Nothing was stored, so there is no local copy to read. */
+  override get localPath() {
+    return undefined;
+  }
   override get setLatest() {
     return async (latest: string, key: string) => this.log.info(`[dry run] ${this.name}: would point ${latest} at ${key}`);
   }
