@@ -1,4 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PreparedSource } from './sources/types.js';
 
@@ -6,24 +6,31 @@ import type { PreparedSource } from './sources/types.js';
  * An upper bound for the archive size, from the sources' sizes on disk plus
  * tar and gzip overhead (gzip can grow incompressible data slightly). Used
  * for free-space checks and upload part sizes, never as the real size.
+ * Metadata calls are synchronous: a walk of a cached tree is many times
+ * faster that way than through the thread pool.
  */
-export async function estimateSize(sources: PreparedSource[]): Promise<number> {
+export function estimateSize(sources: PreparedSource[]): number {
   let bytes = 0;
   let entries = 0;
-  async function visit(path: string): Promise<void> {
+  const visit = (path: string): void => {
     let st;
     try {
-      st = await lstat(path);
+      st = lstatSync(path);
     } catch {
       return;
     }
     entries++;
     if (st.isFile()) bytes += st.size;
     if (!st.isDirectory()) return;
-    const names = await readdir(path).catch(() => [] as string[]);
-    for (const n of names) await visit(join(path, n));
-  }
-  for (const s of sources) await visit(s.fsPath);
-  // 1 KiB of headers per entry, 0.1% + 64 KiB gzip/age framing overhead, and 256 KiB for the inventory.
-  return Math.ceil(bytes * 1.001) + entries * 1024 + 64 * 1024 + entries * 200 + 256 * 1024;
+    let names: string[] = [];
+    try {
+      names = readdirSync(path);
+    } catch {
+      return;
+    }
+    for (const n of names) visit(join(path, n));
+  };
+  for (const s of sources) visit(s.fsPath);
+  // Headers (up to 1.5 KiB per entry with pax), 0.1% + 64 KiB of gzip/age framing, 256 KiB for the inventory.
+  return Math.ceil(bytes * 1.001) + entries * 1536 + 64 * 1024 + 256 * 1024;
 }

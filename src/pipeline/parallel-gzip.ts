@@ -38,7 +38,9 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
   const submit = (block: Buffer, last: boolean) => {
     crc = crc32(block, crc);
     total += block.length;
-    const opts: Record<string, unknown> = { level: options.level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH };
+    // One output chunk per block: with zlib's default 16 KiB chunks every block would bounce between
+    // the thread pool and the main thread dozens of times, and the main thread becomes the bottleneck.
+    const opts: Record<string, unknown> = { level: options.level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, chunkSize: block.length + (block.length >> 3) + 64 * 1024 };
     if (dictionary) opts.dictionary = dictionary;
     const job = deflateRawAsync(block, opts);
     job.catch(() => {});

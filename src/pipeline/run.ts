@@ -78,7 +78,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     staging = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-`));
     sources = await prepareSources(config.sources, { config, stagingDir: staging, log, signal });
     const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
-    const estimate = await estimateSize(sources);
+    const estimate = estimateSize(sources);
     const built = await buildArchive({
       job: config.job,
       started,

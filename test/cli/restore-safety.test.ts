@@ -64,6 +64,7 @@ describe('restore never damages the destination', () => {
       { path: 'link', type: 'SymbolicLink', linkpath: '/tmp' },
       { path: 'link/ferry-evil-link', data: 'pwned' },
     ], /refusing archive entry "link\/ferry-evil-link": it would be written through the symlink "link"/],
+    ['a hard link out of the destination', [{ path: 'hard', type: 'Link', linkpath: '../../etc/hostname' }], /refusing archive entry "hard": hard link to "\.\.\/\.\.\/etc\/hostname" leaves the destination/],
   ];
   for (const [what, entries, message] of crafted) {
     it(`refuses an archive with ${what}, writing nothing anywhere`, async () => {
@@ -89,5 +90,19 @@ describe('restore never damages the destination', () => {
     const r = await ws.run(['restore', name, '--to', 'links']);
     expect(r.code, r.stderr).toBe(0);
     expect(sh('readlink links/d/abs links/d/up', ws.dir)).toBe('/etc/hostname\n../../outside\n');
+  });
+
+  it('restores hard links inside the archive, and fills read-only directories before closing them', async () => {
+    const name = 'app-20200101T000000Z.tar.gz';
+    await plantArchive(join(ws.dir, 'backups'), 'app', name, craftTarGz([
+      { path: 'ro', type: 'Directory', mode: 0o555 },
+      { path: 'ro/a.txt', data: 'same inode' },
+      { path: 'ro/b.txt', type: 'Link', linkpath: 'ro/a.txt' },
+    ]));
+    const r = await ws.run(['restore', name, '--to', 'hl']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(sh('stat -c %i hl/ro/a.txt hl/ro/b.txt | uniq | wc -l', ws.dir).trim()).toBe('1');
+    expect(await readFile(join(ws.dir, 'hl/ro/b.txt'), 'utf8')).toBe('same inode');
+    expect(sh('stat -c %a hl/ro', ws.dir).trim()).toBe('555');
   });
 });

@@ -10,6 +10,7 @@ export interface CraftEntry {
   type?: 'File' | 'Directory' | 'SymbolicLink' | 'Link';
   data?: string;
   linkpath?: string;
+  mode?: number;
 }
 
 /** A tar.gz with exactly these raw entries (no checks at all): for restore-safety tests. */
@@ -18,7 +19,7 @@ export function craftTarGz(entries: CraftEntry[]): Buffer {
   for (const e of entries) {
     const data = Buffer.from(e.data ?? '');
     const type = e.type ?? 'File';
-    parts.push(encodeHeader({ path: e.path, type, size: type === 'File' ? data.length : 0, mode: type === 'Directory' ? 0o755 : 0o644, mtime: new Date(), linkpath: e.linkpath }));
+    parts.push(encodeHeader({ path: e.path, type, size: type === 'File' ? data.length : 0, mode: e.mode ?? (type === 'Directory' ? 0o755 : 0o644), mtime: new Date(), linkpath: e.linkpath }));
     if (type === 'File') {
       parts.push(data, Buffer.alloc((512 - (data.length % 512)) % 512));
     }
