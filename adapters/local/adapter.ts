@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, stat, statfs, symlink, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, stat, statfs, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,8 @@ import { fromSystemError, StorageError } from '../../src/storage/errors.js';
 
 /** Prefix of in-progress uploads; such names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
+/** Age after which a temporary upload file is certainly abandoned. */
+const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Archives as files in one directory. Writes go to a hidden temporary name,
@@ -37,6 +39,7 @@ export class LocalAdapter implements StorageAdapter {
       await syncPath(tmp);
       await rename(tmp, join(this.root, key));
       await syncPath(this.root);
+      await this.removeStalePartials();
       return written;
     } catch (err) {
       await unlink(tmp).catch(() => {});
@@ -94,6 +97,21 @@ export class LocalAdapter implements StorageAdapter {
       await unlink(join(this.root, key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(this.name, err, `removing ${join(this.root, key)}`);
+    }
+  }
+
+  /**
+   * Removes temporary files of uploads that were killed (kill -9, power loss)
+   * more than a day ago. They never list, but they hold disk space. Best effort.
+   */
+  private async removeStalePartials(): Promise<void> {
+    const cutoff = Date.now() - STALE_PARTIAL_MS;
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    for (const name of names) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(this.root, name);
+      const s = await lstat(path).catch(() => undefined);
+      if (s && s.mtimeMs < cutoff) await unlink(path).catch(() => {});
     }
   }
 

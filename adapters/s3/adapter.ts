@@ -55,6 +55,9 @@ export class S3Adapter implements StorageAdapter {
   private readonly secrets: string[];
 
   constructor(readonly name: string, private readonly settings: S3Settings) {
+    // Ferry supports Node 20, and the pinned SDK works there; its notice about future SDK releases would only
+    // add a multi-line warning to every run's log.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.client = new S3Client({
       region: settings.region,
       endpoint: settings.endpoint,
