@@ -142,13 +142,13 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT.USAGE;
     }
-    if (err instanceof ExitError) {
-      process.stderr.write(`ferry: ${err.message}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`ferry: ${describeError(err)}\n`);
+    const exitCode = err instanceof ExitError ? err.exitCode : EXIT.FAILURE;
+    const message = err instanceof ExitError ? err.message : describeError(err);
+    process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
-    return EXIT.FAILURE;
+    // With --json, scripts always get one JSON document on stdout, failures included.
+    if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode }, null, 2) + '\n');
+    return exitCode;
   }
 }
 

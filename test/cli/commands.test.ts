@@ -57,11 +57,13 @@ describe('ferry pull, status, run --dry-run and --json', () => {
     expect(JSON.parse(r.stdout).targets[0]).toMatchObject({ target: 'local', ok: true });
   });
 
-  it('an unknown --target is a usage error', async () => {
+  it('an unknown --target is a usage error, reported as JSON on stdout with --json', async () => {
     await ws.writeConfig(basicConfig());
     const r = await ws.run(['run', '--target', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown target "nope"/);
+    const j = await ws.run(['--json', 'run', '--target', 'nope']);
+    expect(JSON.parse(j.stdout)).toEqual({ error: expect.stringMatching(/unknown target "nope"/), exit_code: 2 });
   });
 
   it('shows progress bars on a terminal and plain lines otherwise', async () => {
