@@ -5,6 +5,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Encrypter } from 'age-encryption';
 import type { EncryptionConfig } from '../config/schema.js';
 import { resolveUserPath } from '../util/paths.js';
+import { parseSshEd25519PublicKey, sshEd25519Recipient } from '../crypto/ssh-ed25519.js';
 
 export interface ResolvedEncryption {
   recipients: string[];
@@ -27,9 +28,16 @@ export async function resolveEncryption(enc: EncryptionConfig, configDir: string
     if (recipients.length === 0) throw new Error(`encryption.recipients_file: ${file} holds no recipients`);
   }
   for (const r of recipients) {
-    if (!/^age1[0-9a-z]+$/.test(r)) {
-      throw new Error(`encryption.recipients: "${r.slice(0, 24)}..." is not an age X25519 recipient (age1...); make one with \`ferry keygen\``);
+    if (/^age1[0-9a-z]+$/.test(r)) continue;
+    if (r.startsWith('ssh-ed25519 ')) {
+      try {
+        parseSshEd25519PublicKey(r);
+        continue;
+      } catch (err) {
+        throw new Error(`encryption.recipients: "${r.slice(0, 32)}...": ${(err as Error).message}`);
+      }
     }
+    throw new Error(`encryption.recipients: "${r.slice(0, 24)}..." is not an age X25519 recipient (age1...) or an ssh-ed25519 public key; make one with \`ferry keygen\``);
   }
   return { recipients };
 }
@@ -47,7 +55,7 @@ export async function encryptStream(input: Readable, enc: ResolvedEncryption, sc
     e.setPassphrase(enc.passphrase);
     if (scryptWorkFactor) e.setScryptWorkFactor(scryptWorkFactor);
   } else {
-    for (const r of enc.recipients) e.addRecipient(r);
+    for (const r of enc.recipients) e.addRecipient(r.startsWith('ssh-ed25519 ') ? sshEd25519Recipient(r) : r);
   }
   const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
   const out = await e.encrypt(web);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Decrypter } from 'age-encryption';
+import { sshEd25519Identity } from '../crypto/ssh-ed25519.js';
 
 export interface DecryptKeys {
   /** age identity files (`AGE-SECRET-KEY-1...` lines, `#` comments). */
@@ -20,8 +21,17 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     } catch (err) {
       throw new Error(`--identity: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
+    if (text.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
+      try {
+        d.addIdentity(sshEd25519Identity(text));
+      } catch (err) {
+        throw new Error(`--identity: ${file}: ${(err as Error).message}`);
+      }
+      count++;
+      continue;
+    }
     const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (ids.length === 0) throw new Error(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...)`);
+    if (ids.length === 0) throw new Error(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...) or OpenSSH Ed25519 private key`);
     for (const id of ids) d.addIdentity(id);
     count += ids.length;
   }

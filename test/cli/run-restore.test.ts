@@ -83,6 +83,21 @@ describe('ferry run and restore on a local target', () => {
     await expect(readdir(join(ws.dir, 'wrong'))).rejects.toThrow();
   });
 
+  it('encrypts to an ssh-ed25519 public key: age -d -i with the SSH key and ferry restore --identity both decrypt it', async () => {
+    sh("ssh-keygen -q -t ed25519 -N '' -C ferry-test -f id_ed25519", ws.dir);
+    const pub = (await readFile(join(ws.dir, 'id_ed25519.pub'), 'utf8')).trim();
+    await ws.writeConfig(basicConfig({ encryption: { recipients: [pub] } }));
+    const run = await ws.run(['run']);
+    expect(run.code, run.stderr).toBe(0);
+    const archive = (await readdir(join(ws.dir, 'backups'))).find((f) => f.endsWith('Z.tar.gz.age'))!;
+    await mkdir(join(ws.dir, 'by-age'));
+    sh(`age -d -i id_ed25519 backups/${archive} | tar -xz -C by-age`, ws.dir);
+    sh(`diff -r ${SAMPLE_APP} by-age/app`, ws.dir);
+    const restored = await ws.run(['restore', '--identity', 'id_ed25519', '--to', 'by-ferry']);
+    expect(restored.code, restored.stderr).toBe(0);
+    sh(`diff -r ${SAMPLE_APP} by-ferry/app`, ws.dir);
+  });
+
   it('reads age files made by the age CLI for a recipient from ferry keygen', async () => {
     await ws.run(['keygen', '--out', 'key.txt']);
     const recipient = /public key: (age1[0-9a-z]+)/.exec(await readFile(join(ws.dir, 'key.txt'), 'utf8'))![1]!;
