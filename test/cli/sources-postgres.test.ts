@@ -3,33 +3,21 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
-import { startPostgres, type PostgresServer } from '../servers/postgres.js';
-
-const NOTES = ['Grüße aus Köln', '日本語のテキスト', 'emoji 🎧🎶', "quote ' and \\ backslash", 'Ελληνικά'];
+import { sampleFingerprint, seedSampleDatabase, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
 let pg: PostgresServer;
 let ws: Workspace;
 
 beforeAll(async () => {
   [pg, ws] = await Promise.all([startPostgres(), workspace()]);
-  await pg.psql('CREATE DATABASE app');
-  await pg.psql(
-    `CREATE TABLE big (id int PRIMARY KEY, label text NOT NULL);
-     INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
-     CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
-     INSERT INTO notes (body) VALUES ${NOTES.map((n) => `('${n.replace(/'/g, "''")}')`).join(', ')};`,
-    'app',
-  );
+  await seedSampleDatabase(pg, 'app');
 });
 
 afterAll(async () => {
   await Promise.all([pg?.stop(), ws?.cleanup()]);
 });
 
-/** Row count, a hash of every row of `big`, and the notes in order: equal fingerprints mean equal data. */
-const fingerprint = (db: string) =>
-  pg.psql(`SELECT (SELECT count(*) FROM big) || ':' || (SELECT md5(string_agg(id || label, ',' ORDER BY id)) FROM big)
-             || ':' || (SELECT string_agg(body, '|' ORDER BY id) FROM notes)`, db);
+const fingerprint = (db: string) => sampleFingerprint(pg, db);
 
 const archives = async () => (await readdir(join(ws.dir, 'backups'))).filter((f) => f.endsWith('Z.tar.gz')).sort();
 

@@ -7,26 +7,17 @@ import { postgresSourceSchema, type PostgresSource } from '../../src/config/sour
 import { silentLogger } from '../../src/log.js';
 import { pgDumpCommand, preparePostgresSource } from '../../src/pipeline/sources/postgres.js';
 import type { SourceContext } from '../../src/pipeline/sources/types.js';
-import { startPostgres, type PostgresServer } from '../servers/postgres.js';
+import { sampleFingerprint, seedSampleDatabase, startPostgres, type PostgresServer } from '../servers/postgres.js';
 
 let pg: PostgresServer;
 let dir: string;
 let context: SourceContext;
 
-const NOTES = ['Grüße aus Köln', '日本語のテキスト', 'emoji 🎧🎶', "quote ' and \\ backslash", 'Ελληνικά'];
-
 beforeAll(async () => {
   pg = await startPostgres();
   dir = await mkdtemp(join(tmpdir(), 'ferry-pgsrc-'));
   context = { config: { configDir: dir } as LoadedConfig, stagingDir: dir, log: silentLogger };
-  await pg.psql('CREATE DATABASE app');
-  await pg.psql(
-    `CREATE TABLE big (id int PRIMARY KEY, label text NOT NULL);
-     INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
-     CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
-     INSERT INTO notes (body) VALUES ${NOTES.map((n) => `('${n.replace(/'/g, "''")}')`).join(', ')};`,
-    'app',
-  );
+  await seedSampleDatabase(pg, 'app');
 });
 
 afterAll(async () => {
@@ -37,9 +28,7 @@ afterAll(async () => {
 const source = (postgres: Record<string, unknown>, extra: Record<string, unknown> = {}): PostgresSource =>
   postgresSourceSchema.parse({ postgres, ...extra });
 
-const fingerprint = (db: string) =>
-  pg.psql(`SELECT (SELECT count(*) FROM big) || ':' || (SELECT md5(string_agg(id || label, ',' ORDER BY id)) FROM big)
-             || ':' || (SELECT string_agg(body, '|' ORDER BY id) FROM notes)`, db);
+const fingerprint = (db: string) => sampleFingerprint(pg, db);
 
 describe('postgres source', () => {
   test('a plain dump of 100k rows and non-ASCII text restores into a fresh database with the same data', async () => {

@@ -99,3 +99,24 @@ export async function startPostgres(): Promise<PostgresServer> {
     stop,
   };
 }
+
+/** Non-ASCII and quoting edge cases stored by `seedSampleDatabase`. */
+export const SAMPLE_NOTES = ['Grüße aus Köln', '日本語のテキスト', 'emoji 🎧🎶', "quote ' and \\ backslash", 'Ελληνικά'];
+
+/** Creates `db` with a 100k-row table `big` and a table `notes` of non-ASCII text. */
+export async function seedSampleDatabase(pg: PostgresServer, db: string): Promise<void> {
+  await pg.psql(`CREATE DATABASE ${db}`);
+  await pg.psql(
+    `CREATE TABLE big (id int PRIMARY KEY, label text NOT NULL);
+     INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+     CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL);
+     INSERT INTO notes (body) VALUES ${SAMPLE_NOTES.map((n) => `('${n.replace(/'/g, "''")}')`).join(', ')};`,
+    db,
+  );
+}
+
+/** Row count, a hash of every row of `big`, and the notes in order: equal fingerprints mean equal data. */
+export function sampleFingerprint(pg: PostgresServer, db: string): Promise<string> {
+  return pg.psql(`SELECT (SELECT count(*) FROM big) || ':' || (SELECT md5(string_agg(id || label, ',' ORDER BY id)) FROM big)
+             || ':' || (SELECT string_agg(body, '|' ORDER BY id) FROM notes)`, db);
+}
