@@ -3,9 +3,10 @@
 // A benchmark, not a test: it prints MB/s and ratios and asserts nothing.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
 import s3 from '../adapters/s3/index.js';
 import sftp from '../adapters/sftp/index.js';
 import { silentLogger } from '../src/log.js';
@@ -14,11 +15,14 @@ import { createBucket, S3RVER_CREDENTIALS, startS3rver } from '../test/servers/s
 import { startSshd } from '../test/servers/sshd.js';
 
 const MB = 1024 * 1024;
+const FERRY = resolve(import.meta.dirname, '..', 'dist', 'src', 'cli', 'ferry.js');
 const sizeMb = Number(process.argv[2] ?? 256);
 const work = await mkdtemp(join(tmpdir(), 'ferry-push-bench-'));
 const archive = join(work, 'bench-20260101T000000Z.tar.gz');
 await writeFile(archive, randomBytes(sizeMb * MB)); // an archive is incompressible: random bytes stand in for one
 const size = (await stat(archive)).size;
+await mkdir(join(work, 'data'));
+await writeFile(join(work, 'data', 'payload.bin'), randomBytes(sizeMb * MB));
 
 const sshd = await startSshd();
 const s3rver = await startS3rver();
@@ -38,6 +42,11 @@ try {
   const target = await sftp.create('sftp', { host: sshd.host, port: sshd.port, user: sshd.user, path: join(sshd.dataDir, 'ferry'), private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile } as never, { configDir: work, log: silentLogger });
   await time('ferry sftp put', () => target.put('a.tar.gz', fileBody(archive, size)));
   await target.close?.();
+  await writeFile(join(work, 'sftp.yaml'), stringify({
+    job: 'bench', state_dir: join(work, 'state'), sources: [{ path: join(work, 'data'), as: 'data' }], compression: { level: 1 },
+    targets: { sftp: { type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, path: join(sshd.dataDir, 'run'), private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, keep: 3 } },
+  }));
+  await time('ferry run -> sftp (builds too)', () => execFileSync(process.execPath, [FERRY, '-q', '-c', join(work, 'sftp.yaml'), 'run'], { stdio: 'ignore' }));
   execFileSync('mkdir', ['-p', join(sshd.dataDir, 'ref')]);
   await time('sftp -b (OpenSSH)', () => execFileSync('sftp', [...ssh, '-P', String(sshd.port), '-b', '-', `root@127.0.0.1`], { input: `put ${archive} ${join(sshd.dataDir, 'ref', 'b.tar.gz')}\n` }));
   await time('scp (OpenSSH)', () => execFileSync('scp', [...ssh, '-P', String(sshd.port), archive, `root@127.0.0.1:${join(sshd.dataDir, 'ref', 'c.tar.gz')}`]));
@@ -56,6 +65,7 @@ try {
   console.log(`  ferry sftp / sftp -b        ${r('ferry sftp put', 'sftp -b (OpenSSH)')}`);
   console.log(`  ferry sftp / scp            ${r('ferry sftp put', 'scp (OpenSSH)')}`);
   console.log(`  ferry sftp / rclone (sftp)  ${r('ferry sftp put', 'rclone copy (sftp)')}`);
+  console.log(`  ferry run -> sftp / scp     ${r('ferry run -> sftp (builds too)', 'scp (OpenSSH)')}   (ferry run also tars, gzips -1 and hashes the data)`);
   console.log(`  ferry s3   / rclone (s3)    ${r('ferry s3 put (s3rver)', 'rclone copy (s3rver)')}`);
   console.log(`  ferry s3 upload: ${(size / MB / results['ferry s3 put (s3rver)']!).toFixed(0)} MB/s to s3rver (a JavaScript server on the same 2 cores)`);
 } finally {
