@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError } from '../errors.js';
+import { describeError, EXIT, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
@@ -11,7 +11,7 @@ import type { RunResult, RunStatus, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../storage/targets.js';
 import { buildArchive } from './archive.js';
-import { recipientFingerprints, resolveEncryption } from './encrypt.js';
+import { recipientFingerprints, resolveEncryption, type ResolvedEncryption } from './encrypt.js';
 import { fanOut } from './fan-out.js';
 import { runHooks } from './hooks.js';
 import { captureInventoryCommands } from './inventory-commands.js';
@@ -48,13 +48,35 @@ export function runStatus(targets: Pick<TargetResult, 'status'>[]): RunStatus {
  * archive once and push it to every selected target in parallel (manifest
  * last) → prune each target that succeeded → after hooks (always) → record
  * the result in the state dir. Throws ExitError 75 when another run holds the
- * lock and ExitError 2 for an unknown target; every other failure is
- * reported in the result.
+ * lock, and ExitError 2 for an unknown target or a config problem found
+ * while opening targets or encryption keys (before any hook runs); every
+ * other failure is reported in the result.
  */
 export async function runJob(config: LoadedConfig, options: RunOptions): Promise<RunResult> {
   const names = selectTargetNames(config, options.targets);
   const { log, signal } = options;
-  const lock = await acquireLock(config.stateDir, config.job, log);
+  // Everything that only depends on the config is checked before anything runs: a bad key file or
+  // target option is a config error (exit 2), not a failed run, and no hook has run yet.
+  let encryption: ResolvedEncryption | undefined;
+  try {
+    encryption = config.encryption ? await resolveEncryption(config.encryption, config.configDir) : undefined;
+  } catch (err) {
+    throw new ExitError(EXIT.USAGE, describeError(err), { cause: err });
+  }
+  const targets: Target[] = [];
+  try {
+    for (const name of names) targets.push(await openTarget(config, name, log, { dryRun: options.dryRun }));
+  } catch (err) {
+    await closeTargets(targets);
+    throw err;
+  }
+  let lock;
+  try {
+    lock = await acquireLock(config.stateDir, config.job, log);
+  } catch (err) {
+    await closeTargets(targets);
+    throw err;
+  }
   const started = await distinctStart(config.stateDir);
   const result: RunResult = {
     id: randomUUID(),
@@ -67,14 +89,11 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     targets: [],
     warnings: [],
   };
-  const targets: Target[] = [];
   let sources: PreparedSource[] = [];
   let staging: string | undefined;
   try {
     await runHooks(config.hooks.before, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal });
-    const encryption = config.encryption ? await resolveEncryption(config.encryption, config.configDir) : undefined;
     result.archive = archiveName(config.job, started, encryption !== undefined);
-    for (const name of names) targets.push(await openTarget(config, name, log, { dryRun: options.dryRun }));
     staging = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-`));
     sources = await prepareSources(config.sources, { config, stagingDir: staging, log, signal });
     const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });

@@ -119,6 +119,21 @@ describe('ferry operations', () => {
     expect(list2.targets[0].archives).toHaveLength(1);
   }, 120_000);
 
+  it('a target or key problem found before the run is exit 2, and no hook runs', async () => {
+    await ws.writeConfig(basicConfig({
+      hooks: { before: ['touch before-ran'] },
+      targets: { offsite: { type: 'sftp', host: '127.0.0.1', user: 'backup', path: '/srv/b', keep: 3 } },
+    }));
+    const noHostKey = await ws.run(['run']);
+    expect(noHostKey.code).toBe(2);
+    expect(noHostKey.stderr).toMatch(/offsite.*host_key|host_key.*offsite/);
+    await ws.writeConfig(basicConfig({ hooks: { before: ['touch before-ran'] }, encryption: { recipients_file: './missing.txt' } }));
+    const noKeys = await ws.run(['run']);
+    expect(noKeys.code).toBe(2);
+    expect(noKeys.stderr).toMatch(/encryption\.recipients_file: cannot read .*missing\.txt/);
+    expect(await readdir(ws.dir)).not.toContain('before-ran');
+  });
+
   describe('bad config is exit 2 with the key path and line', () => {
     const cases: [string, string, RegExp][] = [
       ['an unknown key', 'job: app\nsources:\n  - path: ./app\ntargets:\n  local:\n    type: local\n    path: ./b\n    kep: 3\n    keep: 3\n', /backup\.config\.yaml:8: targets\.local\.kep: unknown key/],
