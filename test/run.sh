@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+if [ "$(id -u)" != 0 ]; then
+  echo "test: the suite must run as root: it starts a real sshd that logs in as root, mounts small tmpfs" >&2
+  echo "test: filesystems for the usb target, and installs missing system packages with apt-get" >&2
+  exit 1
+fi
+
 need=()
 command -v age >/dev/null || need+=(age)
 command -v pigz >/dev/null || need+=(pigz)
@@ -13,11 +19,6 @@ command -v rsync >/dev/null || need+=(rsync)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
-  if [ "$(id -u)" != 0 ]; then
-    echo "test: missing system packages: ${need[*]}" >&2
-    echo "test: run as root (so this script can apt-get install them) or install them first" >&2
-    exit 1
-  fi
   echo "test: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
