@@ -6,7 +6,7 @@ import { describeError, EXIT, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
-import { acquireLock } from '../state/lock.js';
+import { acquireLock, type Lock } from '../state/lock.js';
 import type { RunResult, RunStatus, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../storage/targets.js';
@@ -64,14 +64,9 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     throw new ExitError(EXIT.USAGE, describeError(err), { cause: err });
   }
   const targets: Target[] = [];
+  let lock: Lock;
   try {
     for (const name of names) targets.push(await openTarget(config, name, log, { dryRun: options.dryRun }));
-  } catch (err) {
-    await closeTargets(targets);
-    throw err;
-  }
-  let lock;
-  try {
     lock = await acquireLock(config.stateDir, config.job, log);
   } catch (err) {
     await closeTargets(targets);
