@@ -1,14 +1,12 @@
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
 import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../log.js';
-import type { Inventory, SourceSummary } from '../pipeline/inventory.js';
+import type { SourceSummary } from '../pipeline/inventory.js';
 import { closeTargets } from '../storage/targets.js';
 import type { DecryptKeys } from './decrypt.js';
 import { checkStoredBytes, readManifest } from './fetch.js';
 import { locateArchive } from './locate.js';
-import { openArchive } from './open.js';
+import { gunzipped, openArchive } from './open.js';
+import { readTar } from './read-tar.js';
 import { diagnose } from './restore.js';
 import type { ArchiveQuery } from './source.js';
 
@@ -43,9 +41,7 @@ export async function listArchiveSources(
     }
     try {
       const opened = await openArchive(located.target, manifest, { decrypt: keys, signal });
-      const gunzip = createGunzip();
-      opened.stream.on('error', (e) => gunzip.destroy(e));
-      const [inventory] = await Promise.all([readInventory(opened.stream.pipe(gunzip)), opened.verified]);
+      const [{ inventory }] = await Promise.all([readTar(gunzipped(opened.stream), { hashFiles: false }), opened.verified]);
       if (!inventory) throw new Error(`${manifest.archive} has no inventory.json`);
       return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
     } catch (err) {
@@ -54,25 +50,4 @@ export async function listArchiveSources(
   } finally {
     await closeTargets(located.opened);
   }
-}
-
-/** Reads a plain tar stream to its end and returns its parsed inventory.json, if it has one. */
-async function readInventory(input: Readable): Promise<Inventory | undefined> {
-  let text: string | undefined;
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      if (entry.path !== 'inventory.json') return entry.resume();
-      const chunks: Buffer[] = [];
-      entry.on('data', (c: Buffer) => chunks.push(c));
-      entry.on('end', () => { text = Buffer.concat(chunks).toString('utf8'); });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    parser.on('error', reject);
-    input.on('error', reject);
-    parser.on('end', resolve);
-    input.pipe(parser);
-  });
-  return text === undefined ? undefined : (JSON.parse(text) as Inventory);
 }

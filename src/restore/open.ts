@@ -1,4 +1,5 @@
 import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
 import type { Manifest } from '../pipeline/manifest.js';
 import type { Target } from '../storage/targets.js';
@@ -28,4 +29,11 @@ export async function openArchive(target: Target, manifest: Manifest, options: {
     raw.destroy();
     throw err;
   }
+}
+
+/** The plain tar inside a (decrypted) tar.gz stream; an error upstream surfaces on the returned stream. */
+export function gunzipped(stream: Readable): Readable {
+  const gunzip = createGunzip();
+  stream.on('error', (err) => gunzip.destroy(err));
+  return stream.pipe(gunzip);
 }

@@ -1,6 +1,5 @@
 import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { createGunzip } from 'node:zlib';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -10,7 +9,7 @@ import type { DecryptKeys } from './decrypt.js';
 import { extractTar, type ExtractResult } from './extract.js';
 import { checkStoredBytes, readManifest } from './fetch.js';
 import { locateArchive } from './locate.js';
-import { openArchive } from './open.js';
+import { gunzipped, openArchive } from './open.js';
 import { mergeInto } from './merge.js';
 
 export interface RestoreOptions {
@@ -55,11 +54,10 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
     let extracted: ExtractResult;
     try {
       const opened_ = await openArchive(target, manifest, { decrypt: options.keys, signal: options.signal });
-      const gunzip = createGunzip();
-      opened_.stream.on('error', (err) => gunzip.destroy(err));
       const only = options.only?.length ? options.only : undefined;
+      const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
       [extracted] = await Promise.all([
-        extractTar(opened_.stream.pipe(gunzip), tmp, { only, skip: only ? [] : INVENTORY }),
+        extractTar(gunzipped(opened_.stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }),
         opened_.verified,
       ]);
     } catch (err) {

@@ -1,8 +1,7 @@
-import { createGunzip } from 'node:zlib';
 import { describeError, EXIT, ExitError } from '../../errors.js';
 import { readManifest, checkStoredBytes } from '../../restore/fetch.js';
 import { locateArchive } from '../../restore/locate.js';
-import { openArchive } from '../../restore/open.js';
+import { gunzipped, openArchive } from '../../restore/open.js';
 import { readTar } from '../../restore/read-tar.js';
 import { diagnose } from '../../restore/restore.js';
 import { closeTargets, selectTargetNames } from '../../storage/targets.js';
@@ -36,9 +35,7 @@ export async function verifyOne(ctx: CommandContext, target: string | undefined,
     }
     try {
       const opened = await openArchive(located.target, manifest, { decrypt: keys, signal: ctx.signal });
-      const gunzip = createGunzip();
-      opened.stream.on('error', (e) => gunzip.destroy(e));
-      const [check] = await Promise.all([readTar(opened.stream.pipe(gunzip)), opened.verified]);
+      const [check] = await Promise.all([readTar(gunzipped(opened.stream)), opened.verified]);
       if (check.mismatches.length) {
         throw new ExitError(EXIT.FAILURE, `${where}: ${manifest.archive}: ${check.mismatches.length} file(s) differ from the inventory, first ${check.mismatches[0]}`);
       }

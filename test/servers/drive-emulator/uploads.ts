@@ -21,7 +21,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { bodyToFile, parseJson, readSmallBody, sendDriveError, sendJson } from './respond.js';
+import { bodyToFile, parseJson, readSmallBody, sendDriveError } from './respond.js';
 import type { FileRecord, FileStore } from './store.js';
 
 export const CHUNK_QUANTUM = 256 * 1024;
