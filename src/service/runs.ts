@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { runJob, type ProgressEvent } from '../pipeline/run.js';
-import { readLock } from '../state/lock.js';
+import { readLiveLock } from '../state/lock.js';
 import type { RunResult } from '../state/types.js';
 import { notifyRun, notifyStart } from './notify/index.js';
 
@@ -141,14 +139,6 @@ function applyProgress(record: RunRecord, e: ProgressEvent): void {
 
 /** "pid N on HOST" when the job lock is held by a live process, else undefined (a stale lock is runJob's to take over). */
 export async function liveLockHolder(stateDir: string): Promise<string | undefined> {
-  const lock = await readLock(join(stateDir, 'lock'));
-  if (!lock) return undefined;
-  if (lock.host === hostname()) {
-    try {
-      process.kill(lock.pid, 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-    }
-  }
-  return `pid ${lock.pid} on ${lock.host} since ${lock.started}`;
+  const lock = await readLiveLock(stateDir);
+  return lock && `pid ${lock.pid} on ${lock.host} since ${lock.started}`;
 }

@@ -35,7 +35,7 @@ export async function acquireLock(stateDir: string, job: string, log: Logger): P
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
       const holder = await readLock(path);
-      if (holder && (holder.host !== info.host || isAlive(holder.pid))) {
+      if (holder && isHeld(holder)) {
         throw new ExitError(
           EXIT.LOCKED,
           `job ${job}: another run holds the lock ${path} (pid ${holder.pid} on ${holder.host}, since ${holder.started})`,
@@ -57,6 +57,17 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The lock's holder when a run really holds it (a live pid on this host, or any pid on another host); a stale lock gives undefined. */
+export async function readLiveLock(stateDir: string): Promise<LockInfo | undefined> {
+  const holder = await readLock(join(stateDir, 'lock'));
+  return holder && isHeld(holder) ? holder : undefined;
+}
+
+/** A lock from another host cannot be checked, so it counts as held; on this host its pid must be alive. */
+function isHeld(holder: LockInfo): boolean {
+  return holder.host !== hostname() || isAlive(holder.pid);
 }
 
 function isAlive(pid: number): boolean {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basicConfig, FERRY, SAMPLE_APP, workspace, type Workspace } from '../helpers/cli.js';
@@ -48,6 +49,9 @@ describe('ferry pull, status, run --dry-run and --json', () => {
     expect(new Date(s.next_run).getUTCMinutes()).toBe(15);
     const human = await ws.run(['status']);
     expect(human.stdout).toMatch(/last run: success/);
+    // A lock left by a killed run is stale: status must not report a run in progress.
+    await writeFile(join(ws.dir, 'state', 'lock'), JSON.stringify({ pid: 2 ** 22 + 7, host: hostname(), started: '2026-01-01T00:00:00Z' }));
+    expect(JSON.parse((await ws.run(['status', '--json'])).stdout).running).toBeNull();
   });
 
   it('check probes the target and reports the config', async () => {

@@ -1,8 +1,7 @@
-import { join } from 'node:path';
 import { Cron } from 'croner';
 import { describeError, EXIT } from '../../errors.js';
 import { readLastRun } from '../../state/files.js';
-import { readLock } from '../../state/lock.js';
+import { readLiveLock } from '../../state/lock.js';
 import { readCatalog } from '../../storage/catalog.js';
 import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
@@ -17,7 +16,7 @@ export function nextScheduledRun(schedule: string | undefined, timezone: string 
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
   const last = await readLastRun(config.stateDir);
-  const lock = await readLock(join(config.stateDir, 'lock'));
+  const lock = await readLiveLock(config.stateDir);
   const next = nextScheduledRun(config.schedule, config.timezone);
   const opened: Target[] = [];
   const targets = [];
