@@ -1,4 +1,5 @@
 import type { ObjectInfo, OpOptions, StorageAdapter } from './adapter.js';
+import { describeError } from '../errors.js';
 import { MANIFEST_SUFFIX, parseArchiveName, type ArchiveName } from './layout.js';
 
 export interface StoredArchive extends ArchiveName {
@@ -53,4 +54,36 @@ export function buildCatalog(objects: ObjectInfo[], job: string): Catalog {
   complete.sort(byTime);
   incomplete.sort(byTime);
   return { complete, incomplete, orphanManifests };
+}
+
+/** What `ferry list` and `GET /api/archives` report for one target. */
+export interface TargetListing {
+  target: string;
+  archives: { name: string; size: number; created: string; encrypted: boolean }[];
+  incomplete: number;
+  /** Set when the target could not be read; the other fields are then empty. */
+  error?: string;
+}
+
+/**
+ * Lists one target's complete archives (oldest first). `withAdapter` opens
+ * the target, runs the callback and may close it afterwards. A failure to
+ * open or read it is reported in `error`, never thrown.
+ */
+export async function listTarget(
+  name: string,
+  job: string,
+  withAdapter: (fn: (adapter: StorageAdapter) => Promise<Catalog>) => Promise<Catalog>,
+  options?: OpOptions,
+): Promise<TargetListing> {
+  try {
+    const c = await withAdapter((adapter) => readCatalog(adapter, job, options));
+    return {
+      target: name,
+      archives: c.complete.map((a) => ({ name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted })),
+      incomplete: c.incomplete.length,
+    };
+  } catch (err) {
+    return { target: name, archives: [], incomplete: 0, error: describeError(err) };
+  }
 }

@@ -1,15 +1,8 @@
-import { describeError, EXIT } from '../../errors.js';
-import { readCatalog } from '../../storage/catalog.js';
+import { EXIT } from '../../errors.js';
+import { listTarget, type TargetListing } from '../../storage/catalog.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
-
-interface TargetListing {
-  target: string;
-  archives: { name: string; size: number; created: string; encrypted: boolean }[];
-  incomplete: number;
-  error?: string;
-}
 
 /** Complete archives per target, oldest first. A target that cannot be read is reported and makes the exit code 1. */
 export async function listCommand(ctx: CommandContext, opts: { target?: string[] }): Promise<number> {
@@ -18,18 +11,11 @@ export async function listCommand(ctx: CommandContext, opts: { target?: string[]
   const listings: TargetListing[] = [];
   try {
     for (const name of selectTargetNames(config, opts.target)) {
-      try {
+      listings.push(await listTarget(name, config.job, async (read) => {
         const t = await openTarget(config, name, ctx.log);
         targets.push(t);
-        const c = await readCatalog(t.adapter, config.job, { signal: ctx.signal });
-        listings.push({
-          target: name,
-          archives: c.complete.map((a) => ({ name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted })),
-          incomplete: c.incomplete.length,
-        });
-      } catch (err) {
-        listings.push({ target: name, archives: [], incomplete: 0, error: describeError(err) });
-      }
+        return read(t.adapter);
+      }, { signal: ctx.signal }));
     }
   } finally {
     await closeTargets(targets);

@@ -1,12 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { redact } from '../../config/secret.js';
 import type { LoadedConfig } from '../../config/load.js';
-import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { readManifest } from '../../restore/fetch.js';
 import { nextScheduledRun } from '../../cli/commands/status.js';
 import { readLastRun } from '../../state/files.js';
-import { readCatalog } from '../../storage/catalog.js';
+import { listTarget } from '../../storage/catalog.js';
 import { parseArchiveName } from '../../storage/layout.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
 import type { RunManager } from '../runs.js';
@@ -64,20 +63,8 @@ export function registerReadRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<{ Querystring: { target?: string } }>('/api/archives', async (req) => {
     const names = selectTargetNames(config, req.query.target ? [req.query.target] : undefined);
-    const targets = await Promise.all(names.map(async (name) => {
-      try {
-        return await withTarget(deps, name, async (t) => {
-          const c = await readCatalog(t.adapter, config.job, { signal: deps.signal });
-          return {
-            target: name,
-            archives: c.complete.map((a) => ({ name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted })),
-            incomplete: c.incomplete.length,
-          };
-        });
-      } catch (err) {
-        return { target: name, archives: [], incomplete: 0, error: describeError(err) };
-      }
-    }));
+    const targets = await Promise.all(names.map((name) =>
+      listTarget(name, config.job, (read) => withTarget(deps, name, (t) => read(t.adapter)), { signal: deps.signal })));
     return { job: config.job, targets };
   });
 
