@@ -1,13 +1,13 @@
 import type { LoadedConfig } from '../config/load.js';
+import { ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SourceSummary } from '../pipeline/inventory.js';
 import { closeTargets } from '../storage/targets.js';
 import type { DecryptKeys } from './decrypt.js';
-import { checkStoredBytes, readManifest } from './fetch.js';
+import { readManifest } from './fetch.js';
 import { locateArchive } from './locate.js';
-import { gunzipped, openArchive } from './open.js';
+import { gunzipped, readArchive } from './open.js';
 import { readTar } from './read-tar.js';
-import { diagnose } from './restore.js';
 import type { ArchiveQuery } from './source.js';
 
 export interface ArchiveSources {
@@ -39,14 +39,9 @@ export async function listArchiveSources(
       log.warn(`${manifest.archive} is encrypted and no identity was given; showing the summary from its manifest`);
       return { ...base, readFrom: 'manifest', sources: manifest.sources ?? [] };
     }
-    try {
-      const opened = await openArchive(located.target, manifest, { decrypt: keys, signal });
-      const [{ inventory }] = await Promise.all([readTar(gunzipped(opened.stream), { hashFiles: false }), opened.verified]);
-      if (!inventory) throw new Error(`${manifest.archive} has no inventory.json`);
-      return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
-    } catch (err) {
-      throw await diagnose(err, () => checkStoredBytes(located.target.adapter, manifest, signal), `${manifest.archive} (from ${where})`);
-    }
+    const { inventory } = await readArchive(located.target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { hashFiles: false }));
+    if (!inventory) throw new ExitError(1, `cannot read ${manifest.archive} (from ${where}): it has no inventory.json`);
+    return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
   } finally {
     await closeTargets(located.opened);
   }

@@ -4,7 +4,9 @@ import { finished } from 'node:stream/promises';
 import type { Manifest } from '../pipeline/manifest.js';
 import type { Target } from '../storage/targets.js';
 import { makeDecrypter, type DecryptKeys } from './decrypt.js';
-import { VerifyStream } from './fetch.js';
+import { checkStoredBytes, VerifyStream } from './fetch.js';
+import { describeError, ExitError } from '../errors.js';
+import { isStorageError } from '../storage/errors.js';
 
 export interface OpenedArchive {
   /** The archive bytes, decrypted when `decrypt` was asked and the archive is encrypted. */
@@ -36,4 +38,43 @@ export function gunzipped(stream: Readable): Readable {
   const gunzip = createGunzip();
   stream.on('error', (err) => gunzip.destroy(err));
   return stream.pipe(gunzip);
+}
+
+/**
+ * Streams an archive through `consume` and resolves only once `consume` is
+ * done and every stored byte matched the manifest. Any failure becomes one
+ * clear ExitError (see `diagnose`).
+ */
+export async function readArchive<T>(
+  target: Target,
+  manifest: Manifest,
+  options: { decrypt?: DecryptKeys; signal?: AbortSignal },
+  consume: (stream: Readable) => Promise<T>,
+): Promise<T> {
+  try {
+    const opened = await openArchive(target, manifest, options);
+    const [value] = await Promise.all([consume(opened.stream), opened.verified]);
+    return value;
+  } catch (err) {
+    throw await diagnose(err, () => checkStoredBytes(target.adapter, manifest, options.signal), `${manifest.archive} (from ${target.name})`);
+  }
+}
+
+/**
+ * Turns a failed read into one clear error. Key and refusal errors are
+ * already clear; anything else (gzip or tar errors from flipped bits, a cut
+ * stream) is checked against the manifest so a damaged archive is named as such.
+ */
+export async function diagnose(err: unknown, recheck: () => Promise<void>, what: string): Promise<ExitError> {
+  if (err instanceof ExitError) return err;
+  const msg = describeError(err);
+  if (isStorageError(err, 'CORRUPT') || /^(cannot decrypt|refusing archive entry)/.test(msg) || /is encrypted: pass/.test(msg)) {
+    return new ExitError(1, msg, { cause: err });
+  }
+  try {
+    await recheck();
+  } catch (checkErr) {
+    if (isStorageError(checkErr, 'CORRUPT')) return new ExitError(1, describeError(checkErr), { cause: err });
+  }
+  return new ExitError(1, `cannot read ${what}: ${msg}`, { cause: err });
 }

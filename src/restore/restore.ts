@@ -1,15 +1,14 @@
 import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError, ExitError } from '../errors.js';
+import { ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isStorageError } from '../storage/errors.js';
 import { closeTargets } from '../storage/targets.js';
 import type { DecryptKeys } from './decrypt.js';
 import { extractTar, type ExtractResult } from './extract.js';
-import { checkStoredBytes, readManifest } from './fetch.js';
+import { readManifest } from './fetch.js';
 import { locateArchive } from './locate.js';
-import { gunzipped, openArchive } from './open.js';
+import { gunzipped, readArchive } from './open.js';
 import { mergeInto } from './merge.js';
 
 export interface RestoreOptions {
@@ -51,18 +50,10 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
   try {
     const manifest = await readManifest(target.adapter, archive.name, options.signal);
     options.log.info(`restoring ${archive.name} from ${target.name} into ${to}`);
-    let extracted: ExtractResult;
-    try {
-      const opened_ = await openArchive(target, manifest, { decrypt: options.keys, signal: options.signal });
-      const only = options.only?.length ? options.only : undefined;
-      const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
-      [extracted] = await Promise.all([
-        extractTar(gunzipped(opened_.stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }),
-        opened_.verified,
-      ]);
-    } catch (err) {
-      throw await diagnose(err, async () => checkStoredBytes(target.adapter, manifest, options.signal), `${archive.name} (from ${target.name})`);
-    }
+    const only = options.only?.length ? options.only : undefined;
+    const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
+    const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
+      (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
     await chmod(tmp, 0o777 & ~process.umask());
     if (state === 'missing') await rename(tmp, to);
     else if (state === 'empty') {
@@ -76,25 +67,6 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
     await removeTree(tmp);
     await closeTargets(opened);
   }
-}
-
-/**
- * Turns a failed read into one clear error. Key and refusal errors are
- * already clear; anything else (gzip or tar errors from flipped bits, a cut
- * stream) is checked against the manifest so a damaged archive is named as such.
- */
-export async function diagnose(err: unknown, recheck: () => Promise<void>, what: string): Promise<ExitError> {
-  if (err instanceof ExitError) return err;
-  const msg = describeError(err);
-  if (isStorageError(err, 'CORRUPT') || /^(cannot decrypt|refusing archive entry)/.test(msg) || /is encrypted: pass/.test(msg)) {
-    return new ExitError(1, msg, { cause: err });
-  }
-  try {
-    await recheck();
-  } catch (checkErr) {
-    if (isStorageError(checkErr, 'CORRUPT')) return new ExitError(1, describeError(checkErr), { cause: err });
-  }
-  return new ExitError(1, `cannot read ${what}: ${msg}`, { cause: err });
 }
 
 async function destinationState(dir: string): Promise<'missing' | 'empty' | 'non-empty'> {

@@ -3,10 +3,9 @@ import { rename, unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EXIT, ExitError } from '../../errors.js';
-import { checkStoredBytes, readManifest } from '../../restore/fetch.js';
+import { readManifest } from '../../restore/fetch.js';
 import { locateArchive } from '../../restore/locate.js';
-import { openArchive } from '../../restore/open.js';
-import { diagnose } from '../../restore/restore.js';
+import { readArchive } from '../../restore/open.js';
 import { parseAt } from '../../restore/select.js';
 import { closeTargets } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
@@ -31,12 +30,12 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
     const tmp = `${out}.ferry-partial-${process.pid}`;
     try {
-      const opened = await openArchive(located.target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal });
-      await Promise.all([pipeline(opened.stream, createWriteStream(tmp, { mode: 0o600 })), opened.verified]);
+      await readArchive(located.target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
+        (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
       await rename(tmp, out);
     } catch (err) {
       await unlink(tmp).catch(() => {});
-      throw await diagnose(err, () => checkStoredBytes(located.target.adapter, manifest, ctx.signal), `${manifest.archive} (from ${located.target.name})`);
+      throw err;
     }
     ctx.output(`${out} (${manifest.archive} from ${located.target.name}, sha256 verified${decrypting ? ', decrypted' : ''})`, {
       file: out, archive: manifest.archive, target: located.target.name, sha256: manifest.sha256, decrypted: decrypting,

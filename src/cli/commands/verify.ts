@@ -1,9 +1,8 @@
 import { describeError, EXIT, ExitError } from '../../errors.js';
 import { readManifest, checkStoredBytes } from '../../restore/fetch.js';
 import { locateArchive } from '../../restore/locate.js';
-import { gunzipped, openArchive } from '../../restore/open.js';
+import { gunzipped, readArchive } from '../../restore/open.js';
 import { readTar } from '../../restore/read-tar.js';
-import { diagnose } from '../../restore/restore.js';
 import { closeTargets, selectTargetNames } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { decryptKeys } from './keys.js';
@@ -33,16 +32,11 @@ export async function verifyOne(ctx: CommandContext, target: string | undefined,
       ctx.log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
       return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
     }
-    try {
-      const opened = await openArchive(located.target, manifest, { decrypt: keys, signal: ctx.signal });
-      const [check] = await Promise.all([readTar(gunzipped(opened.stream)), opened.verified]);
-      if (check.mismatches.length) {
-        throw new ExitError(EXIT.FAILURE, `${where}: ${manifest.archive}: ${check.mismatches.length} file(s) differ from the inventory, first ${check.mismatches[0]}`);
-      }
-      return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
-    } catch (err) {
-      throw await diagnose(err, () => checkStoredBytes(located.target.adapter, manifest, ctx.signal), `${manifest.archive} (from ${where})`);
+    const check = await readArchive(located.target, manifest, { decrypt: keys, signal: ctx.signal }, (stream) => readTar(gunzipped(stream)));
+    if (check.mismatches.length) {
+      throw new ExitError(EXIT.FAILURE, `${where}: ${manifest.archive}: ${check.mismatches.length} file(s) differ from the inventory, first ${check.mismatches[0]}`);
     }
+    return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
   } finally {
     await closeTargets(located.opened);
   }
