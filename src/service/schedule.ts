@@ -62,3 +62,8 @@ export function nextFire(schedule: Schedule, now: Date, jitterSeconds = 0, rando
   const delay = jitterSeconds > 0 ? Math.floor(random() * jitterSeconds * 1000) : 0;
   return { slot, at: new Date(slot.getTime() + delay) };
 }
+
+/** The next time `schedule` fires after `from`, in the configured zone; undefined without a schedule. */
+export function nextScheduledRun(schedule: string | undefined, timezone: string | undefined, from = new Date()): Date | undefined {
+  return schedule ? parseSchedule(schedule, timezone).next(from) : undefined;
+}

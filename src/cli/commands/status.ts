@@ -1,17 +1,11 @@
-import { Cron } from 'croner';
 import { describeError, EXIT } from '../../errors.js';
+import { nextScheduledRun } from '../../service/schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';
 import { readCatalog } from '../../storage/catalog.js';
 import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
-
-/** The next time `schedule` fires after `from`, in the configured zone. */
-export function nextScheduledRun(schedule: string | undefined, timezone: string | undefined, from = new Date()): Date | undefined {
-  if (!schedule) return undefined;
-  return new Cron(schedule, { timezone, paused: true }).nextRun(from) ?? undefined;
-}
 
 export async function statusCommand(ctx: CommandContext): Promise<number> {
   const config = ctx.config();

@@ -3,7 +3,7 @@ import { redact } from '../../config/secret.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { Logger } from '../../log.js';
 import { readManifest } from '../../restore/fetch.js';
-import { nextScheduledRun } from '../../cli/commands/status.js';
+import { nextScheduledRun } from '../schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { listTarget } from '../../storage/catalog.js';
 import { parseArchiveName } from '../../storage/layout.js';
