@@ -1,15 +1,15 @@
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, join, posix } from 'node:path';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import picomatch from 'picomatch';
-import { Parser, type ReadEntry } from 'tar';
+import { EntryChecker, normalisePath } from './entry-check.js';
+import { display, readTarEntries, type TarEntry } from './tar-reader.js';
 
 export interface ExtractOptions {
   /** Globs over archive paths; only matching entries (and their contents) are extracted. */
   only?: string[];
   /** Archive paths not to extract (the inventory files, which are metadata). */
   skip?: string[];
-  /** Called for entries that are skipped because Ferry does not restore their type (devices, FIFOs). */
+  /** Called for entries restored with a caveat, or skipped because Ferry does not restore their type (devices, FIFOs). */
   onWarning?(path: string, message: string): void;
 }
 
@@ -20,176 +20,172 @@ export interface ExtractResult {
 }
 
 interface Deferred {
-  path: string;
+  /** The entry's path as stored, for messages. */
+  name: string;
   target: string;
   mtime?: Date;
 }
 
 interface DirMeta {
-  path: string;
-  mode?: number;
-  uid?: number;
-  gid?: number;
+  name: string;
+  mode: number;
+  uid: number;
+  gid: number;
   mtime?: Date;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 const AS_ROOT = process.getuid?.() === 0;
 
+/** A binary-string path (one char per byte) as the exact bytes the file system gets. */
+const bytes = (path: string) => Buffer.from(path, 'latin1');
+/** A binary-string path as text, for globs and messages (lossy for names that are not UTF-8). */
+const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
+
 /**
  * Extracts a plain tar stream into `dir`, an empty temporary directory that
- * nothing else writes to. node-tar parses the headers; the writing is done
- * here with direct synchronous calls, which on many small files is several
- * times faster than going through the thread pool for every step.
+ * nothing else writes to. The stream is read by `readTarEntries` (names as
+ * exact bytes, sparse members, foreign archives); writing is done here with
+ * direct synchronous calls, which on many small files is several times
+ * faster than going through the thread pool for every step.
  *
- * Refused, failing the whole extraction: absolute paths, `..` segments, and
- * an entry whose path passes through a symlink stored earlier in the archive.
- * Symlinks and hard links are created only after every other entry is
- * written, so no entry can be written through one, and a hard link may only
- * point at a path inside `dir`. Symlink targets are kept exactly as stored.
- * Files are opened with O_NOFOLLOW. Modes, owners (when run as root) and
- * mtimes are restored; directories last, deepest first, so writing their
- * contents does not disturb their mtime and a read-only directory is filled
- * before it becomes read-only.
+ * Every entry first passes the checks shared with verify (`EntryChecker`,
+ * on the normalised path, whatever its spelling); a refused entry fails the
+ * whole extraction. Symlinks and hard links are created only after every
+ * other entry is written, so no entry can be written through one; during
+ * the writing `dir` holds no symlinks at all. Symlink targets are kept
+ * exactly as stored. Files are opened with O_NOFOLLOW. Owners (as root),
+ * then modes (setuid, setgid and sticky included, which a chown after the
+ * chmod would clear), then mtimes are restored; directories last, deepest
+ * first, so writing their contents does not disturb their mtime and a
+ * read-only directory is filled before it becomes read-only. Any failure
+ * names the entry it happened on.
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   const only = options.only?.length ? picomatch(options.only, { dot: true }) : undefined;
   const skip = new Set(options.skip ?? []);
-  const symlinks: Deferred[] = [];
-  const hardlinks: Deferred[] = [];
-  const linkPaths = new Set<string>();
-  const dirs: DirMeta[] = [];
-  const made = new Set<string>([dir]);
+  const checker = new EntryChecker();
+  const symlinks = new Map<string, Deferred>();
+  const hardlinks = new Map<string, Deferred>();
+  const dirs = new Map<string, DirMeta>();
+  const root = Buffer.from(dir).toString('latin1');
+  const made = new Set<string>(['']);
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0 };
-  let failure: Error | undefined;
+  const at = (path: string) => bytes(path ? `${root}/${path}` : root);
 
   const ensureDir = (path: string) => {
     if (made.has(path)) return;
-    mkdirSync(path, { recursive: true, mode: 0o700 });
+    mkdirSync(at(path), { recursive: true, mode: 0o700 });
     made.add(path);
   };
-  const wanted = (clean: string, e: ReadEntry) => {
+  /** Whether the user asked for this entry (`--only`); the inventory files are skipped otherwise. */
+  const wanted = (clean: string, e: { type: string }) => {
     if (!only) return !skip.has(clean);
     return only(clean) || (e.type === 'Directory' && only(`${clean}/`)) || options.only!.some((g) => g.startsWith(`${clean}/`));
   };
 
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      const clean = entry.path.replace(/\/+$/, '');
-      try {
-        if (failure) return entry.resume();
-        const problem = checkPath(clean, linkPaths) ?? (entry.type === 'Link' ? checkLinkTarget(String(entry.linkpath)) : undefined);
-        if (problem) throw new Error(`refusing archive entry "${entry.path}": ${problem}`);
-        if (!clean || !wanted(clean, entry)) return entry.resume();
-        const at = join(dir, clean);
-        switch (entry.type) {
-          case 'Directory':
-            ensureDir(at);
-            dirs.push({ path: at, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime });
-            return entry.resume();
-          case 'SymbolicLink':
-            symlinks.push({ path: at, target: String(entry.linkpath), mtime: entry.mtime });
-            linkPaths.add(clean);
-            return entry.resume();
-          case 'Link':
-            hardlinks.push({ path: at, target: join(dir, posix.normalize(String(entry.linkpath))) });
-            return entry.resume();
-          case 'File':
-          case 'OldFile':
-          case 'ContiguousFile':
-            return writeFile(entry, at);
-          default:
-            options.onWarning?.(clean, `${entry.type} entries are not restored`);
-            return entry.resume();
-        }
-      } catch (err) {
-        fail(err as Error);
-        entry.resume();
+  for await (const entry of readTarEntries(input)) {
+    const path = checker.admit(entry);
+    if (!path || !wanted(text(path), entry)) continue;
+    try {
+      for (const w of entry.warnings) options.onWarning?.(text(path), w);
+      symlinks.delete(path);
+      hardlinks.delete(path);
+      switch (entry.type) {
+        case 'Directory':
+          ensureDir(path);
+          dirs.delete(path);
+          dirs.set(path, { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime });
+          break;
+        case 'SymbolicLink':
+          symlinks.set(path, { name: entry.path, target: entry.linkpath ?? '', mtime: entry.mtime });
+          break;
+        case 'Link':
+          hardlinks.set(path, { name: entry.path, target: normalisePath(entry.linkpath ?? '') });
+          break;
+        case 'File':
+        case 'ContiguousFile':
+          ensureDir(parentOf(path));
+          await writeFile(entry, at(path));
+          result.files++;
+          break;
+        default:
+          options.onWarning?.(text(path), `${entry.type} entries are not restored`);
       }
-    },
-  });
+    } catch (err) {
+      throw entryError(entry.path, err);
+    }
+  }
+  checker.finish();
 
-  function writeFile(entry: ReadEntry, at: string): void {
-    ensureDir(dirname(at));
-    const fd = openSync(at, WRITE_FLAGS, 0o600);
-    let open = true;
-    const close = () => {
-      if (open) closeSync(fd);
-      open = false;
-    };
-    entry.on('data', (chunk: Buffer) => {
-      if (!open) return;
-      try {
-        for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off);
-      } catch (err) {
-        close();
-        fail(err as Error);
-      }
-    });
-    entry.on('end', () => {
-      if (!open) return;
-      try {
-        if (entry.mode !== undefined) fchmodSync(fd, entry.mode & 0o7777);
-        if (AS_ROOT && entry.uid !== undefined && entry.gid !== undefined) fchownSync(fd, entry.uid, entry.gid);
-        if (entry.mtime) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
-        result.files++;
-      } catch (err) {
-        fail(err as Error);
-      } finally {
-        close();
-      }
-    });
+  for (const [path, link] of hardlinks) {
+    try {
+      ensureDir(parentOf(path));
+      replacing(at(path), () => linkSync(at(link.target), at(path)));
+    } catch (err) {
+      throw entryError(link.name, err);
+    }
   }
-
-  function fail(err: Error): void {
-    if (failure) return;
-    failure = err;
-    parser.abort(err);
+  for (const [path, link] of symlinks) {
+    try {
+      ensureDir(parentOf(path));
+      replacing(at(path), () => symlinkSync(bytes(link.target), at(path)));
+      if (link.mtime) lutimesSync(at(path), link.mtime, link.mtime);
+    } catch (err) {
+      throw entryError(link.name, err);
+    }
   }
-
-  await new Promise<void>((resolve, reject) => {
-    parser.on('error', (err: Error) => reject(failure ?? err));
-    input.on('error', reject);
-    parser.on('end', resolve);
-    input.pipe(parser);
-  });
-  if (failure) throw failure;
-
-  for (const link of hardlinks) {
-    ensureDir(dirname(link.path));
-    linkSync(link.target, link.path);
+  const deepestFirst = [...dirs].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+  for (const [path, d] of deepestFirst) {
+    try {
+      if (AS_ROOT) chownSync(at(path), d.uid, d.gid);
+      chmodSync(at(path), d.mode & 0o7777);
+      if (d.mtime) utimesSync(at(path), d.mtime, d.mtime);
+    } catch (err) {
+      throw entryError(d.name, err);
+    }
   }
-  for (const link of symlinks) {
-    ensureDir(dirname(link.path));
-    symlinkSync(link.target, link.path);
-    if (link.mtime) lutimesSync(link.path, link.mtime, link.mtime);
-  }
-  dirs.sort((a, b) => b.path.split('/').length - a.path.split('/').length);
-  for (const d of dirs) {
-    if (AS_ROOT && d.uid !== undefined && d.gid !== undefined) chownSync(d.path, d.uid, d.gid);
-    if (d.mode !== undefined) chmodSync(d.path, d.mode & 0o7777);
-    if (d.mtime) utimesSync(d.path, d.mtime, d.mtime);
-  }
-  result.directories = dirs.length;
-  result.symlinks = symlinks.length;
+  result.directories = dirs.size;
+  result.symlinks = symlinks.size;
   return result;
 }
 
-/** Why a path may not be extracted, or undefined when it is fine. */
-function checkPath(path: string, links: Set<string>): string | undefined {
-  if (isAbsolute(path) || /^[A-Za-z]:/.test(path)) return 'absolute path';
-  const parts = path.split('/');
-  if (parts.includes('..')) return 'path contains ".."';
-  for (let i = 1; i < parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    if (links.has(prefix)) return `it would be written through the symlink "${prefix}"`;
+/** Writes one file's content (holes stay holes), then owner, mode and times, in that order. */
+async function writeFile(entry: TarEntry, path: Buffer): Promise<void> {
+  const fd = openSync(path, WRITE_FLAGS, 0o600);
+  try {
+    for await (const { data, position } of entry.chunks()) {
+      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
+    }
+    if (entry.sparse) ftruncateSync(fd, entry.size);
+    if (AS_ROOT) fchownSync(fd, entry.uid, entry.gid);
+    fchmodSync(fd, entry.mode & 0o7777);
+    if (entry.mtime) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
+  } finally {
+    closeSync(fd);
   }
-  return undefined;
 }
 
-/** A hard link must point at another entry inside the destination. */
-function checkLinkTarget(target: string): string | undefined {
-  if (isAbsolute(target) || target.split('/').includes('..')) return `hard link to "${target}" leaves the destination`;
-  return undefined;
+/** Runs `make`; if something that is not a directory is in the way (an earlier entry of the same name), it is replaced, as tar does. */
+function replacing(path: Buffer, make: () => void): void {
+  try {
+    make();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || lstatSync(path).isDirectory()) throw err;
+    unlinkSync(path);
+    make();
+  }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i === -1 ? '' : path.slice(0, i);
+}
+
+/** A failure while restoring an entry, naming it; the file system's own message (EEXIST, EINVAL...) is kept, without our temporary path. */
+function entryError(path: string, err: unknown): Error {
+  if (err instanceof Error && err.name === 'RefusedEntry') return err;
+  const e = err as NodeJS.ErrnoException;
+  const reason = e.code ? `${e.code}${e.syscall ? ` (${e.syscall})` : ''}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ .*$/, '')}` : e.message;
+  return new Error(`cannot restore archive entry ${display(path)}: ${reason}`, { cause: err });
 }
