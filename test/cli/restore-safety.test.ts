@@ -2,8 +2,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { craftTarGz, plantArchive } from '../helpers/archive.js';
+import { END, file, header } from '../helpers/raw-tar.js';
 import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
 
 const sh = (cmd: string, cwd: string) => execFileSync('/bin/sh', ['-c', cmd], { cwd, encoding: 'utf8' });
@@ -67,7 +69,7 @@ describe('restore never damages the destination', () => {
     ['a hard link out of the destination', [{ path: 'hard', type: 'Link', linkpath: '../../etc/hostname' }], /refusing archive entry "hard": hard link to "\.\.\/\.\.\/etc\/hostname" leaves the destination/],
   ];
   for (const [what, entries, message] of crafted) {
-    it(`refuses an archive with ${what}, writing nothing anywhere`, async () => {
+    it(`refuses an archive with ${what}, writing nothing anywhere, and verify fails it too`, async () => {
       const name = 'app-20200101T000000Z.tar.gz';
       await plantArchive(join(ws.dir, 'backups'), 'app', name, craftTarGz(entries));
       const r = await ws.run(['restore', name, '--to', 'dest/sub', '--force']);
@@ -77,6 +79,43 @@ describe('restore never damages the destination', () => {
       expect(existsSync(join(ws.dir, 'evil'))).toBe(false);
       expect(existsSync('/tmp/ferry-evil-abs')).toBe(false);
       expect(existsSync('/tmp/ferry-evil-link')).toBe(false);
+      const v = await ws.run(['verify', name]);
+      expect(v.code).toBe(1);
+      expect(v.stdout).toMatch(message);
+    });
+  }
+
+  // The symlink "link" points at <workspace>/outside; every other entry reaches it by another spelling.
+  const spelled: [string, (outside: string) => Buffer[], RegExp][] = [
+    ['"./link/x" (a symlink through the symlink)', (o) => [header({ name: 'link', type: '2', linkname: o }), header({ name: './link/evil', type: '2', linkname: '/etc/hostname' })],
+      /refusing archive entry "\.\/link\/evil": it would be written through the symlink "link"/],
+    ['"link//x"', (o) => [header({ name: 'link', type: '2', linkname: o }), file('link//evil', 'pwned')],
+      /refusing archive entry "link\/\/evil": it would be written through the symlink "link"/],
+    ['"link/./x"', (o) => [header({ name: './link/.', type: '2', linkname: o }), file('link/./evil', 'pwned')],
+      /refusing archive entry "link\/\.\/evil": it would be written through the symlink "link"/],
+    ['a hard link whose target is spelled "./link/x"', (o) => [header({ name: 'link', type: '2', linkname: o }), header({ name: 'hard', type: '1', linkname: './link/victim' })],
+      /refusing archive entry "hard": hard link to "\.\/link\/victim" goes through the symlink "link"/],
+    ['a hard link stored before the symlink its target goes through', (o) => [header({ name: 'hard', type: '1', linkname: 'link/victim' }), header({ name: 'link/', type: '2', linkname: o })],
+      /refusing archive entry "hard": hard link to "link\/victim" goes through the symlink "link"/],
+    ['a symlink replacing a directory spelled "dir/."', () => [header({ name: 'dir/', type: '5' }), file('dir/f', 'x'), header({ name: 'dir/.', type: '2', linkname: '/' })],
+      /refusing archive entry "dir\/\.": it would replace the directory "dir"/],
+  ];
+  for (const [what, entries, message] of spelled) {
+    it(`never writes outside the destination, whatever the spelling: ${what}; verify fails it too`, async () => {
+      const outside = join(ws.dir, 'outside');
+      await mkdir(outside);
+      await writeFile(join(outside, 'victim'), 'untouched');
+      const name = 'app-20200101T000000Z.tar.gz';
+      await plantArchive(join(ws.dir, 'backups'), 'app', name, gzipSync(Buffer.concat([...entries(outside), END])));
+      const r = await ws.run(['restore', name, '--to', 'dest/sub', '--force']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      await expectDestUntouched();
+      expect(await readdir(outside)).toEqual(['victim']);
+      expect(sh('stat -c %h outside/victim', ws.dir).trim()).toBe('1');
+      const v = await ws.run(['verify', name]);
+      expect(v.code).toBe(1);
+      expect(v.stdout).toMatch(message);
     });
   }
 
