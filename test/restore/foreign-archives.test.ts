@@ -114,6 +114,34 @@ describe('restoring archives made by other tools', () => {
     });
   }
 
+  it('an entry stored twice is restored as the later one, as GNU tar does, never as a bare EEXIST', async () => {
+    await restore(Buffer.concat([
+      header({ name: 'twice', type: '2', linkname: 'first' }),
+      header({ name: './twice', type: '2', linkname: 'second' }),
+      file('was-file', 'replaced by a link'),
+      header({ name: 'was-file', type: '2', linkname: 'twice' }),
+      header({ name: 'was-link', type: '2', linkname: 'twice' }),
+      file('was-link', 'a file now'),
+      END,
+    ]));
+    expect(sh('readlink twice was-file; cat was-link', join(dir, 'out'))).toBe('second\ntwice\na file now');
+  });
+
+  it('a time no file system can hold is a warning for that entry, never a bare "EINVAL: futime"', async () => {
+    const warnings: string[] = [];
+    const far = header({ name: 'far-future.txt', size: 1 });
+    far.fill(0, 136, 148);
+    far[136] = 0x80;
+    far.writeUIntBE(1e13, 142, 6);
+    far.fill(0x20, 148, 156);
+    let sum = 0;
+    for (const b of far) sum += b;
+    far.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    await restore(Buffer.concat([far, Buffer.concat([Buffer.from('x'), Buffer.alloc(511)]), END]), undefined, warnings);
+    expect(readFileSync(join(dir, 'out/far-future.txt'), 'utf8')).toBe('x');
+    expect(warnings).toEqual(['far-future.txt: its mtime is out of range; it is not restored']);
+  });
+
   it('a file system error names the entry it happened on', async () => {
     const tar = Buffer.concat([file('plain', 'a file'), file('plain/inside.txt', 'x'), END]);
     await expect(restore(tar)).rejects.toThrow(/^cannot restore archive entry "plain\/inside.txt": E[A-Z]+ \(\w+\): [^/]*$/);
