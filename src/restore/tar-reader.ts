@@ -84,7 +84,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry>
       if (block.length === 0 || isZeroBlock(block)) break;
       if (block.length < BLOCK) throw new Error(`the archive ends inside a header at byte ${r.offset - block.length}`);
       const h = parseHeader(block, r.offset - BLOCK);
-      if ('xgLK'.includes(h.typeflag)) {
+      if ('xgLKX'.includes(h.typeflag)) {
         await readMeta(h, r, pending, (g) => { global = mergePax(global, g); });
         continue;
       }
@@ -124,6 +124,7 @@ async function readMeta(h: RawHeader, r: ByteReader, pending: Pending, onGlobal:
   try {
     const records = parsePax(body);
     if (h.typeflag === 'g') onGlobal(records);
+    // 'X' is the pax extended header as old Solaris tar wrote it; same format as 'x'.
     else pending.pax = mergePax(pending.pax, records);
   } catch (err) {
     pending.refusal ??= `its pax header is unreadable (${(err as Error).message})`;
