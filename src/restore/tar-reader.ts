@@ -104,6 +104,7 @@ export async function* readTarEntries(input: Readable): AsyncGenerator<TarEntry>
   }
 }
 
+/** Reads a header that describes the next entry: pax `x` (or old Solaris `X`), global pax `g`, GNU long name `L` or long link `K`. */
 async function readMeta(h: RawHeader, r: ByteReader, pending: Pending, onGlobal: (g: PaxRecords) => void): Promise<void> {
   const what = h.typeflag === 'L' ? 'GNU long name' : h.typeflag === 'K' ? 'GNU long link' : 'pax';
   if (h.size > META_LIMIT) {
@@ -124,7 +125,6 @@ async function readMeta(h: RawHeader, r: ByteReader, pending: Pending, onGlobal:
   try {
     const records = parsePax(body);
     if (h.typeflag === 'g') onGlobal(records);
-    // 'X' is the pax extended header as old Solaris tar wrote it; same format as 'x'.
     else pending.pax = mergePax(pending.pax, records);
   } catch (err) {
     pending.refusal ??= `its pax header is unreadable (${(err as Error).message})`;
