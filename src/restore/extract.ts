@@ -23,7 +23,7 @@ interface Deferred {
   /** The entry's path as stored, for messages. */
   name: string;
   target: string;
-  mtime?: Date;
+  mtime?: number;
 }
 
 interface DirMeta {
@@ -31,7 +31,7 @@ interface DirMeta {
   mode: number;
   uid: number;
   gid: number;
-  mtime?: Date;
+  mtime?: number;
 }
 
 const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
@@ -130,7 +130,7 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
     try {
       ensureDir(parentOf(path));
       replacing(at(path), () => symlinkSync(bytes(link.target), at(path)));
-      if (link.mtime) lutimesSync(at(path), link.mtime, link.mtime);
+      if (link.mtime !== undefined) lutimesSync(at(path), link.mtime, link.mtime);
     } catch (err) {
       throw entryError(link.name, err);
     }
@@ -140,7 +140,7 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
     try {
       if (AS_ROOT) chownSync(at(path), d.uid, d.gid);
       chmodSync(at(path), d.mode & 0o7777);
-      if (d.mtime) utimesSync(at(path), d.mtime, d.mtime);
+      if (d.mtime !== undefined) utimesSync(at(path), d.mtime, d.mtime);
     } catch (err) {
       throw entryError(d.name, err);
     }
@@ -160,7 +160,7 @@ async function writeFile(entry: TarEntry, path: Buffer): Promise<void> {
     if (entry.sparse) ftruncateSync(fd, entry.size);
     if (AS_ROOT) fchownSync(fd, entry.uid, entry.gid);
     fchmodSync(fd, entry.mode & 0o7777);
-    if (entry.mtime) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
+    if (entry.mtime !== undefined) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
   } finally {
     closeSync(fd);
   }

@@ -135,11 +135,19 @@ export function mergePax(earlier: PaxRecords | undefined, later: PaxRecords): Pa
   };
 }
 
-/** A pax time (`1796159047.983301714`, possibly negative) as a Date, or undefined when it is not one. */
-export function paxTime(value: string): Date | undefined {
+/** Seconds since the epoch that a Date (and so every file system call) can hold. */
+const MAX_SECONDS = 8.64e12;
+
+/** A pax time (`1796159047.983301714`, possibly negative) in seconds, fraction kept, or undefined when it is not one. */
+export function paxTime(value: string): number | undefined {
   if (!/^-?\d+(\.\d+)?$/.test(value)) return undefined;
-  const date = new Date(Number(value) * 1000);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+  const seconds = Number(value);
+  return Math.abs(seconds) <= MAX_SECONDS ? seconds : undefined;
+}
+
+/** Whether `seconds` is a time a file system call can be given. */
+export function timeInRange(seconds: number): boolean {
+  return Math.abs(seconds) <= MAX_SECONDS;
 }
 
 /** A whole non-negative pax number, or undefined. */

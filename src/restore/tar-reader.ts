@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ByteReader } from './byte-reader.js';
-import { BLOCK, checksumOk, isZeroBlock, mergePax, paxInteger, parseHeader, parsePax, paxTime, type PaxRecords, type RawHeader } from './tar-header.js';
+import { BLOCK, checksumOk, isZeroBlock, mergePax, paxInteger, parseHeader, parsePax, paxTime, timeInRange, type PaxRecords, type RawHeader } from './tar-header.js';
 import { readSparseMap, type Segment } from './tar-sparse.js';
 
 export type EntryType = 'File' | 'ContiguousFile' | 'Directory' | 'SymbolicLink' | 'Link' | 'CharacterDevice' | 'BlockDevice' | 'FIFO';
@@ -16,9 +16,9 @@ export interface TarEntry {
   mode: number;
   uid: number;
   gid: number;
-  /** Undefined when the stored time is unusable (a warning says so). */
-  mtime?: Date;
-  atime?: Date;
+  /** Seconds since the epoch, with the stored fraction (pax times have nanoseconds); undefined when the stored time is unusable (a warning says so). */
+  mtime?: number;
+  atime?: number;
   /** GNU sparse member: `chunks` leaves holes, and the file must be extended to `size`. */
   sparse: boolean;
   /** Things about this entry worth a warning that do not stop it being restored. */
@@ -161,13 +161,13 @@ async function makeEntry(h: RawHeader, r: ByteReader, global: PaxRecords | undef
   const time = (key: string, fallback?: number) => {
     if (v.has(key)) {
       const t = paxTime(v.get(key)!);
-      if (t) return t;
+      if (t !== undefined) return t;
       warnings.push(`unparsable pax ${key} "${v.get(key)}"; ${fallback === undefined ? 'it is not restored' : "the header's time is used"}`);
     }
     if (fallback === undefined) return undefined;
-    const t = new Date(fallback * 1000);
-    if (Number.isNaN(t.getTime())) warnings.push(`its ${key} is out of range; it is not restored`);
-    return Number.isNaN(t.getTime()) ? undefined : t;
+    if (timeInRange(fallback)) return fallback;
+    warnings.push(`its ${key} is out of range; it is not restored`);
+    return undefined;
   };
   const sparse = await readSparseMap(h, pax, r, stored);
   if (typeof sparse === 'string') throw refuse(sparse);
