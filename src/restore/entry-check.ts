@@ -53,11 +53,12 @@ export class EntryChecker {
     return path;
   }
 
-  /** Checks what only the whole archive shows: a hard link whose target lies behind a symlink stored after it. */
+  /** Checks what only the whole archive shows: a hard link whose target is a symlink, lies behind one, or is a directory, stored after it. */
   finish(): void {
     for (const link of this.hardLinks) {
       const behind = this.linkAbove(link.target) ?? (this.links.get(link.target) === 'symlink' ? link.target : undefined);
       if (behind) throw new RefusedEntry(link.path, `hard link to ${display(link.target)} goes through the symlink ${display(behind)}`);
+      if (this.dirs.has(link.target)) throw new RefusedEntry(link.path, `hard link to the directory ${display(link.target)}`);
     }
   }
 

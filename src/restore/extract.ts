@@ -73,9 +73,22 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
   const result: ExtractResult = { files: 0, directories: 0, symlinks: 0 };
   const at = (path: string) => bytes(path ? `${root}/${path}` : root);
 
+  /** Makes a directory and its parents; a file an earlier entry left in the way is replaced (the later entry wins, as for same-named files). */
   const ensureDir = (path: string) => {
     if (made.has(path)) return;
-    mkdirSync(at(path), { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(at(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+      for (let i = path.indexOf('/'); ; i = path.indexOf('/', i + 1)) {
+        const step = i === -1 ? path : path.slice(0, i);
+        const s = lstatSync(at(step), { throwIfNoEntry: false });
+        if (s && !s.isDirectory()) unlinkSync(at(step));
+        if (!s?.isDirectory()) mkdirSync(at(step), { mode: 0o700 });
+        if (i === -1) break;
+      }
+    }
     made.add(path);
   };
   /** Whether the user asked for this entry (`--only`); the inventory files are skipped otherwise. */

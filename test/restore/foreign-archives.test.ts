@@ -143,7 +143,15 @@ describe('restoring archives made by other tools', () => {
   });
 
   it('a file system error names the entry it happened on', async () => {
-    const tar = Buffer.concat([file('plain', 'a file'), file('plain/inside.txt', 'x'), END]);
-    await expect(restore(tar)).rejects.toThrow(/^cannot restore archive entry "plain\/inside.txt": E[A-Z]+ \(\w+\): [^/]*$/);
+    const tar = Buffer.concat([file('a.txt', 'x'), header({ name: 'b.txt', type: '1', linkname: 'not-in-the-archive' }), END]);
+    await expect(restore(tar)).rejects.toThrow(/^cannot restore archive entry "b.txt": ENOENT \(link\): no such file or directory$/);
+  });
+
+  it('a file followed by entries under the same name is replaced by them (the later entry wins), and verify agrees', async () => {
+    const tar = Buffer.concat([file('plain', 'a file'), file('plain/inside.txt', 'x'), file('other', 'a file'), header({ name: 'other/', type: '5' }), END]);
+    await restore(tar);
+    expect(readFileSync(join(dir, 'out/plain/inside.txt'), 'utf8')).toBe('x');
+    expect(statSync(join(dir, 'out/other')).isDirectory()).toBe(true);
+    expect((await readTar(Readable.from([tar]))).files).toBe(3);
   });
 });
