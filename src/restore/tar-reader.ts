@@ -63,9 +63,9 @@ interface Pending {
  * directories; volume labels skipped). It is ours rather than node-tar's
  * Parser because that one decodes names as UTF-8 (two different names can
  * become one), knows no sparse members (it would write them under
- * `GNUSparseFile.N/`), reads the data a sized hard link does not have, and
- * stops on the end blocks some Java archivers write. It streams: only
- * headers (bounded by META_LIMIT) are buffered, never content.
+ * `GNUSparseFile.N/`), and reads the data a sized hard link does not have.
+ * It streams: only headers (bounded by META_LIMIT) are buffered, never
+ * content.
  *
  * The archive ends at the first zero block, at EOF on a header boundary, or
  * at a partial block of zeros; the rest of the input is read and dropped.
@@ -137,8 +137,9 @@ async function makeEntry(h: RawHeader, r: ByteReader, global: PaxRecords | undef
   const warnings: string[] = [];
   const path = v.get('GNU.sparse.name') ?? v.get('path') ?? pending.longName ?? h.name;
   let type = TYPES[h.typeflag];
+  if (h.typeflag === 'M') throw new RefusedEntry(path, 'it continues a file from another volume of a multi-volume archive');
   if (!type) {
-    warnings.push(`unknown entry type "${h.typeflag}", restored as a regular file`);
+    warnings.push(`unknown entry type ${JSON.stringify(h.typeflag)}, restored as a regular file`);
     type = 'File';
   }
   if ((h.typeflag === '0' || h.typeflag === '\0') && path.endsWith('/')) type = 'Directory';
