@@ -10,8 +10,8 @@ export interface RawNames {
  * A ustar header, preceded by a pax header when a field does not fit (long
  * or non-ASCII names, big sizes). With `raw`, names are written as their
  * exact bytes: in the ustar name/prefix/linkname fields when they fit,
- * otherwise in pax `path`/`linkpath` records marked `hdrcharset=BINARY`, as
- * GNU tar writes them, so GNU tar and Ferry extract the same bytes.
+ * otherwise in pax `path`/`linkpath` records holding the raw bytes, as GNU
+ * tar writes them, so GNU tar and Ferry extract the same bytes.
  */
 export function encodeHeader(data: HeaderData, raw?: RawNames): Buffer {
   if (raw?.path || raw?.linkpath) return encodeRaw(data, raw);
@@ -49,7 +49,9 @@ function encodeRaw(data: HeaderData, raw: RawNames): Buffer {
   }
   checksum(block);
   if (!needPax) return block;
-  const records = [record('hdrcharset', Buffer.from('BINARY')), record('path', path)];
+  // No `hdrcharset=BINARY`: GNU tar does not write it and warns about it on every read; like GNU tar,
+  // readers take the bytes of a path that is not valid UTF-8 as they are.
+  const records = [record('path', path)];
   if (link) records.push(record('linkpath', link));
   if (data.mtime) records.push(record('mtime', Buffer.from(String(data.mtime.getTime() / 1000))));
   if ((data.size ?? 0) > MAX_SIZE) records.push(record('size', Buffer.from(String(data.size))));
