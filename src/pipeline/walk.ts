@@ -133,7 +133,7 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
     const code = codeOf(err);
     if (code === 'ENOENT') report.warn(path, `vanished before it was read (${code}); not stored`);
     else if (code === 'ELOOP' || code === 'ENOTDIR') report.warn(path, `${what} was replaced while being read; not stored`);
-    else report.unreadable(path, `${what} could not be read (${code})`);
+    else report.unreadable(path, `${what} could not be read (${code}); not stored`);
   }
 
   // The root: a symlink there is followed, so the source is what it points to.
