@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, realpathSync, type Dirent, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, realpathSync, type Dirent, type Stats } from 'node:fs';
 import picomatch from 'picomatch';
 import type { PreparedSource } from './sources/types.js';
 
@@ -59,9 +59,11 @@ interface Name {
  * cannot be read are reported as unreadable. One file descriptor is held per
  * directory level; memory holds one directory listing per level, never the
  * whole tree. Calls are synchronous: on a cached tree they are several times
- * faster than the same calls through the thread pool.
+ * faster than the same calls through the thread pool. Throws when /proc is
+ * not mounted, since entries could then not be opened safely.
  */
 export function* walkSource(source: PreparedSource, report: WalkReport): Generator<WalkEntry> {
+  if (!existsSync('/proc/self/fd')) throw new Error('cannot read sources safely: /proc is not mounted (needed to open files relative to their directory)');
   const excluded = source.exclude.length ? picomatch(source.exclude, { dot: true }) : () => false;
   const auto = new Set((source.autoExclude ?? []).map((e) => e.path));
   const skip = (rel: string, dir: boolean) => auto.has(rel) || excluded(rel) || (dir && excluded(`${rel}/`));
