@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,23 @@ describe('backup sources: everything the config names is stored, or the run says
     expect(inv.warnings).toEqual([]);
     expect(listing(ws, archive!)).toContain('app/current-config.yaml');
     expect(member(ws, archive!, 'inventory.txt')).toMatch(/Could not be read \(not stored\):\n {2}app\/locked-dir: .*EACCES/);
+  });
+
+  it('a file name that is not valid UTF-8 is stored exactly: GNU tar extracts the same bytes and the inventory keeps them as path_b64', async () => {
+    const name = Buffer.from([0x72, 0xe9, 0x73, 0x75, 0x6d, 0xe9]); // "résumé" in Latin-1
+    await writeFile(Buffer.concat([Buffer.from(join(ws.dir, 'app') + '/'), name]), 'cv');
+    await ws.writeConfig(basicConfig());
+    const r = await ws.run(['run']);
+    expect(r.code, r.stderr).toBe(0);
+    const [archive] = await archives(ws);
+    const inv = inventoryOf(ws, archive!);
+    expect(inv.warnings).toEqual([]);
+    const entry = inv.sources[0]!.entries.find((e) => e.path_b64 !== undefined);
+    expect(Buffer.from(entry!.path_b64!, 'base64')).toEqual(Buffer.concat([Buffer.from('app/'), name]));
+    expect(entry!.path).toBe('app/r\uFFFDsum\uFFFD');
+    await mkdir(join(ws.dir, 'out'));
+    execFileSync('tar', ['-xzf', join(ws.dir, 'backups', archive!), '-C', join(ws.dir, 'out')]);
+    expect(readFileSync(Buffer.concat([Buffer.from(join(ws.dir, 'out', 'app') + '/'), name]), 'utf8')).toBe('cv');
   });
 
   it('every new inventory lists unreadable files, an empty list when all was read', async () => {
