@@ -81,6 +81,9 @@ describe('tar writer', () => {
     // Too long for the ustar fields: needs a pax path with the raw bytes.
     mkdirSync(at([...Buffer.from('d'.repeat(60)), 0xff]));
     writeFileSync(at([...Buffer.from('d'.repeat(60)), 0xff], [...Buffer.from('n'.repeat(120)), 0xfe]), 'long name');
+    // Too long for the name field alone: split into the ustar prefix and name fields.
+    mkdirSync(at([...Buffer.from('p'.repeat(99)), 0xff]));
+    writeFileSync(at([...Buffer.from('p'.repeat(99)), 0xff], 'short.txt'), 'prefix');
     symlinkSync(Buffer.from([0x2e, 0x2f, 0x66, 0xff]), at([0x6c, 0x69, 0x6e, 0x6b, 0xff]));
     symlinkSync(Buffer.concat([Buffer.from('t'.repeat(110)), Buffer.from([0xff])]), at('long-target'));
     const { tar, warnings, files } = await collect([source(join(dir, 'data'), 'data')]);
@@ -92,7 +95,7 @@ describe('tar writer', () => {
     const ff = files.find((f) => f.path_b64 === Buffer.from('data/f\xff', 'latin1').toString('base64'));
     expect(ff?.path).toBe('data/f\uFFFD');
     expect(files.filter((f) => f.path === 'data/f\uFFFD')).toHaveLength(2);
-    expect(files.filter((f) => f.path_b64 !== undefined)).toHaveLength(4);
+    expect(files.filter((f) => f.path_b64 !== undefined)).toHaveLength(5);
   });
 
   it('skips excluded globs relative to the source, including whole directories', async () => {
