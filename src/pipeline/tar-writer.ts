@@ -54,7 +54,11 @@ export interface TrailingFile {
  * A file that changes while it is read never corrupts the archive: the header
  * carries the size seen when the file was opened; a file that shrinks is
  * padded with zeros, one that grows is cut at that size, one that vanished
- * is skipped, and each case is reported through `onWarning`.
+ * is skipped, and each case is reported through `onWarning`. A file or
+ * directory that cannot be read is reported through `onUnreadable` and left
+ * out (a large file that fails mid-read is stored zero-padded from there).
+ * Entries are read as `walkSource` finds them, never through a symlink, and
+ * names that are not valid UTF-8 are stored as their exact bytes.
  */
 export async function* tarStream(
   sources: PreparedSource[],
