@@ -147,6 +147,7 @@ describe('backup sources: everything the config names is stored, or the run says
   it('a sqlite file that the path source excludes is no overlap', async () => {
     await ws.writeConfig(basicConfig({ sources: [{ path: './app', as: 'app', exclude: ['data/*.db'] }, { sqlite: './app/data/app.db', as: 'db/app.db' }] }));
     const r = await ws.run(['check']);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/stored twice/);
   });
 
