@@ -15,10 +15,11 @@ const source = (fsPath: string, as = 's'): PreparedSource => ({ as, kind: 'path'
  * local user racing a root backup would swap a directory for a symlink.
  * This makes the race deterministic instead of depending on timing.
  */
-async function tarOf(src: PreparedSource, beforeOpen?: (archivePath: string) => void) {
+async function tarOf(src: PreparedSource, beforeOpen?: (archivePath: string) => void, onFile?: (archivePath: string) => void) {
   const warnings: string[] = [];
   const chunks: Buffer[] = [];
-  for await (const c of tarStream([src], async () => [], { onWarning: (p, m) => warnings.push(`${p}: ${m}`), beforeOpen })) chunks.push(c);
+  const events = { onWarning: (p: string, m: string) => warnings.push(`${p}: ${m}`), beforeOpen, onFile: (f: { path: string }) => onFile?.(f.path) };
+  for await (const c of tarStream([src], async () => [], events)) chunks.push(c);
   const tar = Buffer.concat(chunks);
   return { tar, warnings, list: execFileSync('tar', ['-tvf', '-'], { input: tar, encoding: 'utf8' }) };
 }
@@ -35,6 +36,7 @@ describe('the walk never reads outside the source', () => {
     writeFileSync(join(src, 'sub', 'a.txt'), 'inside');
     writeFileSync(join(src, 'file.txt'), 'inside');
     mkdirSync(join(src, 'deep', 'x', 'y'), { recursive: true });
+    writeFileSync(join(src, 'deep', 'x', 'a.txt'), 'inside');
     writeFileSync(join(src, 'deep', 'x', 'y', 'z.txt'), 'inside-deep');
     mkdirSync(join(outside, 'x', 'y'), { recursive: true });
     writeFileSync(join(outside, 'secret.txt'), 'SECRET');
@@ -66,8 +68,9 @@ describe('the walk never reads outside the source', () => {
   });
 
   it('a parent directory swapped for a symlink while the walk is inside it never redirects the walk', async () => {
-    const { tar, list } = await tarOf(source(src), (p) => {
-      if (p !== 's/deep/x/y') return;
+    // Swapped right after s/deep/x/a.txt is stored, before the walk reaches s/deep/x/y.
+    const { tar, list } = await tarOf(source(src), undefined, (p) => {
+      if (p !== 's/deep/x/a.txt') return;
       renameSync(join(src, 'deep'), join(dir, 'moved-away'));
       symlinkSync(outside, join(src, 'deep'));
     });
