@@ -8,6 +8,7 @@ import { resolveUserPath } from '../util/paths.js';
 import { interpolate, type KeyPath } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_NAMES } from './secret.js';
+import { checkSourceOverlaps } from './source-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
 
 export interface LoadedConfig extends Config {
@@ -62,6 +63,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const configDir = dirname(path);
   resolveSecretFiles(config, configDir, [], lineOf, issues);
   checkSourceNames(config, lineOf, issues);
+  checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');

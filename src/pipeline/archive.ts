@@ -22,6 +22,7 @@ export interface BuildOptions {
 export interface ArchiveResult {
   size: number;
   sha256: string;
+  /** What was stored; `inventory.warnings` and `inventory.unreadable` say what was not stored as it is on disk. */
   inventory: Inventory;
   sources: SourceSummary[];
 }
@@ -55,6 +56,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
       {
         onFile: (file, source) => inventory.addFile(file, source),
         onWarning: (path, message) => inventory.addWarning(path, message),
+        onUnreadable: (path, message) => inventory.addUnreadable(path, message),
         onRead: (bytes) => { read += bytes; },
       },
     ),

@@ -1,9 +1,11 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
 import { close, read } from 'node:fs';
 import { promisify } from 'node:util';
-import { Header, Pax, type HeaderData } from 'tar';
-import { walkSource, type WalkEntry } from './walk.js';
+import type { HeaderData } from 'tar';
+import { encodeHeader } from './tar-header.js';
+import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
 import type { PreparedSource } from './sources/types.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
@@ -17,7 +19,10 @@ const BATCH = 256 * 1024;
 
 /** One file as stored: what the inventory lists. */
 export interface StoredFile {
+  /** Path inside the archive; a name that is not valid UTF-8 shows U+FFFD here. */
   path: string;
+  /** base64 of the exact path bytes; present only when the path is not valid UTF-8. */
+  path_b64?: string;
   size: number;
   sha256: string;
 }
@@ -27,6 +32,10 @@ export interface TarWriterEvents {
   onFile?(file: StoredFile, source: PreparedSource): void;
   /** Something was stored differently from the disk, or skipped. The archive stays valid. */
   onWarning?(path: string, message: string): void;
+  /** A file or directory could not be read (permission denied, I/O error); it is not stored, or stored zero-padded. */
+  onUnreadable?(path: string, message: string): void;
+  /** Called after the walk listed an entry and before it is opened (a seam for tests that race the walk). */
+  beforeOpen?(archivePath: string): void;
   /** Bytes of file content read from disk. */
   onRead?(bytes: number): void;
 }
@@ -45,20 +54,28 @@ export interface TrailingFile {
  * A file that changes while it is read never corrupts the archive: the header
  * carries the size seen when the file was opened; a file that shrinks is
  * padded with zeros, one that grows is cut at that size, one that vanished
- * is skipped, and each case is reported through `onWarning`.
+ * is skipped, and each case is reported through `onWarning`. A file or
+ * directory that cannot be read is reported through `onUnreadable` and left
+ * out (a large file that fails mid-read is stored zero-padded from there).
+ * Entries are read as `walkSource` finds them, never through a symlink, and
+ * names that are not valid UTF-8 are stored as their exact bytes.
  */
 export async function* tarStream(
   sources: PreparedSource[],
   trailing: () => Promise<TrailingFile[]>,
   events: TarWriterEvents = {},
 ): AsyncGenerator<Buffer> {
-  const warn = (path: string, message: string) => events.onWarning?.(path, message);
+  const report: WalkReport = {
+    warn: (path, message) => events.onWarning?.(path, message),
+    unreadable: (path, message) => events.onUnreadable?.(path, message),
+    beforeOpen: events.beforeOpen,
+  };
   for (const source of sources) {
     // Batch small entries into one buffer so the stream sees few, large chunks.
     let batch: Buffer[] = [];
     let batchBytes = 0;
-    for (const entry of walkSource(source, warn)) {
-      const item = load(entry, warn);
+    for (const entry of walkSource(source, report)) {
+      const item = load(entry, report);
       if (item.kind === 'skip') continue;
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
@@ -70,7 +87,7 @@ export async function* tarStream(
       if (batch.length) yield Buffer.concat(batch);
       batch = [];
       batchBytes = 0;
-      if (item.kind === 'large') yield* streamLargeFile(item, source, events);
+      if (item.kind === 'large') yield* streamLargeFile(item, source, events, report);
     }
     if (batch.length) yield Buffer.concat(batch);
   }
@@ -83,43 +100,52 @@ export async function* tarStream(
 type Loaded =
   | { kind: 'skip' }
   | { kind: 'inline'; block: Buffer; file?: StoredFile }
-  | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: HeaderData };
+  | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer };
 
 /**
  * Turns one walked entry into tar bytes. Directories, symlinks and small
  * files are read synchronously (for cached small files a handful of direct
  * syscalls is many times faster than the same calls through the thread
  * pool); large files are opened here and streamed by `streamLargeFile`.
+ * Files are opened with O_NOFOLLOW through their open parent directory, and
+ * the header describes what was opened (its fstat), never what a path
+ * pointed to earlier.
  */
-function load(entry: WalkEntry, warn: (path: string, message: string) => void): Loaded {
-  const base: HeaderData = { path: entry.archivePath, mode: entry.stat.mode & 0o7777, uid: entry.stat.uid, gid: entry.stat.gid, mtime: entry.stat.mtime };
+function load(entry: WalkEntry, report: WalkReport): Loaded {
+  const raw = entry.rawArchivePath;
   if (entry.type === 'dir') {
-    return { kind: 'inline', block: encodeHeader({ ...base, path: `${entry.archivePath}/`, type: 'Directory', size: 0 }) };
+    const st = entry.stat!;
+    const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined) };
   }
   if (entry.type === 'symlink') {
+    const st = entry.stat!;
+    let target: Buffer;
     try {
-      const linkpath = readlinkSync(entry.fsPath);
-      return { kind: 'inline', block: encodeHeader({ ...base, type: 'SymbolicLink', size: 0, linkpath }) };
+      target = readlinkSync(entry.fsPath, { encoding: 'buffer' });
     } catch (err) {
-      warn(entry.archivePath, `symlink vanished before it was read (${(err as NodeJS.ErrnoException).code}); not stored`);
+      openFailed(entry.archivePath, 'symlink', err, report);
       return { kind: 'skip' };
     }
+    const rawLink = isUtf8(target) ? undefined : target;
+    const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined) };
   }
   let fd: number;
   try {
-    fd = openSync(entry.fsPath, 'r');
+    fd = openSync(entry.fsPath, OPEN_NOFOLLOW);
   } catch (err) {
-    warn(entry.archivePath, `file could not be opened (${(err as NodeJS.ErrnoException).code}); not stored`);
+    openFailed(entry.archivePath, 'file', err, report);
     return { kind: 'skip' };
   }
   let handedOver = false;
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) {
-      warn(entry.archivePath, 'changed from a regular file while being read; not stored');
+      report.warn(entry.archivePath, 'changed from a regular file while being read; not stored');
       return { kind: 'skip' };
     }
-    const header: HeaderData = { ...base, mode: st.mode & 0o7777, mtime: st.mtime, type: 'File', size: st.size };
+    const header = encodeHeader({ path: entry.archivePath, type: 'File', size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime }, raw ? { path: raw } : undefined);
     if (st.size > SMALL_FILE) {
       handedOver = true;
       return { kind: 'large', entry, fd, size: st.size, header };
@@ -127,17 +153,42 @@ function load(entry: WalkEntry, warn: (path: string, message: string) => void): 
     // Read one byte more than expected to notice a file that grew.
     const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
+    try {
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (err) {
+      report.unreadable(entry.archivePath, `file could not be read (${codeOf(err)}); not stored`);
+      return { kind: 'skip' };
     }
-    const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, warn);
-    const file = { path: entry.archivePath, size: st.size, sha256: createHash('sha256').update(data).digest('hex') };
-    return { kind: 'inline', block: Buffer.concat([encodeHeader(header), data, padding(st.size)]), file };
+    const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, report.warn);
+    const file = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
+    return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file };
   } finally {
     if (!handedOver) closeSync(fd);
   }
+}
+
+const SLASH = Buffer.from('/');
+
+function storedFile(entry: WalkEntry, size: number, sha256: string): StoredFile {
+  const file: StoredFile = { path: entry.archivePath, size, sha256 };
+  if (entry.rawArchivePath) file.path_b64 = entry.rawArchivePath.toString('base64');
+  return file;
+}
+
+/** A file or symlink that could not be opened: gone (warning), swapped for something else (warning), or unreadable. */
+function openFailed(path: string, what: string, err: unknown, report: WalkReport): void {
+  const code = codeOf(err);
+  if (code === 'ENOENT') report.warn(path, `${what} vanished before it was read (${code}); not stored`);
+  else if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EINVAL') report.warn(path, `${what} was replaced while being read; not stored`);
+  else report.unreadable(path, `${what} could not be opened (${code}); not stored`);
+}
+
+function codeOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? String(err);
 }
 
 /** Cuts or zero-pads `data` to the size the header promised, warning about the difference. */
@@ -153,17 +204,26 @@ function fitToSize(data: Buffer, size: number, path: string, warn: (path: string
   return data;
 }
 
-async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source: PreparedSource, events: TarWriterEvents): AsyncGenerator<Buffer> {
+async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source: PreparedSource, events: TarWriterEvents, report: WalkReport): AsyncGenerator<Buffer> {
   const { fd, size, entry } = item;
   const hash = createHash('sha256');
   try {
-    yield encodeHeader(item.header);
+    yield item.header;
     let pos = 0;
+    let failed = false;
     while (pos < size) {
       const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, size - pos));
-      const bytesRead = await readAsync(fd, buf, 0, buf.length, pos);
+      let bytesRead: number;
+      try {
+        bytesRead = await readAsync(fd, buf, 0, buf.length, pos);
+      } catch (err) {
+        // The header is out already: the archive stays valid with the rest zero-padded.
+        report.unreadable(entry.archivePath, `file could not be read after ${pos} of ${size} bytes (${codeOf(err)}); stored zero-padded`);
+        bytesRead = 0;
+        failed = true;
+      }
       if (bytesRead === 0) {
-        events.onWarning?.(entry.archivePath, `file shrank while being read (${pos} of ${size} bytes); stored zero-padded`);
+        if (!failed) events.onWarning?.(entry.archivePath, `file shrank while being read (${pos} of ${size} bytes); stored zero-padded`);
         const zeros = Buffer.alloc(size - pos);
         hash.update(zeros);
         yield zeros;
@@ -177,11 +237,11 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
       yield chunk;
     }
     const probe = Buffer.allocUnsafe(1);
-    if ((await readAsync(fd, probe, 0, 1, size)) > 0) {
+    if (!failed && (await readAsync(fd, probe, 0, 1, size).catch(() => 0)) > 0) {
       events.onWarning?.(entry.archivePath, `file grew while being read; stored its first ${size} bytes`);
     }
     yield padding(size);
-    events.onFile?.({ path: entry.archivePath, size, sha256: hash.digest('hex') }, source);
+    events.onFile?.(storedFile(entry, size, hash.digest('hex')), source);
   } finally {
     await closeAsync(fd);
   }
@@ -192,11 +252,4 @@ function padding(size: number): Buffer {
   return Buffer.alloc(rest === 0 ? 0 : BLOCK - rest);
 }
 
-/** A ustar header, preceded by a pax header when a field does not fit (long or non-ASCII names, big sizes). */
-export function encodeHeader(data: HeaderData): Buffer {
-  const header = new Header(data);
-  const needPax = header.encode();
-  if (!needPax) return header.block!;
-  const pax = new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime, uid: data.uid, gid: data.gid });
-  return Buffer.concat([pax.encode(), header.block!]);
-}
+export { encodeHeader } from './tar-header.js';

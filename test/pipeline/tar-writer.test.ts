@@ -1,27 +1,47 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, truncateSync } from 'node:fs';
+import { appendFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PreparedSource } from '../../src/pipeline/sources/types.js';
-import { tarStream } from '../../src/pipeline/tar-writer.js';
+import { tarStream, type StoredFile } from '../../src/pipeline/tar-writer.js';
 
 const source = (fsPath: string, as = 'src', exclude: string[] = []): PreparedSource => ({ as, kind: 'path', fsPath, exclude, cleanup: async () => {} });
 
 /** Collects the tar stream; `onChunk` may change files while it is being produced. */
 async function collect(sources: PreparedSource[], onChunk?: (n: number) => void) {
   const warnings: string[] = [];
+  const files: StoredFile[] = [];
   const chunks: Buffer[] = [];
   const gen = tarStream(sources, async () => [{ path: 'inventory.json', data: Buffer.from('{}') }], {
     onWarning: (p, m) => warnings.push(`${p}: ${m}`),
+    onFile: (f) => files.push(f),
   });
   for await (const c of gen) {
     chunks.push(c);
     onChunk?.(chunks.length);
   }
-  return { tar: Buffer.concat(chunks), warnings };
+  return { tar: Buffer.concat(chunks), warnings, files };
+}
+
+/** Every entry under `root` with its exact name bytes (base64), type and content or link target, sorted. */
+function rawTree(root: string): string[] {
+  const out: string[] = [];
+  const visit = (dir: Buffer, rel: Buffer) => {
+    for (const name of readdirSync(dir, { encoding: 'buffer' })) {
+      const full = Buffer.concat([dir, Buffer.from('/'), name]);
+      const r = rel.length ? Buffer.concat([rel, Buffer.from('/'), name]) : name;
+      const st = lstatSync(full);
+      const id = r.toString('base64');
+      if (st.isDirectory()) { out.push(`${id} dir`); visit(full, r); }
+      else if (st.isSymbolicLink()) out.push(`${id} link ${readlinkSync(full, { encoding: 'buffer' }).toString('base64')}`);
+      else out.push(`${id} file ${readFileSync(full).toString('base64')}`);
+    }
+  };
+  visit(Buffer.from(root), Buffer.alloc(0));
+  return out.sort();
 }
 
 describe('tar writer', () => {
@@ -48,6 +68,34 @@ describe('tar writer', () => {
     expect(stderr).toBe('');
     const out = await gnuExtract(tar);
     execFileSync('diff', ['-r', join(dir, 'data'), join(out, 'data')]);
+  });
+
+  it('stores file names that are not valid UTF-8 byte for byte, so GNU tar extracts exactly the same names and bytes', async () => {
+    const at = (...parts: (string | number[])[]) => Buffer.concat([Buffer.from(`${dir}/data`), ...parts.map((p) => Buffer.concat([Buffer.from('/'), typeof p === 'string' ? Buffer.from(p) : Buffer.from(p)]))]);
+    const latin1 = [0x63, 0x61, 0x66, 0xe9]; // "café" in Latin-1
+    mkdirSync(at(), { recursive: true });
+    writeFileSync(at(latin1), 'short name');
+    // Two names that look the same once decoded lossily must stay two files.
+    writeFileSync(at([0x66, 0xff]), 'ff');
+    writeFileSync(at([0x66, 0xfe]), 'fe');
+    // Too long for the ustar fields: needs a pax path with the raw bytes.
+    mkdirSync(at([...Buffer.from('d'.repeat(60)), 0xff]));
+    writeFileSync(at([...Buffer.from('d'.repeat(60)), 0xff], [...Buffer.from('n'.repeat(120)), 0xfe]), 'long name');
+    // Too long for the name field alone: split into the ustar prefix and name fields.
+    mkdirSync(at([...Buffer.from('p'.repeat(99)), 0xff]));
+    writeFileSync(at([...Buffer.from('p'.repeat(99)), 0xff], 'short.txt'), 'prefix');
+    symlinkSync(Buffer.from([0x2e, 0x2f, 0x66, 0xff]), at([0x6c, 0x69, 0x6e, 0x6b, 0xff]));
+    symlinkSync(Buffer.concat([Buffer.from('t'.repeat(110)), Buffer.from([0xff])]), at('long-target'));
+    const { tar, warnings, files } = await collect([source(join(dir, 'data'), 'data')]);
+    expect(warnings).toEqual([]);
+    expect(execFileSync('/bin/sh', ['-c', 'tar -tf - 2>&1 >/dev/null'], { input: tar, encoding: 'utf8' })).toBe('');
+    const out = await gnuExtract(tar);
+    expect(rawTree(join(out, 'data'))).toEqual(rawTree(join(dir, 'data')));
+    // The inventory shows a readable path and keeps the exact bytes beside it.
+    const ff = files.find((f) => f.path_b64 === Buffer.from('data/f\xff', 'latin1').toString('base64'));
+    expect(ff?.path).toBe('data/f\uFFFD');
+    expect(files.filter((f) => f.path === 'data/f\uFFFD')).toHaveLength(2);
+    expect(files.filter((f) => f.path_b64 !== undefined)).toHaveLength(5);
   });
 
   it('skips excluded globs relative to the source, including whole directories', async () => {

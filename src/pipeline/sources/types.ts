@@ -17,6 +17,13 @@ export interface PreparedSource {
   exclude: string[];
   /** Where the data lives on this machine (the configured path, not a staging copy); used by in-place restore. */
   origin?: string;
+  /** For a path source whose configured path is (or goes through) a symlink: the real path that is read. */
+  resolved?: string;
+  /**
+   * Paths relative to fsPath that are left out because Ferry itself writes
+   * there (a target, the state or staging directory); listed in the inventory.
+   */
+  autoExclude?: { path: string; reason: string }[];
   /** Extra facts for the inventory (e.g. database name, dump format, command exit code). */
   meta?: Record<string, unknown>;
   /** Removes temporary files. Always called once, after success or failure. Never throws. */
