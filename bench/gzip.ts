@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createParallelGzip } from '../src/pipeline/parallel-gzip.js';
 
-const dir = process.argv[2];
+const dir = process.argv[2] ?? '';
 if (!dir) throw new Error('usage: npx vite-node bench/gzip.ts DIR');
 const ROUNDS = Math.max(3, Number(process.env.ROUNDS ?? 3));
 
