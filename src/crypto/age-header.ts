@@ -1,5 +1,5 @@
-import { createCipheriv, randomBytes, scrypt } from 'node:crypto';
-import { Encrypter, Stanza, type Recipient } from 'age-encryption';
+import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
+import { Encrypter, Stanza, type Identity, type Recipient } from 'age-encryption';
 import { NONCE, TAG } from './age-payload.js';
 
 /**
@@ -43,12 +43,21 @@ export async function createAgeHeader(recipients: Array<string | Recipient>): Pr
   return { header: Buffer.from(header), fileKey };
 }
 
+const SCRYPT_LABEL = Buffer.from('age-encryption.org/v1/scrypt');
+
+/** scrypt on the thread pool (it does not block the event loop), with the memory N = 2^logN and r = 8 need. */
+function scryptKey(passphrase: string, salt: Buffer, logN: number): Promise<Buffer> {
+  const N = 2 ** logN;
+  return new Promise((resolve, reject) =>
+    scrypt(passphrase, Buffer.concat([SCRYPT_LABEL, salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (err, k) => (err ? reject(err) : resolve(k))));
+}
+
 /**
  * age's scrypt passphrase recipient on `node:crypto` (age spec, "scrypt"):
  * salt = "age-encryption.org/v1/scrypt" || 16 random bytes, N = 2^logN, r = 8,
  * p = 1, and the file key sealed with ChaCha20-Poly1305 under a zero nonce.
  * age-encryption's scrypt recipient cannot be combined with capturing the file
- * key; this one runs natively on the thread pool (about 20 % faster than the
+ * key; this one runs natively on the thread pool (1.8 s against 2.3 s for the
  * JavaScript scrypt at logN 18 here, and it does not block the event loop).
  * It must be the only recipient of a file.
  */
@@ -56,12 +65,42 @@ export function scryptRecipient(passphrase: string, logN: number): Recipient {
   return {
     async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
       const salt = randomBytes(16);
-      const N = 2 ** logN;
-      const key = await new Promise<Buffer>((resolve, reject) =>
-        scrypt(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }, (err, k) => (err ? reject(err) : resolve(k))));
+      const key = await scryptKey(passphrase, salt, logN);
       const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
       const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);
       return [new Stanza(['scrypt', salt.toString('base64').replace(/=+$/, ''), String(logN)], body)];
+    },
+  };
+}
+
+/**
+ * The matching identity, with the same checks as age-encryption's: the scrypt
+ * stanza must be the only one, its work factor at most 20 (a hostile file
+ * cannot make restore spend more than about 1 GiB and seconds of CPU); a wrong
+ * passphrase matches nothing (null), a malformed stanza throws.
+ */
+export function scryptIdentity(passphrase: string): Identity {
+  return {
+    async unwrapFileKey(stanzas: Stanza[]): Promise<Uint8Array | null> {
+      const s = stanzas.find((x) => x.args[0] === 'scrypt');
+      if (!s) return null;
+      if (stanzas.length !== 1) throw new Error('scrypt recipient is not the only one in the header');
+      const [, saltB64 = '', logArg = ''] = s.args;
+      const salt = Buffer.from(saltB64, 'base64');
+      if (s.args.length !== 3 || !/^[1-9][0-9]*$/.test(logArg) || !/^[A-Za-z0-9+/]{22}$/.test(saltB64) || salt.length !== 16 || s.body.length !== 32) {
+        throw new Error('invalid scrypt stanza');
+      }
+      if (Number(logArg) > 20) throw new Error('scrypt work factor is too high');
+      const key = await scryptKey(passphrase, salt, Number(logArg));
+      const d = createDecipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
+      d.setAuthTag(s.body.subarray(16));
+      const fileKey = d.update(s.body.subarray(0, 16));
+      try {
+        d.final();
+        return fileKey;
+      } catch {
+        return null;
+      }
     },
   };
 }

@@ -3,6 +3,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { Decrypter } from 'age-encryption';
 import { sshEd25519Identity } from '../crypto/ssh-ed25519.js';
 import { createAgeDecryptStream } from '../crypto/age-file.js';
+import { scryptIdentity } from '../crypto/age-header.js';
 
 export interface DecryptKeys {
   /** age identity files (`AGE-SECRET-KEY-1...` lines, `#` comments). */
@@ -43,7 +44,7 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     count += ids.length;
   }
   if (keys.passphrase !== undefined) {
-    d.addPassphrase(keys.passphrase);
+    d.addIdentity(scryptIdentity(keys.passphrase));
     count++;
   }
   return async (input, what) => {

@@ -80,6 +80,13 @@ describe('age files interoperate with the age CLI', () => {
     await expect(decrypt(theirs, { identityFiles: [], passphrase: 'wrong' })).rejects.toThrow(/cannot decrypt test\.age: the passphrase does not match/);
   });
 
+  it('a passphrase file asking for an scrypt work factor above 20 is refused before scrypt runs', async () => {
+    const file = await encrypt(Buffer.from('x'), { recipients: [], passphrase: 'pw' });
+    const hostile = Buffer.from(file.toString('latin1').replace(/^(-> scrypt \S+) 10$/m, '$1 30'), 'latin1');
+    expect(hostile.equals(file)).toBe(false);
+    await expect(decrypt(hostile, { identityFiles: [], passphrase: 'pw' })).rejects.toThrow(/scrypt work factor is too high/);
+  });
+
   it.each([0, 2 * KiB64, KiB64 + 1])('a payload of %i bytes encrypted to an ssh-ed25519 key decrypts with age -d -i, and age -R output decrypts with ferry', async (size) => {
     const data = randomBytes(size);
     const ours = await encrypt(data, { recipients: [sshPublic] });
