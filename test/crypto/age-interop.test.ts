@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptStream, type ResolvedEncryption } from '../../src/pipeline/encrypt.js';
 import { makeDecrypter, type DecryptKeys } from '../../src/restore/decrypt.js';
+import { headerEnd } from '../../src/crypto/age-header.js';
 
 const KiB64 = 64 * 1024;
 const SEALED = KiB64 + 16;
@@ -59,7 +60,7 @@ describe('age files interoperate with the age CLI', () => {
     const data = randomBytes(3 * KiB64);
     const ours = await encrypt(data, { recipients: [recipient] });
     const theirs = sh(`age -r ${recipient}`, data);
-    const payload = (file: Buffer) => file.length - (file.indexOf('\n--- ') + file.subarray(file.indexOf('\n--- ') + 1).indexOf('\n') + 2) - 16;
+    const payload = (file: Buffer) => file.length - headerEnd(file) - 16; // after the header and the 16-byte nonce
     expect(payload(ours)).toBe(3 * SEALED);
     expect(payload(theirs)).toBe(3 * SEALED);
   });
