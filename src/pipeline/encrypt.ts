@@ -51,8 +51,8 @@ export function recipientFingerprints(enc: ResolvedEncryption): string[] {
 /**
  * Encrypts a stream into a standard binary age file, as it flows. The header
  * is made (and, for a passphrase, scrypt run) before this resolves; the payload
- * is sealed on `node:crypto` (see crypto/age-payload.ts). An error on `input`
- * surfaces on the returned stream.
+ * is sealed on `node:crypto` (see crypto/age-payload.ts). An error on either
+ * side destroys both, so an error on `input` surfaces on the returned stream.
  */
 export async function encryptStream(input: Readable, enc: ResolvedEncryption, scryptWorkFactor = 18): Promise<Readable> {
   const recipients = enc.passphrase !== undefined
