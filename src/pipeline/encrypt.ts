@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Encrypter } from 'age-encryption';
+import { pipeline, type Readable } from 'node:stream';
 import type { EncryptionConfig } from '../config/schema.js';
 import { resolveUserPath } from '../util/paths.js';
 import { parseSshEd25519PublicKey, sshEd25519Recipient } from '../crypto/ssh-ed25519.js';
+import { createAgeHeader, scryptRecipient } from '../crypto/age-header.js';
+import { createAgeEncryptStream } from '../crypto/age-file.js';
 
 export interface ResolvedEncryption {
   recipients: string[];
@@ -48,16 +48,17 @@ export function recipientFingerprints(enc: ResolvedEncryption): string[] {
   return enc.recipients.map((r) => `${r.slice(0, 12)}…${r.slice(-6)} sha256:${createHash('sha256').update(r).digest('hex').slice(0, 16)}`);
 }
 
-/** Encrypts a stream into a standard binary age file, as it flows. */
-export async function encryptStream(input: Readable, enc: ResolvedEncryption, scryptWorkFactor?: number): Promise<Readable> {
-  const e = new Encrypter();
-  if (enc.passphrase !== undefined) {
-    e.setPassphrase(enc.passphrase);
-    if (scryptWorkFactor) e.setScryptWorkFactor(scryptWorkFactor);
-  } else {
-    for (const r of enc.recipients) e.addRecipient(r.startsWith('ssh-ed25519 ') ? sshEd25519Recipient(r) : r);
-  }
-  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
-  const out = await e.encrypt(web);
-  return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+/**
+ * Encrypts a stream into a standard binary age file, as it flows. The header
+ * is made (and, for a passphrase, scrypt run) before this resolves; the payload
+ * is sealed on `node:crypto` (see crypto/age-payload.ts). An error on either
+ * side destroys both, so an error on `input` surfaces on the returned stream.
+ */
+export async function encryptStream(input: Readable, enc: ResolvedEncryption, scryptWorkFactor = 18): Promise<Readable> {
+  const recipients = enc.passphrase !== undefined
+    ? [scryptRecipient(enc.passphrase, scryptWorkFactor)]
+    : enc.recipients.map((r) => (r.startsWith('ssh-ed25519 ') ? sshEd25519Recipient(r) : r));
+  const out = createAgeEncryptStream(await createAgeHeader(recipients));
+  pipeline(input, out, () => {});
+  return out;
 }

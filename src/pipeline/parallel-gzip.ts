@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw } from 'node:zlib';
+import { planRuns, storedBlocks } from './stored-blocks.js';
 
 const deflateRawAsync = promisify(deflateRaw) as (buf: Buffer, options: object) => Promise<Buffer>;
 
@@ -15,6 +16,8 @@ export interface ParallelGzipOptions {
   blockSize?: number;
   /** Blocks compressed at once (zlib runs them on libuv's thread pool). */
   parallel?: number;
+  /** Store 64 KiB segments that look random instead of deflating them (see stored-blocks.ts); default on unless level is 0. */
+  storeRandom?: boolean;
 }
 
 /**
@@ -24,28 +27,52 @@ export interface ParallelGzipOptions {
  * the raw deflate pieces are joined in order into ONE standard gzip member
  * with the CRC-32 and length of the whole input. Any gzip reader decompresses
  * it. Memory is bounded by `parallel` × 2 blocks in flight.
+ *
+ * Unlike pigz, segments of a block that look random (media, zips, compressed
+ * dumps) go out as stored deflate blocks inside the same member instead of
+ * being deflated: the CPU deflate would spend on them buys nothing. Pieces
+ * after them still get the previous 32 KiB as their dictionary, whatever way
+ * those bytes were encoded.
  */
 export function createParallelGzip(options: ParallelGzipOptions): Transform {
   const blockSize = options.blockSize ?? 1 << 20;
   const parallel = Math.max(1, options.parallel ?? Math.min(availableParallelism(), 4));
-  const inFlight: Promise<Buffer>[] = [];
+  const inFlight: Promise<Buffer[]>[] = [];
+  const storeRandom = options.storeRandom ?? options.level > 0;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let dictionary: Buffer | undefined;
   let crc = 0;
   let total = 0;
 
+  /** The 32 KiB of input right before `start` in `block` (the deflate window a piece starting there may refer to). */
+  const windowBefore = (block: Buffer, start: number): Buffer | undefined => {
+    if (start >= WINDOW) return block.subarray(start - WINDOW, start);
+    const w = start === 0 ? dictionary : Buffer.concat([dictionary ?? Buffer.alloc(0), block.subarray(0, start)]).subarray(-WINDOW);
+    return w?.length ? w : undefined;
+  };
+
+  const deflatePiece = (data: Buffer, window: Buffer | undefined, final: boolean): Promise<Buffer> => {
+    // One output chunk per piece: with zlib's default 16 KiB chunks every block would bounce between
+    // the thread pool and the main thread dozens of times, and the main thread becomes the bottleneck.
+    const opts: Record<string, unknown> = { level: options.level, finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, chunkSize: data.length + (data.length >> 3) + 64 * 1024 };
+    if (window) opts.dictionary = window;
+    return deflateRawAsync(data, opts);
+  };
+
   const submit = (block: Buffer, last: boolean) => {
     crc = crc32(block, crc);
     total += block.length;
-    // One output chunk per block: with zlib's default 16 KiB chunks every block would bounce between
-    // the thread pool and the main thread dozens of times, and the main thread becomes the bottleneck.
-    const opts: Record<string, unknown> = { level: options.level, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, chunkSize: block.length + (block.length >> 3) + 64 * 1024 };
-    if (dictionary) opts.dictionary = dictionary;
-    const job = deflateRawAsync(block, opts);
+    const runs = storeRandom ? planRuns(block) : [{ start: 0, end: block.length, stored: false }];
+    const pieces = runs.map((run, i) => {
+      const data = block.subarray(run.start, run.end);
+      const final = last && i === runs.length - 1;
+      return run.stored ? Promise.resolve(storedBlocks(data, final)) : deflatePiece(data, windowBefore(block, run.start), final);
+    });
+    const job = Promise.all(pieces);
     job.catch(() => {});
     inFlight.push(job);
-    dictionary = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : Buffer.concat([dictionary ?? Buffer.alloc(0), block]).subarray(-WINDOW);
+    dictionary = windowBefore(block, block.length);
   };
 
   const stream = new Transform({
@@ -60,7 +87,7 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
           const rest = all.subarray(blockSize);
           pending = rest.length ? [rest] : [];
           pendingBytes = rest.length;
-          while (inFlight.length >= parallel * 2) this.push(await inFlight.shift()!);
+          while (inFlight.length >= parallel * 2) for (const piece of await inFlight.shift()!) this.push(piece);
         }
         done();
       } catch (err) {
@@ -71,7 +98,7 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
       try {
         submit(Buffer.concat(pending), true);
         pending = [];
-        while (inFlight.length) this.push(await inFlight.shift()!);
+        while (inFlight.length) for (const piece of await inFlight.shift()!) this.push(piece);
         const trailer = Buffer.alloc(8);
         trailer.writeUInt32LE(crc >>> 0, 0);
         trailer.writeUInt32LE(total % 2 ** 32, 4);

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { pipeline, type Readable } from 'node:stream';
 import { Decrypter } from 'age-encryption';
 import { sshEd25519Identity } from '../crypto/ssh-ed25519.js';
+import { createAgeDecryptStream } from '../crypto/age-file.js';
+import { scryptIdentity } from '../crypto/age-header.js';
 
 export interface DecryptKeys {
   /** age identity files (`AGE-SECRET-KEY-1...` lines, `#` comments). */
@@ -10,7 +11,14 @@ export interface DecryptKeys {
   passphrase?: string;
 }
 
-/** Loads identities and returns a function that decrypts one age stream. */
+/**
+ * Loads identities and returns a function that decrypts one binary age
+ * stream: it resolves once the header authenticated with one of the keys
+ * (age-encryption unwraps the file key), and rejects with a "cannot decrypt"
+ * error otherwise. Damage in the payload (see crypto/age-payload.ts) is an
+ * error on the returned stream, so the caller can check the stored bytes and
+ * name a damaged archive as such.
+ */
 export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable, what: string) => Promise<Readable>> {
   const d = new Decrypter();
   let count = 0;
@@ -36,18 +44,20 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     count += ids.length;
   }
   if (keys.passphrase !== undefined) {
-    d.addPassphrase(keys.passphrase);
+    d.addIdentity(scryptIdentity(keys.passphrase));
     count++;
   }
   return async (input, what) => {
     if (count === 0) {
       throw new Error(`${what} is encrypted: pass --identity FILE, or set the passphrase (encryption.passphrase or FERRY_PASSPHRASE)`);
     }
+    const out = createAgeDecryptStream((header) => d.decryptHeader(header));
+    pipeline(input, out, () => {});
     try {
-      const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
-      const out = await d.decrypt(web);
-      return Readable.fromWeb(out as unknown as WebReadableStream<Uint8Array>, { highWaterMark: 1 << 20 });
+      await out.ready;
+      return out;
     } catch (err) {
+      out.destroy();
       const msg = (err as Error).message;
       if (/no identity matched|incorrect passphrase|invalid header HMAC/i.test(msg)) {
         const tried = keys.identityFiles.length ? `the identities in ${keys.identityFiles.join(', ')}` : 'the passphrase';
