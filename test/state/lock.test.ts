@@ -103,6 +103,15 @@ describe('job lock', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('ten runs started at once inside one process: one holds the lock, the others get exit 75, never a file error', async () => {
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => acquireLock(dir, 'app', silentLogger)));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ exitCode: 75 });
+    await won[0]!.value.release();
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('an old lock without boot id or start time keeps the pid rule: live pid holds, dead pid is stale', async () => {
     await writeFile(join(dir, 'lock'), staleLock({ pid: 1 }));
     await expect(acquireLock(dir, 'app', silentLogger)).rejects.toMatchObject({ exitCode: 75 });

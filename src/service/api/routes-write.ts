@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { verifyOne, type VerifyReport } from '../../cli/commands/verify.js';
 import { decryptKeys } from '../../cli/commands/keys.js';
 import { sourceArchivePath } from '../../config/load.js';
-import { describeError } from '../../errors.js';
+import { describeError, EXIT, ExitError } from '../../errors.js';
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
+import { acquireLock, type Lock } from '../../state/lock.js';
 import { readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
 import { selectTargetNames } from '../../storage/targets.js';
@@ -69,20 +70,22 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return result;
   });
 
-  app.post('/api/prune', async (req) => {
+  // A real prune holds the job lock like a run (409 while a run holds it); a dry run takes none.
+  app.post('/api/prune', async (req, reply) => {
     const body = parseBody(pruneBody, req.body);
-    const targets = await Promise.all(selectTargetNames(config, body.targets).map((name) => withTarget(deps, name, async (t) => {
-      const plan = await planFor(t, config, new Date(), deps.signal);
-      const r = await applyPrune(t.adapter, config.job, plan, { dryRun: body.dry_run, signal: deps.signal });
-      return {
-        target: name,
-        plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
-        deleted: r.deleted,
-        errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
-      };
-    }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));
-    deps.metrics.invalidate();
-    return { dry_run: body.dry_run, targets };
+    const names = selectTargetNames(config, body.targets);
+    let lock: Lock | undefined;
+    try {
+      if (!body.dry_run) lock = await acquireLock(config.stateDir, config.job, log);
+    } catch (err) {
+      if (err instanceof ExitError && err.exitCode === EXIT.LOCKED) return reply.code(409).send({ error: err.message });
+      throw err;
+    }
+    try {
+      return await pruneTargets(deps, names, body.dry_run);
+    } finally {
+      await lock?.release();
+    }
   });
 
   app.post('/api/verify', async (req) => {
@@ -119,4 +122,21 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.code(out.status).send(out.body);
   });
 
+}
+
+/** Applies (or with `dryRun` only plans) retention on each named target; a target's failure is reported in its entry. */
+async function pruneTargets(deps: ApiDeps, names: string[], dryRun: boolean) {
+  const { config } = deps;
+  const targets = await Promise.all(names.map((name) => withTarget(deps, name, async (t) => {
+    const plan = await planFor(t, config, new Date(), deps.signal);
+    const r = await applyPrune(t.adapter, config.job, plan, { dryRun, signal: deps.signal });
+    return {
+      target: name,
+      plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
+      deleted: r.deleted,
+      errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
+    };
+  }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));
+  deps.metrics.invalidate();
+  return { dry_run: dryRun, targets };
 }
