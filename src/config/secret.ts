@@ -7,11 +7,11 @@ import { z } from 'zod';
  */
 export const SECRET_NAMES = new Set<string>();
 
-/** Declares a secret option `name` plus its `name_file` twin. */
+/** Declares a secret option `name` plus its `name_file` twin. An empty or whitespace-only value is a config error. */
 export function secret<N extends string>(name: N, description: string) {
   SECRET_NAMES.add(name);
   return {
-    [name]: z.string().min(1).optional().describe(`${description} (secret; never logged)`),
+    [name]: z.string().regex(/\S/, `${name} is empty; set a non-empty value (or remove the key)`).optional().describe(`${description} (secret; never logged)`),
     [`${name}_file`]: z.string().min(1).optional().describe(`File whose contents are ${name}`),
   } as { [K in N]: z.ZodOptional<z.ZodString> } & { [K in `${N}_file`]: z.ZodOptional<z.ZodString> };
 }
