@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { resolveUserPath } from '../util/paths.js';
 import { interpolate, type KeyPath } from './interpolate.js';
+import { splitConnInfo } from './pg-conninfo.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_NAMES } from './secret.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
@@ -222,13 +223,7 @@ export function sourceArchivePath(s: Config['sources'][number]): string {
 }
 
 function postgresDbName(pg: { url?: string; dbname?: string }): string | undefined {
-  if (pg.dbname) return pg.dbname;
-  if (!pg.url) return undefined;
-  try {
-    return decodeURIComponent(new URL(pg.url).pathname.replace(/^\//, '')) || undefined;
-  } catch {
-    return undefined;
-  }
+  return pg.dbname ?? (pg.url ? splitConnInfo(pg.url).dbname : undefined);
 }
 
 function findLine(doc: Document, lc: LineCounter, path: KeyPath, key?: string): number | undefined {
