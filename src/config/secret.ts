@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redactUrlsIn } from '../util/redact-url.js';
 
 /**
  * Secret option names. Each secret `x` also accepts `x_file`, and its value
@@ -16,8 +17,9 @@ export function secret<N extends string>(name: N, description: string) {
   } as { [K in N]: z.ZodOptional<z.ZodString> } & { [K in `${N}_file`]: z.ZodOptional<z.ZodString> };
 }
 
-/** Replaces every value of a secret key with a placeholder, for printing. */
+/** Replaces every value of a secret key with a placeholder, and credentials and queries of URLs in any value, for printing. */
 export function redact<T>(value: T): T {
+  if (typeof value === 'string') return redactUrlsIn(value) as T;
   if (Array.isArray(value)) return value.map(redact) as T;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
