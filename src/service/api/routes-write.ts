@@ -16,7 +16,7 @@ import { resolveUserPath } from '../../util/paths.js';
 import { serviceContext } from '../context.js';
 import { RunInProgressError } from '../runs.js';
 import { BadRequest, parseBody, pruneBody, restoreBody, runBody, verifyBody } from './bodies.js';
-import { confineToRoot } from './restore-path.js';
+import { confineToRoot, openInsideRoot } from './restore-path.js';
 import { archiveParam, withTarget, type ApiDeps } from './routes-read.js';
 
 /** Endpoints that start or change something: runs, restore, prune, verify, delete. */
@@ -63,11 +63,24 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } catch (err) {
       throw new BadRequest(describeError(err));
     }
-    const result = await restoreArchive(config, {
-      which: body.archive, from: body.from, at, to, only, force: body.force || body.in_place,
-      keys: decryptKeys(config, undefined), log, signal: deps.signal,
-    });
-    return result;
+    // The destination is opened inside the root now and written only through that descriptor,
+    // so swapping a directory under the root for a symlink later cannot redirect the restore.
+    const dest = await openInsideRoot(root, to);
+    // Messages name the destination as the user gave it, not the descriptor path.
+    const named = (m: string) => m.split(dest.viaFd).join(dest.path);
+    const restoreLog = { info: (m: string) => log.info(named(m)), warn: (m: string) => log.warn(named(m)), error: (m: string) => log.error(named(m)), debug: (m: string) => log.debug(named(m)) };
+    try {
+      const result = await restoreArchive(config, {
+        which: body.archive, from: body.from, at, to: dest.viaFd, only, force: body.force || body.in_place,
+        keys: decryptKeys(config, undefined), log: restoreLog, signal: deps.signal, beforeSwap: () => dest.recheck(),
+      });
+      return { ...result, to: dest.path };
+    } catch (err) {
+      if (err instanceof Error) err.message = named(err.message);
+      throw err;
+    } finally {
+      await dest.close();
+    }
   });
 
   // A real prune holds the job lock like a run (409 while a run holds it); a dry run takes none.
