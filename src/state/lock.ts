@@ -62,7 +62,7 @@ export async function acquireLock(stateDir: string, job: string, log: Logger): P
       await removeStale(path, found.ino, tmp, 0);
     }
     const holder = await readLock(path);
-    throw holder ? lockedError(job, path, holder) : new ExitError(EXIT.LOCKED, `job ${job}: could not take the lock ${path}`);
+    throw holder && isHeld(holder) ? lockedError(job, path, holder) : new ExitError(EXIT.LOCKED, `job ${job}: another run is taking over the stale lock ${path}`);
   } finally {
     await unlink(tmp).catch(() => {});
   }

@@ -80,8 +80,9 @@ describe('job lock', () => {
 
   it('a lock whose pid now belongs to another process (reused pid) is stale and taken over', async () => {
     const path = join(dir, 'lock');
-    // pid 1 is alive, but it did not start at this time: the pid was reused.
-    await writeFile(path, staleLock({ pid: 1, process_start: '1', boot_id: await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim()) }));
+    // This pid is alive, but the lock's process started at another time: the pid was reused.
+    const otherStart = String(Number(processStart(process.pid)) + 1);
+    await writeFile(path, staleLock({ pid: process.pid, process_start: otherStart, boot_id: await readFile('/proc/sys/kernel/random/boot_id', 'utf8').then((s) => s.trim()) }));
     expect(await readLiveLock(dir)).toBeUndefined();
     const lock = await acquireLock(dir, 'app', silentLogger);
     expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ pid: process.pid, process_start: processStart(process.pid) });
