@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { watch } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,8 +36,8 @@ let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-lock-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-async function until<T>(fn: () => T | undefined, what: string): Promise<T> {
-  for (let i = 0; i < 6000; i++) {
+async function until<T>(fn: () => T | undefined, what: string, tries = 6000): Promise<T> {
+  for (let i = 0; i < tries; i++) {
     const v = fn();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 10));
@@ -104,8 +105,13 @@ describe('job lock', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('ten runs started at once inside one process: one holds the lock, the others get exit 75, never a file error', async () => {
+  it('ten runs started at once inside one process: one holds the lock, the others get exit 75, and no two share a temp file', async () => {
+    const created = new Set<string>();
+    const watcher = watch(dir, (_event, name) => { if (name?.endsWith('.tmp')) created.add(name); });
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => acquireLock(dir, 'app', silentLogger)));
+    await until(() => (created.size >= 10 ? true : undefined), 'ten temp files', 300).catch(() => undefined);
+    watcher.close();
+    expect(created.size).toBe(10);
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ exitCode: 75 });
