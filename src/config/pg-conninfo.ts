@@ -77,7 +77,9 @@ function splitKeywords(conninfo: string): ConnInfo {
     }
     if (end === conninfo.length) break;
   }
-  // Not a keyword DSN (a bare database name, or something libpq will reject): leave it to libpq.
-  if (conninfo.slice(end).trim() !== '' || (password === undefined && kept.length === 0)) return { conninfo };
+  const rest = conninfo.slice(end).trim();
+  // Not a keyword DSN (a bare database name, or something libpq will reject): leave it to libpq, minus any password.
+  if (password === undefined && (rest !== '' || kept.length === 0)) return { conninfo };
+  if (rest !== '') return { conninfo: [...kept, rest].join(' '), password, dbname };
   return { conninfo: kept.join(' '), password, dbname };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedConfig } from '../../src/config/load.js';
 import { postgresSourceSchema } from '../../src/config/sources.js';
 import { silentLogger } from '../../src/log.js';
+import { splitConnInfo } from '../../src/config/pg-conninfo.js';
 import { preparePostgresSource } from '../../src/pipeline/sources/postgres.js';
 import { applyCommandLine, applyDump } from '../../src/restore/postgres-apply.js';
 import { seedSampleDatabase, startPostgres, type PostgresServer } from '../servers/postgres.js';
@@ -77,4 +78,19 @@ describe('postgres passwords never reach a command line', () => {
       }
     }
   }, 120_000);
+
+  it('the password is stripped from every spelling libpq accepts, and nothing else changes', () => {
+    const table: [string, string, string | undefined, string | undefined][] = [
+      ['postgres://u:p%40ss@h:5432/db?sslmode=require', 'postgres://u@h:5432/db?sslmode=require', 'p@ss', 'db'],
+      ['postgresql:///db?host=/run/postgresql&user=u&password=x', 'postgresql:///db?host=/run/postgresql&user=u', 'x', 'db'],
+      ['postgres://:pw@h1,h2:5433/db', 'postgres://h1,h2:5433/db', 'pw', 'db'],
+      ['postgres://u:p@/db?host=%2Frun%2Fpostgresql', 'postgres://u@/db?host=%2Frun%2Fpostgresql', 'p', 'db'],
+      ["host=/run/postgresql user=u password='a b\\' c' dbname=d", 'host=/run/postgresql user=u dbname=d', "a b' c", 'd'],
+      [' host = h  password = x ', 'host=h', 'x', undefined],
+      ['password=x not-a-pair', 'not-a-pair', 'x', undefined],
+      ['dbname=d', 'dbname=d', undefined, 'd'],
+      ['mydb', 'mydb', undefined, undefined],
+    ];
+    for (const [input, conninfo, password, dbname] of table) expect(splitConnInfo(input), input).toEqual({ conninfo, password, dbname });
+  });
 });
