@@ -70,7 +70,8 @@ describe('the job lock guards prune and API runs', () => {
   }, 120_000);
 
   it('a burst of twenty POST /api/runs gets exactly one 202; the rest get 409', async () => {
-    await ws.writeConfig(basicConfig({ api: { token: TOKEN } }));
+    // The run waits in its before hook until the burst has been answered, so it cannot end in the middle of it.
+    await ws.writeConfig(basicConfig({ api: { token: TOKEN }, hooks: { before: ['while [ ! -e burst-answered ]; do sleep 0.05; done'] } }));
     const server = startFerry(['serve', '--listen', '127.0.0.1:0', '--json'], ws.dir);
     try {
       const base = `http://${(await server.waitFor(/"listening": "([^"]+)"/))[1]}`;
@@ -78,6 +79,7 @@ describe('the job lock guards prune and API runs', () => {
       const answers = await Promise.all(Array.from({ length: 20 }, () => fetch(`${base}/api/runs`, { method: 'POST', body: '{}', headers })));
       const statuses = answers.map((r) => r.status).sort();
       expect(statuses).toEqual([202, ...Array(19).fill(409)]);
+      await writeFile(join(ws.dir, 'burst-answered'), '');
       const { id } = await answers.find((r) => r.status === 202)!.json() as { id: string };
       const done = await poll(async () => {
         const r = await (await fetch(`${base}/api/runs/${id}`, { headers })).json() as { state: string; exit_code?: number };
