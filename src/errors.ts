@@ -1,3 +1,5 @@
+import { redactUrlsIn } from './util/redact-url.js';
+
 /** Exit codes of the `ferry` command (SPEC §5). */
 export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, PARTIAL: 3, LOCKED: 75 } as const;
 
@@ -33,11 +35,15 @@ export class ConfigError extends ExitError {
   }
 }
 
-/** Message of any thrown value, with its cause chain when that adds information. */
+/**
+ * Message of any thrown value, with its cause chain when that adds
+ * information. URLs in it are redacted (credentials and query), because
+ * library errors echo request URLs such as upload sessions.
+ */
 export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
+  if (!(err instanceof Error)) return redactUrlsIn(String(err));
   let msg = err.message;
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof Error && cause.message && !msg.includes(cause.message)) msg += ` (${cause.message})`;
-  return msg;
+  return redactUrlsIn(msg);
 }

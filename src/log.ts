@@ -1,4 +1,6 @@
-/** Log lines go to stderr; stdout is reserved for the command's result. */
+import { redactUrlsIn } from './util/redact-url.js';
+
+/** Log lines go to stderr; stdout is reserved for the command's result. URLs in them are redacted. */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
@@ -7,7 +9,7 @@ export interface Logger {
 }
 
 export function createLogger(options: { quiet?: boolean; verbose?: boolean } = {}): Logger {
-  const write = (level: string, message: string) => process.stderr.write(`ferry ${level}: ${message}\n`);
+  const write = (level: string, message: string) => process.stderr.write(`ferry ${level}: ${redactUrlsIn(message)}\n`);
   return {
     info: (m) => { if (!options.quiet) write('info', m); },
     warn: (m) => write('warn', m),

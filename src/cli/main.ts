@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, ExitError } from '../errors.js';
+import { redactUrlsIn } from '../util/redact-url.js';
 import { FERRY_VERSION } from '../version.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
 
@@ -143,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT.USAGE;
     }
     const exitCode = err instanceof ExitError ? err.exitCode : EXIT.FAILURE;
-    const message = err instanceof ExitError ? err.message : describeError(err);
+    const message = err instanceof ExitError ? redactUrlsIn(err.message) : describeError(err);
     process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.

@@ -1,11 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { resolveUserPath } from '../util/paths.js';
 import { interpolate, type KeyPath } from './interpolate.js';
+import { splitConnInfo } from './pg-conninfo.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_NAMES } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
@@ -26,20 +27,20 @@ export function configPathFrom(flag: string | undefined, env = process.env): str
   return resolve(flag ?? env.FERRY_CONFIG ?? 'backup.config.yaml');
 }
 
+/** A config file larger than this is refused before it is parsed. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+/** Alias expansions allowed while building the config (YAML "billion laughs" protection). */
+const MAX_ALIAS_COUNT = 100;
+
 /**
  * Reads, interpolates, validates and normalizes a config file. Every problem
  * is collected and thrown as one ConfigError (exit 2) whose lines name the
- * key's dot-path and its line in the file.
+ * key's dot-path and its line in the file. A file over MAX_CONFIG_BYTES, or
+ * one whose aliases expand too much, is refused without being built.
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const file = basename(path);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new ConfigError(path, [{ path: '', message: `cannot read config: ${reason}` }]);
-  }
+  const text = readConfigText(path, file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -51,7 +52,14 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const lineOf = (p: KeyPath, key?: string) => findLine(doc, lineCounter, p, key);
   const issues: ConfigIssue[] = [];
-  const raw = interpolate(doc.toJS(), env, (p, variable) => {
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    throw new ConfigError(file, [{ path: '', line: firstAliasLine(doc, lineCounter), message: `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses): ${err.message}` }]);
+  }
+  const raw = interpolate(js, env, (p, variable) => {
     issues.push({ path: p.join('.'), line: lineOf(p), message: `environment variable ${variable} is not set (write \${${variable}:-default} for a default)` });
   });
   if (issues.length) throw new ConfigError(file, issues);
@@ -64,6 +72,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   resolveSecretFiles(config, configDir, [], lineOf, issues);
   checkSourceNames(config, lineOf, issues);
   checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
+  checkRecipientsFile(config, configDir, lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');
@@ -74,6 +83,44 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     stateDir: config.state_dir ? resolveUserPath(configDir, config.state_dir) : join(stateHome, 'ferry', config.job),
     stagingDir: config.staging_dir ? resolveUserPath(configDir, config.staging_dir) : tmpdir(),
   };
+}
+
+/** The file's text, refusing (exit 2) a missing file or one over MAX_CONFIG_BYTES; at most that much plus one byte is read to tell. */
+function readConfigText(path: string, file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new ConfigError(path, [{ path: '', message: `cannot read config: ${reason}` }]);
+  }
+  try {
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, null);
+    if (n > MAX_CONFIG_BYTES) {
+      let line = 1;
+      for (let i = buf.indexOf(10); i !== -1 && i < MAX_CONFIG_BYTES; i = buf.indexOf(10, i + 1)) line++;
+      throw new ConfigError(file, [{ path: '', line, message: `the config is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (the limit is reached at this line); refusing to parse it` }]);
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(path, [{ path: '', message: `cannot read config: ${(err as Error).message}` }]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function firstAliasLine(doc: Document, lc: LineCounter): number | undefined {
+  let line: number | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      if (node.range) line = lc.linePos(node.range[0]).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | undefined, issues: ConfigIssue[]): void {
@@ -124,7 +171,9 @@ function resolveSecretFiles(
       }
       const file = resolveUserPath(configDir, value);
       try {
-        obj[base] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        const content = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        if (!/\S/.test(content)) issues.push({ path: p.join('.'), line: lineOf(p), message: `${file} is empty; ${base} must not be empty` });
+        else obj[base] = content;
       } catch (err) {
         issues.push({ path: p.join('.'), line: lineOf(p), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
       }
@@ -132,6 +181,20 @@ function resolveSecretFiles(
     } else {
       resolveSecretFiles(value, configDir, [...path, key], lineOf, issues);
     }
+  }
+}
+
+/** An `encryption.recipients_file` that cannot be read or names no recipient is a config error, never an archive without a key. */
+function checkRecipientsFile(config: Config, configDir: string, lineOf: (p: KeyPath) => number | undefined, issues: ConfigIssue[]): void {
+  const name = config.encryption?.recipients_file;
+  if (!name) return;
+  const p = ['encryption', 'recipients_file'];
+  const file = resolveUserPath(configDir, name);
+  try {
+    const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    if (lines.length === 0) issues.push({ path: p.join('.'), line: lineOf(p), message: `${file} holds no recipients` });
+  } catch (err) {
+    issues.push({ path: p.join('.'), line: lineOf(p), message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
   }
 }
 
@@ -162,13 +225,7 @@ export function sourceArchivePath(s: Config['sources'][number]): string {
 }
 
 function postgresDbName(pg: { url?: string; dbname?: string }): string | undefined {
-  if (pg.dbname) return pg.dbname;
-  if (!pg.url) return undefined;
-  try {
-    return decodeURIComponent(new URL(pg.url).pathname.replace(/^\//, '')) || undefined;
-  } catch {
-    return undefined;
-  }
+  return pg.dbname ?? (pg.url ? splitConnInfo(pg.url).dbname : undefined);
 }
 
 function findLine(doc: Document, lc: LineCounter, path: KeyPath, key?: string): number | undefined {

@@ -25,7 +25,7 @@ function targetSchema() {
 
 export const encryptionSchema = z
   .strictObject({
-    recipients: z.array(z.string().min(1)).min(1).optional().describe('age X25519 (age1...) or ssh-ed25519 recipients'),
+    recipients: z.array(z.string().regex(/\S/, 'a recipient must not be empty')).min(1, 'recipients is empty; list at least one recipient').optional().describe('age X25519 (age1...) or ssh-ed25519 recipients'),
     recipients_file: z.string().min(1).optional().describe('File with one recipient per line'),
     ...secret('passphrase', 'Passphrase for scrypt encryption'),
   })

@@ -21,6 +21,8 @@ export interface RestoreOptions {
   keys: DecryptKeys;
   log: Logger;
   signal?: AbortSignal;
+  /** Called after extraction, right before the restored tree is moved into `to`; a rejection aborts the restore and leaves `to` unchanged. */
+  beforeSwap?: () => Promise<void>;
 }
 
 export interface RestoreResult extends ExtractResult {
@@ -55,6 +57,7 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
     const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
       (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
     await chmod(tmp, 0o777 & ~process.umask());
+    await options.beforeSwap?.();
     if (state === 'missing') await rename(tmp, to);
     else if (state === 'empty') {
       await rmdir(to);

@@ -45,6 +45,8 @@ const KEEP_RECORDS = 50;
 export class RunManager {
   private readonly records = new Map<string, RunRecord>();
   private active?: { record: RunRecord; controller: AbortController; done: Promise<RunRecord> };
+  /** Set while `start` checks the job lock, so that concurrent starts see each other before their first await. */
+  private starting = false;
 
   constructor(private readonly config: LoadedConfig, private readonly log: Logger) {}
 
@@ -63,12 +65,20 @@ export class RunManager {
   /**
    * Starts a run and returns its record at once; `done` resolves when it
    * ended (never rejects). Throws RunInProgressError when a run is active in
-   * this process or a live process holds the job lock.
+   * this process or a live process holds the job lock. Of any number of
+   * concurrent calls, exactly one starts a run: the check and the claim
+   * happen with no await in between.
    */
   async start(options: { trigger: RunTrigger; description?: string; targets?: string[] }): Promise<{ record: RunRecord; done: Promise<RunRecord> }> {
     if (this.active) throw new RunInProgressError(`run ${this.active.record.id}`);
-    const holder = await liveLockHolder(this.config.stateDir);
-    if (holder) throw new RunInProgressError(holder);
+    if (this.starting) throw new RunInProgressError('another run is starting');
+    this.starting = true;
+    try {
+      const holder = await liveLockHolder(this.config.stateDir);
+      if (holder) throw new RunInProgressError(holder);
+    } finally {
+      this.starting = false;
+    }
     const record: RunRecord = {
       id: randomUUID(),
       trigger: options.trigger,

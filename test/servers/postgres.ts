@@ -13,6 +13,8 @@ export interface PostgresServer {
   /** A superuser role that logs in with `password` over TCP (scram-sha-256). */
   user: string;
   password: string;
+  /** Directory of the server's Unix socket (local socket connections are trusted). */
+  socketDir: string;
   /** `postgres://user:password@127.0.0.1:port/dbname`. */
   url(dbname: string): string;
   /** Runs SQL with psql as `user` over TCP and returns its unaligned, tuples-only output. */
@@ -93,6 +95,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     port,
     user,
     password,
+    socketDir: dir,
     url: (dbname) => `postgres://${user}:${encodeURIComponent(password)}@${host}:${port}/${encodeURIComponent(dbname)}`,
     psql: (sql, db = 'postgres') => psql([...psqlArgs(db), '-c', sql]),
     psqlFile: (file, db = 'postgres') => psql([...psqlArgs(db), '-f', file]),

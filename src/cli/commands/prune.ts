@@ -1,18 +1,26 @@
 import { describeError, EXIT } from '../../errors.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
+import { acquireLock, type Lock } from '../../state/lock.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
-/** Applies each target's retention (or, with --dry-run, prints the plan), giving a reason for every archive. */
+/**
+ * Applies each target's retention (or, with --dry-run, prints the plan),
+ * giving a reason for every archive. A real prune holds the job's lock, as
+ * `run` does: when another run holds it, this throws exit 75 before
+ * anything is deleted. A dry run deletes nothing and takes no lock.
+ */
 export async function pruneCommand(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
   const config = ctx.config();
+  const names = selectTargetNames(config, opts.target);
+  const lock: Lock | undefined = opts.dryRun ? undefined : await acquireLock(config.stateDir, config.job, ctx.log);
   const opened: Target[] = [];
   const reports = [];
   let failed = false;
   try {
-    for (const name of selectTargetNames(config, opts.target)) {
+    for (const name of names) {
       try {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
@@ -35,6 +43,7 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
     }
   } finally {
     await closeTargets(opened);
+    await lock?.release();
   }
   const human = reports.map((r) => {
     if ('error' in r) return `${r.target}: error: ${r.error}`;

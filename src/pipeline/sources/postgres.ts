@@ -3,6 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PostgresSource } from '../../config/sources.js';
 import { sourceArchivePath } from '../../config/load.js';
+import { splitConnInfo } from '../../config/pg-conninfo.js';
 import { describeFailure, runProcess, succeeded, type ProcessResult } from '../../util/spawn.js';
 import type { PrepareSource } from './types.js';
 
@@ -18,28 +19,23 @@ export interface PgDumpCommand {
 
 /**
  * Builds pg_dump's arguments. The password (the `password` option, or one
- * embedded in `url`) only ever travels in PGPASSWORD: it is stripped from the
- * URL before the URL is passed with `--dbname`. `--no-password` makes a
+ * embedded in `url` in any form libpq reads: URL userinfo, `?password=`, or
+ * a keyword DSN's `password=`) only ever travels in PGPASSWORD: it is
+ * stripped from the connection string before that is passed with
+ * `--dbname`, so no process's argv ever shows it. `--no-password` makes a
  * missing password fail at once instead of prompting.
  */
 export function pgDumpCommand(pg: PostgresSource['postgres']): PgDumpCommand {
   const args = ['--no-password', pg.format === 'custom' ? '-Fc' : '-Fp'];
   let password = pg.password;
   let dbname = pg.dbname;
+  const secrets: string[] = [];
   if (pg.url) {
-    let url = pg.url;
-    try {
-      const parsed = new URL(pg.url);
-      if (parsed.password) {
-        password ??= decodeURIComponent(parsed.password);
-        parsed.password = '';
-        url = parsed.toString();
-      }
-      dbname ??= decodeURIComponent(parsed.pathname.replace(/^\//, '')) || undefined;
-    } catch {
-      // Not a URL (e.g. "host=... dbname=..." keyword form): libpq parses it.
-    }
-    args.push('--dbname', url);
+    const conn = splitConnInfo(pg.url);
+    if (conn.password) secrets.push(conn.password);
+    password ??= conn.password;
+    dbname ??= conn.dbname;
+    args.push('--dbname', conn.conninfo);
   } else if (dbname) {
     args.push('--dbname', dbname);
   }
@@ -48,7 +44,7 @@ export function pgDumpCommand(pg: PostgresSource['postgres']): PgDumpCommand {
   if (pg.user) args.push('--username', pg.user);
   const env: Record<string, string> = { PGAPPNAME: 'ferry' };
   if (password) env.PGPASSWORD = password;
-  const secrets = [password, pg.password].filter((s): s is string => !!s);
+  if (pg.password) secrets.push(pg.password);
   return { args, env, dbname, secrets };
 }
 

@@ -3,11 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { verifyOne, type VerifyReport } from '../../cli/commands/verify.js';
 import { decryptKeys } from '../../cli/commands/keys.js';
 import { sourceArchivePath } from '../../config/load.js';
-import { describeError } from '../../errors.js';
+import { describeError, EXIT, ExitError } from '../../errors.js';
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
+import { acquireLock, type Lock } from '../../state/lock.js';
 import { readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
 import { selectTargetNames } from '../../storage/targets.js';
@@ -15,7 +16,7 @@ import { resolveUserPath } from '../../util/paths.js';
 import { serviceContext } from '../context.js';
 import { RunInProgressError } from '../runs.js';
 import { BadRequest, parseBody, pruneBody, restoreBody, runBody, verifyBody } from './bodies.js';
-import { confineToRoot } from './restore-path.js';
+import { confineToRoot, openInsideRoot } from './restore-path.js';
 import { archiveParam, withTarget, type ApiDeps } from './routes-read.js';
 
 /** Endpoints that start or change something: runs, restore, prune, verify, delete. */
@@ -62,27 +63,42 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } catch (err) {
       throw new BadRequest(describeError(err));
     }
-    const result = await restoreArchive(config, {
-      which: body.archive, from: body.from, at, to, only, force: body.force || body.in_place,
-      keys: decryptKeys(config, undefined), log, signal: deps.signal,
-    });
-    return result;
+    // The destination is opened inside the root now and written only through that descriptor,
+    // so swapping a directory under the root for a symlink later cannot redirect the restore.
+    const dest = await openInsideRoot(root, to);
+    // Messages name the destination as the user gave it, not the descriptor path.
+    const named = (m: string) => m.split(dest.viaFd).join(dest.path);
+    const restoreLog = { info: (m: string) => log.info(named(m)), warn: (m: string) => log.warn(named(m)), error: (m: string) => log.error(named(m)), debug: (m: string) => log.debug(named(m)) };
+    try {
+      const result = await restoreArchive(config, {
+        which: body.archive, from: body.from, at, to: dest.viaFd, only, force: body.force || body.in_place,
+        keys: decryptKeys(config, undefined), log: restoreLog, signal: deps.signal, beforeSwap: () => dest.recheck(),
+      });
+      return { ...result, to: dest.path };
+    } catch (err) {
+      if (err instanceof Error) err.message = named(err.message);
+      throw err;
+    } finally {
+      await dest.close();
+    }
   });
 
-  app.post('/api/prune', async (req) => {
+  // A real prune holds the job lock like a run (409 while a run holds it); a dry run takes none.
+  app.post('/api/prune', async (req, reply) => {
     const body = parseBody(pruneBody, req.body);
-    const targets = await Promise.all(selectTargetNames(config, body.targets).map((name) => withTarget(deps, name, async (t) => {
-      const plan = await planFor(t, config, new Date(), deps.signal);
-      const r = await applyPrune(t.adapter, config.job, plan, { dryRun: body.dry_run, signal: deps.signal });
-      return {
-        target: name,
-        plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
-        deleted: r.deleted,
-        errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
-      };
-    }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));
-    deps.metrics.invalidate();
-    return { dry_run: body.dry_run, targets };
+    const names = selectTargetNames(config, body.targets);
+    let lock: Lock | undefined;
+    try {
+      if (!body.dry_run) lock = await acquireLock(config.stateDir, config.job, log);
+    } catch (err) {
+      if (err instanceof ExitError && err.exitCode === EXIT.LOCKED) return reply.code(409).send({ error: err.message });
+      throw err;
+    }
+    try {
+      return await pruneTargets(deps, names, body.dry_run);
+    } finally {
+      await lock?.release();
+    }
   });
 
   app.post('/api/verify', async (req) => {
@@ -119,4 +135,21 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.code(out.status).send(out.body);
   });
 
+}
+
+/** Applies (or with `dryRun` only plans) retention on each named target; a target's failure is reported in its entry. */
+async function pruneTargets(deps: ApiDeps, names: string[], dryRun: boolean) {
+  const { config } = deps;
+  const targets = await Promise.all(names.map((name) => withTarget(deps, name, async (t) => {
+    const plan = await planFor(t, config, new Date(), deps.signal);
+    const r = await applyPrune(t.adapter, config.job, plan, { dryRun, signal: deps.signal });
+    return {
+      target: name,
+      plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
+      deleted: r.deleted,
+      errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
+    };
+  }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));
+  deps.metrics.invalidate();
+  return { dry_run: dryRun, targets };
 }

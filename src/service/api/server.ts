@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import { ExitError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isStorageError } from '../../storage/errors.js';
+import { redactUrlsIn } from '../../util/redact-url.js';
 import { FERRY_VERSION } from '../../version.js';
 import { metricsCollector } from '../metrics.js';
 import { liveLockHolder, type RunManager } from '../runs.js';
@@ -43,8 +44,9 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   });
   app.setErrorHandler((err: FastifyError & { statusCode?: number }, _req, reply) => {
     const status = statusFor(err);
-    if (status >= 500) options.log.error(`api: ${err.message}`);
-    void reply.code(status).send({ error: err.message });
+    const message = redactUrlsIn(err.message);
+    if (status >= 500) options.log.error(`api: ${message}`);
+    void reply.code(status).send({ error: message });
   });
 
   app.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: config.job }));

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import type { NotifierConfig } from '../../config/service.js';
+import { splitUrlCredentials } from '../../util/redact-url.js';
 import { humanSummary, type NotifyPayload } from './payload.js';
 
 type Of<T extends NotifierConfig['type']> = Extract<NotifierConfig, { type: T }>;
@@ -20,8 +21,11 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-async function post(url: string, init: { body: string; headers: Record<string, string> }, signal: AbortSignal): Promise<void> {
-  const res = await fetch(url, { method: 'POST', body: init.body, headers: init.headers, signal, redirect: 'follow' });
+/** POSTs once; `user:pass@` in the URL is sent as HTTP Basic auth (an explicit Authorization header wins), never as part of the URL. */
+async function post(target: string, init: { body: string; headers: Record<string, string> }, signal: AbortSignal): Promise<void> {
+  const { url, authorization } = splitUrlCredentials(target);
+  const headers = authorization && !Object.keys(init.headers).some((h) => h.toLowerCase() === 'authorization') ? { ...init.headers, Authorization: authorization } : init.headers;
+  const res = await fetch(url, { method: 'POST', body: init.body, headers, signal, redirect: 'follow' });
   await res.arrayBuffer().catch(() => undefined);
   if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
 }
