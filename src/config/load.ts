@@ -9,6 +9,7 @@ import { interpolate, type KeyPath } from './interpolate.js';
 import { configSchema, type Config } from './schema.js';
 import { SECRET_NAMES } from './secret.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
+import { checkTargetPlaces } from './target-places.js';
 
 export interface LoadedConfig extends Config {
   /** Absolute path of the config file. */
@@ -62,6 +63,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   const configDir = dirname(path);
   resolveSecretFiles(config, configDir, [], lineOf, issues);
   checkSourceNames(config, lineOf, issues);
+  checkTargetPlaces(config, configDir, lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');
