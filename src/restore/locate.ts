@@ -39,7 +39,7 @@ export async function locateArchive(
       try {
         const catalog = await readCatalog(target.adapter, config.job, { signal });
         const foreign = catalog.foreign.find((a) => a.name === query.which);
-        if (foreign) throw new Error(`archive ${foreign.name} on target ${name} is foreign and is never restored: ${foreign.reason}`);
+        if (foreign) throw new Error(`archive ${foreign.name} on target ${name} is foreign and is never restored, pulled or verified: ${foreign.reason}`);
         const archive = selectArchive(catalog.complete, query.which, query.at, `target ${name}`, now);
         if (query.which && query.which !== 'latest') return { target, archive, opened };
         if (!best || archive.created > best.archive.created) best = { target, archive };
