@@ -103,6 +103,11 @@ export function datedInFuture<T extends { created: Date }>(archives: readonly T[
   return archives.filter((a) => isDatedInFuture(a.created, now));
 }
 
+/** The newest complete archive that is not dated in the future, or undefined. */
+export function newestComplete(c: Catalog, now: Date): StoredArchive | undefined {
+  return c.complete.filter((a) => !isDatedInFuture(a.created, now)).at(-1);
+}
+
 function byTime(a: StoredArchive, b: StoredArchive): number {
   return a.created.getTime() - b.created.getTime() || a.name.localeCompare(b.name);
 }
