@@ -34,8 +34,9 @@ export interface GDriveSettings {
  * and once its file exists. When another file of that name is there the put
  * rejects with EXISTS; of two racing puts the one whose file was created
  * first (creation time, then id) wins and the other deletes its own file.
- * `get`, `stat` and `list` read that first file; `remove` deletes them all. Deletes are permanent
- * (`files.delete`), never to the trash, since trashed files still use quota.
+ * `get`, `stat` and `list` read that first file; `remove` deletes them all.
+ * Deletes are permanent (`files.delete`), never to the trash, since trashed
+ * files still use quota.
  * A file appears only when its upload completes, so partial uploads never list.
  */
 export class GDriveAdapter implements StorageAdapter {
