@@ -29,10 +29,14 @@ export interface GDriveSettings {
 /**
  * Archives as files in one Google Drive folder, keys as flat file names.
  *
- * Drive allows several files with one name. `put` uploads a new file and then
- * deletes the older ones of that name; `get` and `stat` read the newest
- * (by creation time); `remove` deletes them all. Deletes are permanent
- * (`files.delete`), never to the trash, since trashed files still use quota.
+ * Drive allows several files with one name and has no exclusive create, so
+ * a put never replaces a file by checking twice: before the upload starts,
+ * and once its file exists. When another file of that name is there the put
+ * rejects with EXISTS; of two racing puts the one whose file was created
+ * first (creation time, then id) wins and the other deletes its own file.
+ * `get`, `stat` and `list` read that first file; `remove` deletes them all.
+ * Deletes are permanent (`files.delete`), never to the trash, since trashed
+ * files still use quota.
  * A file appears only when its upload completes, so partial uploads never list.
  */
 export class GDriveAdapter implements StorageAdapter {
@@ -54,14 +58,15 @@ export class GDriveAdapter implements StorageAdapter {
    * Uploads into a new file: one multipart request for a body of known size
    * up to 5 MiB (buffered), the resumable protocol otherwise. The stored size
    * and MD5 are compared with what was sent; on a mismatch the new file is
-   * deleted and the put fails with CORRUPT. Only then are older files of the
-   * same name deleted (see `removeOlder`).
+   * deleted and the put fails with CORRUPT. A name that is taken, before or
+   * after the upload, fails with EXISTS (see `refuseTaken`).
    */
   async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
     checkKey(this.name, key);
     const { signal } = options;
     const folderId = await this.folderId(signal);
     const what = `uploading ${key} to ${this.folderLabel()}`;
+    if ((await this.find(key, signal)).length > 0) throw this.existsError(key);
     const metadata = { name: key, parents: [folderId], mimeType: 'application/octet-stream' };
     let input: Readable;
     try {
@@ -86,13 +91,13 @@ export class GDriveAdapter implements StorageAdapter {
       const detail = badSize ? `size ${file.size} instead of ${bytes}` : `MD5 ${file.md5Checksum} instead of ${md5}`;
       throw new StorageError('CORRUPT', this.name, `${what}: Drive stored ${detail}; the file was deleted`, { retryable: true });
     }
-    await this.removeOlder(key, file);
+    await this.refuseTaken(key, file);
     return bytes;
   }
 
-  /** Streams the newest file of that name. Rejects with NOT_FOUND when there is none. */
+  /** Streams the first file of that name. Rejects with NOT_FOUND when there is none. */
   async get(key: string, options: OpOptions = {}): Promise<Readable> {
-    const file = await this.newest(key, options.signal);
+    const file = await this.first(key, options.signal);
     const res = await this.call(`reading ${key} from ${this.folderLabel()}`, options.signal, (o) =>
       this.drive.files.get({ fileId: file.id, alt: 'media', supportsAllDrives: true }, { ...o, responseType: 'stream' }),
     );
@@ -102,20 +107,20 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
-    return toInfo(await this.newest(key, options.signal));
+    return toInfo(await this.first(key, options.signal));
   }
 
-  /** Lists files (not folders) in the folder whose name starts with `prefix`, one entry per name (the newest). */
+  /** Lists files (not folders) in the folder whose name starts with `prefix`, one entry per name (the first). */
   async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
     const folderId = await this.folderId(options.signal);
     const files = await this.query(`'${escapeQ(folderId)}' in parents and trashed = false`, `listing ${this.folderLabel()}`, options.signal);
-    const newest = new Map<string, DriveFile>();
+    const first = new Map<string, DriveFile>();
     for (const f of files) {
       if (!f.name?.startsWith(prefix) || f.mimeType === FOLDER_MIME) continue;
-      const seen = newest.get(f.name);
-      if (!seen || isNewer(f, seen)) newest.set(f.name, f);
+      const seen = first.get(f.name);
+      if (!seen || isNewer(seen, f)) first.set(f.name, f);
     }
-    return [...newest.values()].map(toInfo);
+    return [...first.values()].map(toInfo);
   }
 
   /** Permanently deletes every file of that name. Idempotent. */
@@ -194,30 +199,33 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   /**
-   * Deletes files named `key` that are older than `file`. Runs after the new
-   * file is committed, so it ignores the put's abort signal and its own
-   * failures: the put has succeeded, and leftovers are harmless because
-   * reads pick the newest file and the next put or remove deletes them.
-   * Files newer than `file` (a concurrent put) are left alone.
+   * Runs once the new `file` exists. When another file named `key` was
+   * created before it (another put, or one that raced this one and won the
+   * tie-break of creation time and id), this put lost: its own file is
+   * deleted and the put rejects with EXISTS. Files created after it belong
+   * to puts that will find this one and give way.
    */
-  private async removeOlder(key: string, file: DriveFile): Promise<void> {
-    try {
-      const older = (await this.find(key)).filter((f) => f.id !== file.id && !isNewer(f, file));
-      for (const f of older) await this.deleteId(f.id);
-    } catch {
-      // best effort, see above
-    }
+  private async refuseTaken(key: string, file: DriveFile): Promise<void> {
+    const earlier = (await this.find(key)).filter((f) => f.id !== file.id && isNewer(file, f));
+    if (earlier.length === 0) return;
+    await this.deleteId(file.id).catch(() => {});
+    throw this.existsError(key);
   }
 
-  /** Files (not folders) named exactly `key` in the folder, newest first. */
+  private existsError(key: string): StorageError {
+    return new StorageError('EXISTS', this.name, `${key} already exists in ${this.folderLabel()}; it is never replaced`);
+  }
+
+  /** Files (not folders) named exactly `key` in the folder, first created first. */
   private async find(key: string, signal?: AbortSignal): Promise<DriveFile[]> {
     const folderId = await this.folderId(signal);
     const q = `'${escapeQ(folderId)}' in parents and name = '${escapeQ(key)}' and trashed = false`;
     const files = await this.query(q, `looking up ${key} in ${this.folderLabel()}`, signal);
-    return files.filter((f) => f.mimeType !== FOLDER_MIME).sort((a, b) => (isNewer(a, b) ? -1 : 1));
+    return files.filter((f) => f.mimeType !== FOLDER_MIME).sort((a, b) => (isNewer(a, b) ? 1 : -1));
   }
 
-  private async newest(key: string, signal?: AbortSignal): Promise<DriveFile> {
+  /** The file a name stands for: the first one created (the put that won). */
+  private async first(key: string, signal?: AbortSignal): Promise<DriveFile> {
     checkKey(this.name, key);
     const file = (await this.find(key, signal))[0];
     if (!file) throw new StorageError('NOT_FOUND', this.name, `${key} does not exist in ${this.folderLabel()}`);

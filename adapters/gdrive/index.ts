@@ -54,6 +54,8 @@ export const gdriveOptions = {
 export default defineAdapter({
   type: 'gdrive',
   options: gdriveOptions,
+  // A folder id names one folder everywhere; a folder name depends on the account, which the config cannot tell.
+  location: (options) => (options.folder_id !== undefined ? `gdrive ${options.api_root ?? 'Google'} folder id ${options.folder_id}` : undefined),
   async create(name, options, context) {
     if ((options.folder_id === undefined) === (options.folder === undefined)) {
       throw new StorageError('CONFIG', name, 'set exactly one of folder_id (an existing folder) or folder (a folder name under My Drive)');

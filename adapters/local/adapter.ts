@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, stat, statfs, symlink, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, stat, statfs, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,13 +9,19 @@ import { fromSystemError, StorageError } from '../../src/storage/errors.js';
 
 /** Prefix of in-progress uploads; such names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
+/** link() errors of filesystems without hard links (FAT, exFAT, some network mounts). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
 /** Age after which a temporary upload file is certainly abandoned. */
 const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Archives as files in one directory. Writes go to a hidden temporary name,
- * are fsynced, renamed into place and the directory is fsynced, so a crash
- * leaves either the old state or the complete new file. Files are 0600.
+ * are fsynced, then take their final name with `link()`, which fails when
+ * the name exists, so a put never replaces a file (EXISTS); the directory is
+ * fsynced, so a crash leaves either the old state or the complete new file.
+ * On filesystems without hard links the final name is first claimed with an
+ * O_EXCL create and the temporary file renamed over that claim. Files are 0600.
  */
 export class LocalAdapter implements StorageAdapter {
   readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: true, maxConcurrency: 4 };
@@ -37,12 +43,15 @@ export class LocalAdapter implements StorageAdapter {
       input.on('data', (chunk: Buffer) => { written += chunk.length; });
       await pipeline(input, out, { signal: options.signal });
       await syncPath(tmp);
-      await rename(tmp, join(this.root, key));
+      await commitExclusive(tmp, join(this.root, key));
       await syncPath(this.root);
       await this.removeStalePartials();
       return written;
     } catch (err) {
       await unlink(tmp).catch(() => {});
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new StorageError('EXISTS', this.name, `${join(this.root, key)} already exists; it is never replaced`, { cause: err });
+      }
       throw fromSystemError(this.name, err, `writing ${join(this.root, key)}`);
     }
   }
@@ -175,6 +184,30 @@ export class LocalAdapter implements StorageAdapter {
 function checkKey(target: string, key: string): void {
   if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
     throw new StorageError('CONFIG', target, `invalid object name ${JSON.stringify(key)}`);
+  }
+}
+
+/**
+ * Gives the finished temporary file `tmp` the name `final` unless `final`
+ * exists (then rejects with EEXIST and `final` is untouched). A hard link is
+ * atomic and exclusive; without hard links, an O_EXCL create claims the name
+ * and the rename replaces only that empty claim.
+ */
+async function commitExclusive(tmp: string, final: string): Promise<void> {
+  try {
+    await link(tmp, final);
+    await unlink(tmp);
+    return;
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const claim = await open(final, 'wx', 0o600);
+  await claim.close();
+  try {
+    await rename(tmp, final);
+  } catch (err) {
+    await unlink(final).catch(() => {});
+    throw err;
   }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { resolveUserPath } from '../../src/util/paths.js';
+import { canonicalPath, resolveUserPath } from '../../src/util/paths.js';
 
 export const localOptions = {
   /** Directory that holds the archives; created when missing. `~` and relative paths are resolved against the config file. */
@@ -10,6 +10,7 @@ export const localOptions = {
 export default defineAdapter({
   type: 'local',
   options: localOptions,
+  location: (options, context) => `directory ${canonicalPath(resolveUserPath(context.configDir, options.path))}`,
   async create(name, options, context) {
     const { LocalAdapter } = await import('./adapter.js');
     return new LocalAdapter(name, resolveUserPath(context.configDir, options.path));

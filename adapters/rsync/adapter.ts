@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { posix, resolve as resolveLocal } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
@@ -11,6 +12,9 @@ const PARTIAL_DIR = '.ferry-partial';
 /** Remote exit statuses of our own scripts. */
 const EXIT_MISSING = 44;
 const EXIT_NO_RSYNC = 45;
+const EXIT_EXISTS = 46;
+/** Prefix of the hidden name an upload has until it is committed. */
+const TEMP_PREFIX = '.ferry-partial-';
 
 export interface RsyncAdapterOptions extends SshTarget {
   /** Remote directory; relative (or `~/...`) means under the login directory. */
@@ -22,9 +26,11 @@ export interface RsyncAdapterOptions extends SshTarget {
 /**
  * Archives as files in one directory reached by rsync over ssh. Uploads need
  * a finished local file (`PutBody.path`; wrap with `withFileStaging` for
- * streams). rsync writes to a hidden temporary name and renames at the end;
- * an interrupted transfer is kept in the hidden `.ferry-partial/` directory,
- * never under the real name. Files are 0600. Listing, reading, stat and
+ * streams). rsync uploads to a hidden temporary name (an interrupted
+ * transfer is kept in the hidden `.ferry-partial/` directory), which then
+ * gets its real name with a hard link (`ln`), which fails when the name
+ * exists: a put never replaces a file (EXISTS). The name is also checked
+ * before the upload starts. Files are 0600. Listing, reading, stat and
  * removal run small POSIX shell commands over ssh (GNU find on the server),
  * with every path single-quoted; rsync itself gets file names through its
  * protocol (`--protect-args`), so no name reaches a shell unquoted. Calls
@@ -49,17 +55,40 @@ export class RsyncAdapter implements StorageAdapter {
       throw new StorageError('CONFIG', this.name, 'rsync uploads need a local file; wrap the adapter with withFileStaging()');
     }
     await this.ensureRoot(options.signal);
+    await this.refuseExisting(key, options.signal);
+    const tmpKey = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`;
+    const tmp = dashSafe(posix.join(this.root, tmpKey));
     const args = [
       '--protect-args', '--whole-file', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
       ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
       '-e', await this.ssh.rsh(options.signal),
-      resolveLocal(body.path), `${this.hostSpec()}:${remote}`,
+      resolveLocal(body.path), `${this.hostSpec()}:${tmp}`,
     ];
     const r = await exec('rsync', args, options.signal);
-    if (r.code === 0 && !r.aborted) return body.size ?? (await this.stat(key, options)).size;
+    if (r.code === 0 && !r.aborted) {
+      const t = shq(tmp);
+      const f = shq(remote);
+      // ln refuses an existing name; -T keeps it from linking into a directory of that name.
+      const c = await this.ssh.run(`if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; else rm -f -- ${t}; [ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}; exit 1; fi`, options.signal);
+      if (c.code === 0) return body.size ?? (await this.stat(key, options)).size;
+      if (c.code === EXIT_EXISTS) throw this.existsError(remote);
+      throw await this.ssh.failure(c, `committing ${remote}`, 'ssh');
+    }
     // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
-    await this.ssh.run(`rm -f -- ${shq(posix.join(this.root, PARTIAL_DIR, key))}`).catch(() => {});
+    await this.ssh.run(`rm -f -- ${shq(dashSafe(posix.join(this.root, PARTIAL_DIR, tmpKey)))} ${shq(tmp)}`).catch(() => {});
     throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+  }
+
+  /** Rejects with EXISTS when something already has the name `key`. */
+  private async refuseExisting(key: string, signal?: AbortSignal): Promise<void> {
+    const f = shq(this.pathOf(key));
+    const r = await this.ssh.run(`[ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}; exit 0`, signal);
+    if (r.code === EXIT_EXISTS) throw this.existsError(this.pathOf(key));
+    if (r.code !== 0) throw await this.ssh.failure(r, `checking ${this.pathOf(key)}`, 'ssh');
+  }
+
+  private existsError(remote: string): StorageError {
+    return new StorageError('EXISTS', this.name, `${remote} already exists on ${this.options.host}; it is never replaced`);
   }
 
   /** Streams the file with `cat` over ssh. The script prints a marker byte first, so a missing file rejects here with NOT_FOUND. */
@@ -161,7 +190,11 @@ export class RsyncAdapter implements StorageAdapter {
     if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0') || key.includes('\n')) {
       throw new StorageError('CONFIG', this.name, `invalid object name ${JSON.stringify(key)}`);
     }
-    const p = posix.join(this.root, key);
-    return p.startsWith('-') ? `./${p}` : p;
+    return dashSafe(posix.join(this.root, key));
   }
+}
+
+/** A path that no command can mistake for an option. */
+function dashSafe(p: string): string {
+  return p.startsWith('-') ? `./${p}` : p;
 }

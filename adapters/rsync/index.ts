@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { resolveUserPath } from '../../src/util/paths.js';
+import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
 
 export const rsyncOptions = {
   /** Server name or address (passed to ssh; names from ~/.ssh/config work). */
@@ -35,6 +35,8 @@ export const rsyncOptions = {
 export default defineAdapter({
   type: 'rsync',
   options: rsyncOptions,
+  // The same directory whether reached by sftp or rsync, so the two types compare equal.
+  location: (options) => `ssh ${options.host.toLowerCase()}:${options.port} ${canonicalRemotePath(options.user, options.path)}`,
   async create(name, options, context) {
     const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
     const { RsyncAdapter } = await import('./adapter.js');

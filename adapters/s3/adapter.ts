@@ -10,7 +10,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
-import { abortedError, StorageError } from '../../src/storage/errors.js';
+import { abortedError, isStorageError, StorageError } from '../../src/storage/errors.js';
 import { displayEndpoint, fromS3Error, scrub } from './errors.js';
 import { choosePartSize } from './part-size.js';
 import { CountingStream, scopedClient } from './upload.js';
@@ -46,7 +46,9 @@ export interface S3Settings {
  * shows an object once its PutObject or CompleteMultipartUpload succeeds, so
  * an aborted or failed put never leaves a complete-looking object; when it
  * fails after such a request was sent, the key is deleted (best effort) in
- * case the server committed it anyway.
+ * case the server committed it anyway. A put never replaces an object: the
+ * commit carries `If-None-Match: *` and is preceded by a HEAD of the key, and
+ * either finding the key makes the put reject with EXISTS.
  */
 export class S3Adapter implements StorageAdapter {
   readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
@@ -100,7 +102,7 @@ export class S3Adapter implements StorageAdapter {
     signal?.addEventListener('abort', onAbort, { once: true });
     let commitSent = false;
     const upload = new Upload({
-      client: scopedClient(this.client, ctrl.signal, () => { commitSent = true; }),
+      client: scopedClient(this.client, ctrl.signal, () => this.refuseExisting(objectKey, ctrl.signal), () => { commitSent = true; }),
       params: {
         Bucket: this.settings.bucket,
         Key: objectKey,
@@ -121,8 +123,11 @@ export class S3Adapter implements StorageAdapter {
       ctrl.abort();
       counter.destroy();
       input.destroy();
-      if (commitSent) await this.discard(objectKey);
+      const exists = isStorageError(err, 'EXISTS') || isStorageError(this.convert(err, what), 'EXISTS');
+      // The key belongs to someone else when the commit was refused: never delete it.
+      if (commitSent && !exists) await this.discard(objectKey);
       if (signal?.aborted) throw abortedError(this.name, signal);
+      if (exists) throw this.existsError(objectKey, err);
       if (bad) {
         const code = counter.lengthError ? 'CORRUPT' : 'UNKNOWN';
         throw new StorageError(code, this.name, `${what}: the data to upload failed: ${(bad as Error).message}`, { cause: bad, retryable: false });
@@ -224,6 +229,22 @@ export class S3Adapter implements StorageAdapter {
 
   async close(): Promise<void> {
     this.client.destroy();
+  }
+
+  /** Rejects with EXISTS when the key is there already (the check for servers that ignore If-None-Match). */
+  private async refuseExisting(objectKey: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }), { abortSignal: signal });
+    } catch (err) {
+      const e = this.convert(err, `stat ${this.url(objectKey)}`, signal);
+      if (e.code === 'NOT_FOUND') return;
+      throw e;
+    }
+    throw this.existsError(objectKey);
+  }
+
+  private existsError(objectKey: string, cause?: unknown): StorageError {
+    return new StorageError('EXISTS', this.name, `${this.url(objectKey)} already exists; it is never replaced`, { cause });
   }
 
   /**

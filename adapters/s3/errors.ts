@@ -4,6 +4,8 @@ import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js
 const BY_NAME: Record<string, StorageErrorCode> = {
   NoSuchKey: 'NOT_FOUND',
   NotFound: 'NOT_FOUND',
+  PreconditionFailed: 'EXISTS',
+  ConditionalRequestConflict: 'EXISTS',
   NoSuchBucket: 'CONFIG',
   InvalidBucketName: 'CONFIG',
   PermanentRedirect: 'CONFIG',
@@ -42,6 +44,7 @@ function byStatus(status: number | undefined): StorageErrorCode | undefined {
   if (status === undefined) return undefined;
   if (status === 401 || status === 403) return 'AUTH';
   if (status === 404) return 'NOT_FOUND';
+  if (status === 412) return 'EXISTS';
   if (status === 429) return 'RATE_LIMIT';
   if (status === 507) return 'NO_SPACE';
   if (status >= 500) return 'UNAVAILABLE';

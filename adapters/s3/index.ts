@@ -55,6 +55,7 @@ export const s3Options = {
 export default defineAdapter({
   type: 's3',
   options: s3Options,
+  location: (options) => `s3 ${endpointOf(options.endpoint)} bucket ${options.bucket} prefix ${JSON.stringify(options.prefix)}`,
   async create(name, options) {
     const keyId = options.access_key_id;
     const secretKey = options.secret_access_key;
@@ -75,3 +76,15 @@ export default defineAdapter({
     });
   },
 });
+
+/** The endpoint as a comparable string: scheme, lower-case host and port (AWS when unset), no trailing slash. */
+function endpointOf(endpoint: string | undefined): string {
+  if (endpoint === undefined) return 'AWS';
+  try {
+    const u = new URL(endpoint);
+    const port = u.port || (u.protocol === 'http:' ? '80' : '443');
+    return `${u.protocol}//${u.hostname.toLowerCase()}:${port}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return endpoint;
+  }
+}

@@ -38,7 +38,8 @@ export class CountingStream extends Transform {
 }
 
 /**
- * A view of `client` for one `Upload` that ties its requests to `signal`.
+ * A view of `client` for one `Upload` that ties its requests to `signal` and
+ * makes its commit exclusive.
  *
  * lib-storage does not pass its abort signal to the requests it sends, so
  * `Upload.abort()` rejects `done()` while an in-flight single-part PutObject
@@ -47,15 +48,23 @@ export class CountingStream extends Transform {
  * the HTTP layer on abort. AbortMultipartUpload is left unsignalled so the
  * cleanup after an abort can still reach the server.
  *
- * `onCommit` is called when a request that could make the object visible
- * (PutObject, CompleteMultipartUpload) is sent, so a failed put knows it has
- * to delete whatever may have landed.
+ * A request that could make the object visible (PutObject,
+ * CompleteMultipartUpload) carries `If-None-Match: *`, so a server that
+ * supports conditional writes refuses it (412) when the key exists; for
+ * servers that ignore the header, `beforeCommit` runs just before it is sent
+ * (a HEAD that rejects when the key exists). `onCommit` is called once the
+ * request is sent, so a failed put knows it has to delete whatever may have
+ * landed.
  */
-export function scopedClient(client: S3Client, signal: AbortSignal, onCommit: () => void): S3Client {
-  const send = (command: unknown, options?: Record<string, unknown>): Promise<unknown> => {
+export function scopedClient(client: S3Client, signal: AbortSignal, beforeCommit: () => Promise<void>, onCommit: () => void): S3Client {
+  const send = async (command: unknown, options?: Record<string, unknown>): Promise<unknown> => {
     const sendAny = client.send.bind(client) as (c: unknown, o?: Record<string, unknown>) => Promise<unknown>;
     if (isCommand(command, AbortMultipartUploadCommand)) return sendAny(command, options);
-    if (isCommand(command, PutObjectCommand) || isCommand(command, CompleteMultipartUploadCommand)) onCommit();
+    if (isCommand(command, PutObjectCommand) || isCommand(command, CompleteMultipartUploadCommand)) {
+      (command as { input: { IfNoneMatch?: string } }).input.IfNoneMatch = '*';
+      await beforeCommit();
+      onCommit();
+    }
     return sendAny(command, { ...options, abortSignal: signal });
   };
   return Object.assign(Object.create(client) as S3Client, { send }) as S3Client;

@@ -19,9 +19,12 @@ export interface SftpAdapterOptions extends SftpConnectOptions {
  * Archives as files in one directory on an SFTP server. One SSH connection
  * per adapter, opened on first use and reopened after it drops; `close()`
  * ends it. Uploads go to a hidden temporary name with mode 0600 and are moved
- * into place with the OpenSSH posix-rename extension (which, unlike plain
- * SFTP rename, replaces an existing file atomically). A failed or aborted
- * upload removes its temporary file when the connection still allows it.
+ * into place with plain SFTP v3 RENAME, which fails when the new name exists
+ * (OpenSSH links and unlinks), unlike the posix-rename extension that would
+ * replace it: a put never replaces a file (EXISTS). The name is also checked
+ * before the upload starts and just before the rename, for servers whose
+ * rename is less strict. A failed or aborted upload removes its temporary
+ * file when the connection still allows it.
  */
 export class SftpAdapter implements StorageAdapter {
   readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
@@ -38,6 +41,7 @@ export class SftpAdapter implements StorageAdapter {
     const path = this.pathOf(key);
     const c = await this.connection(options.signal);
     await this.ensureRoot(c);
+    await this.refuseExisting(c, path);
     const tmp = posix.join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`);
     let input: Readable | undefined;
     try {
@@ -46,14 +50,22 @@ export class SftpAdapter implements StorageAdapter {
       if (options.signal) addAbortSignal(options.signal, input);
       const written = await writeRemoteFile(c.sftp, tmp, input, 0o600);
       checkAborted(this.name, options.signal);
-      await c.client.posixRename(tmp, path);
+      await this.refuseExisting(c, path);
+      await new Promise<void>((resolve, reject) => c.sftp.rename(tmp, path, (err) => (err ? reject(err) : resolve())));
       return written;
     } catch (err) {
       input?.destroy();
       if (!c.dead) await c.client.delete(tmp, true).catch(() => {});
       if (options.signal?.aborted) throw new StorageError('ABORTED', this.name, `upload of ${path} aborted`, { cause: options.signal.reason });
+      if (!(err instanceof StorageError) && !c.dead) await this.refuseExisting(c, path, err);
       throw await this.writeError(c, err, `writing ${path}`);
     }
+  }
+
+  /** Rejects with EXISTS when something already has the name `path`. */
+  private async refuseExisting(c: SftpConnection, path: string, cause?: unknown): Promise<void> {
+    const found = await c.client.exists(path).catch(() => false);
+    if (found) throw new StorageError('EXISTS', this.name, `${path} already exists; it is never replaced`, { cause });
   }
 
   /** Opens the file once the server has confirmed it exists, so a missing key rejects here with NOT_FOUND. */

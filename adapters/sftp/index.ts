@@ -4,7 +4,7 @@ import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { resolveUserPath } from '../../src/util/paths.js';
+import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
 
 export const sftpOptions = {
   /** Server name or address. */
@@ -28,6 +28,8 @@ export const sftpOptions = {
 export default defineAdapter({
   type: 'sftp',
   options: sftpOptions,
+  // The same directory whether reached by sftp or rsync, so the two types compare equal.
+  location: (options) => `ssh ${options.host.toLowerCase()}:${options.port} ${canonicalRemotePath(options.user, options.path)}`,
   async create(name, options, context) {
     const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
     const { SftpAdapter } = await import('./adapter.js');

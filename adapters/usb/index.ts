@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { resolveUserPath } from '../../src/util/paths.js';
+import { canonicalPath, resolveUserPath } from '../../src/util/paths.js';
 import { localOptions } from '../local/index.js';
 
 export default defineAdapter({
@@ -14,6 +14,7 @@ export default defineAdapter({
     /** Filesystem UUID the mounted drive must carry (looked up in /dev/disk/by-uuid). */
     expect_uuid: z.string().min(1).optional().describe('Filesystem UUID the mounted drive must have'),
   },
+  location: (options, context) => `directory ${canonicalPath(resolveUserPath(context.configDir, options.path))}`,
   async create(name, options, context) {
     const { UsbAdapter } = await import('./adapter.js');
     return new UsbAdapter(name, {

@@ -11,6 +11,7 @@ import { configSchema, type Config } from './schema.js';
 import { SECRET_NAMES } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
+import { checkTargetPlaces } from './target-places.js';
 
 export interface LoadedConfig extends Config {
   /** Absolute path of the config file. */
@@ -73,6 +74,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   checkSourceNames(config, lineOf, issues);
   checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
   checkRecipientsFile(config, configDir, lineOf, issues);
+  checkTargetPlaces(config, configDir, lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');

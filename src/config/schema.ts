@@ -8,10 +8,25 @@ import { sourceSchema } from './sources.js';
 export const JOB_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const TARGET_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** True when `Intl` (and so retention and the scheduler) knows the zone. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An IANA time zone name, checked when the config is loaded so a typo is a config error, not a failing prune. */
+const timezoneSchema = z.string().refine(isTimeZone, {
+  error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}; use an IANA name such as Europe/Berlin or UTC`,
+});
+
 /** Keys every target accepts, whatever its type. */
 const commonTargetKeys = {
   keep: keepSchema.describe('Retention for this target'),
-  timezone: z.string().optional().describe('IANA zone for retention buckets; default: local time'),
+  timezone: timezoneSchema.optional().describe('IANA zone for retention buckets; default: local time'),
   retries: z.number().int().min(0).max(20).default(3).describe('Retries of retryable errors, with backoff'),
   concurrency: z.number().int().min(1).max(64).optional().describe('Parallel operations on this target'),
 };
@@ -53,7 +68,7 @@ export const configSchema = z.strictObject({
     })
     .default({ before: [], after: [], timeout: 300 }),
   schedule: cronSchema.optional().describe('Cron expression used by `ferry daemon`'),
-  timezone: z.string().optional().describe('IANA zone for the schedule and retention; default: local time'),
+  timezone: timezoneSchema.optional().describe('IANA zone for the schedule and retention; default: local time'),
   jitter: durationSchema.optional().describe('Random delay of up to this long after each scheduled time (seconds, or "10m")'),
   notify: z.array(notifySchema).default([]).describe('Where run outcomes are sent'),
   verify: verifyScheduleSchema.optional().describe('Scheduled read-back of the latest archive in `ferry daemon`'),

@@ -151,7 +151,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       const tr = result.targets.find((r) => r.target === t.name)!;
       if (tr.status !== 'success') continue;
       try {
-        tr.pruned = await planAndPrune(t, config, { dryRun: options.dryRun, signal, log });
+        tr.pruned = await planAndPrune(t, config, { dryRun: options.dryRun, signal, log, justPushed: archive });
       } catch (err) {
         tr.pruneError = describeError(err);
         log.warn(`${t.name}: prune failed: ${tr.pruneError}`);

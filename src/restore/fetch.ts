@@ -2,14 +2,10 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { StorageAdapter } from '../storage/adapter.js';
 import { StorageError } from '../storage/errors.js';
-import { manifestKey } from '../storage/layout.js';
-import { parseManifest, type Manifest } from '../pipeline/manifest.js';
+import type { Manifest } from '../pipeline/manifest.js';
 
-export async function readManifest(adapter: StorageAdapter, archive: string, signal?: AbortSignal): Promise<Manifest> {
-  const chunks: Buffer[] = [];
-  for await (const c of await adapter.get(manifestKey(archive), { signal })) chunks.push(c as Buffer);
-  return parseManifest(Buffer.concat(chunks).toString('utf8'), `${adapter.name}: ${manifestKey(archive)}`);
-}
+/** Reads a manifest bound to its archive (see `readManifest` in storage). */
+export { readManifest } from '../storage/manifest-read.js';
 
 /**
  * Passes the archive bytes through, and fails at the end (before signalling

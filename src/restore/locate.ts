@@ -16,8 +16,10 @@ export interface Located {
  * Finds the archive to restore. With `from`, only that target is asked.
  * Otherwise every target is asked in config order: an explicit name comes
  * from the first target that holds it complete; `latest`/`--at` take the
- * newest match across all targets (the earlier target on a tie). A target
- * that cannot be read is skipped with a warning.
+ * newest match across all targets (the earlier target on a tie). Only
+ * archives whose manifest is bound to them count (a foreign one is refused
+ * by name), and archives dated more than an hour ahead are never `latest`.
+ * A target that cannot be read is skipped with a warning.
  */
 export async function locateArchive(
   config: LoadedConfig,
@@ -29,13 +31,16 @@ export async function locateArchive(
   const opened: Target[] = [];
   let best: { target: Target; archive: StoredArchive } | undefined;
   const errors: string[] = [];
+  const now = new Date();
   try {
     for (const name of names) {
       const target = await openTarget(config, name, log);
       opened.push(target);
       try {
         const catalog = await readCatalog(target.adapter, config.job, { signal });
-        const archive = selectArchive(catalog.complete, query.which, query.at, `target ${name}`);
+        const foreign = catalog.foreign.find((a) => a.name === query.which);
+        if (foreign) throw new Error(`archive ${foreign.name} on target ${name} is foreign and is never restored, pulled or verified: ${foreign.reason}`);
+        const archive = selectArchive(catalog.complete, query.which, query.at, `target ${name}`, now);
         if (query.which && query.which !== 'latest') return { target, archive, opened };
         if (!best || archive.created > best.archive.created) best = { target, archive };
       } catch (err) {

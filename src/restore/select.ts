@@ -1,20 +1,32 @@
 import type { StoredArchive } from '../storage/catalog.js';
+import { isDatedInFuture } from '../storage/layout.js';
 
 /**
  * Picks one complete archive (pure). `which` is an archive name, `latest` or
  * undefined (= latest); `at` picks the newest archive created at or before
- * that instant. Throws an Error that says what was looked for and where.
+ * that instant. Archives dated more than an hour after `now` never count as
+ * `latest` or for `at` (clock skew, another host); an explicit name still
+ * picks one. Throws an Error that says what was looked for and where.
  */
-export function selectArchive(complete: StoredArchive[], which: string | undefined, at: Date | undefined, where: string): StoredArchive {
+export function selectArchive(
+  complete: StoredArchive[],
+  which: string | undefined,
+  at: Date | undefined,
+  where: string,
+  now: Date = new Date(),
+): StoredArchive {
   if (which && which !== 'latest') {
     const found = complete.find((a) => a.name === which);
     if (!found) throw new Error(`archive ${which} is not on ${where} (or it is incomplete: no manifest)`);
     return found;
   }
-  const candidates = at ? complete.filter((a) => a.created.getTime() <= at.getTime()) : complete;
+  const usable = complete.filter((a) => !isDatedInFuture(a.created, now));
+  const candidates = at ? usable.filter((a) => a.created.getTime() <= at.getTime()) : usable;
   const newest = candidates.reduce<StoredArchive | undefined>((best, a) => (!best || a.created > best.created ? a : best), undefined);
   if (!newest) {
-    throw new Error(at ? `no complete archive on ${where} was made at or before ${at.toISOString()}` : `no complete archive on ${where}`);
+    const skipped = complete.length - usable.length;
+    const note = skipped > 0 ? ` (${skipped} dated in the future ${skipped === 1 ? 'is' : 'are'} not used)` : '';
+    throw new Error(at ? `no complete archive on ${where} was made at or before ${at.toISOString()}${note}` : `no complete archive on ${where}${note}`);
   }
   return newest;
 }

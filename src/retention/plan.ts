@@ -1,5 +1,5 @@
 import type { KeepPolicy } from '../config/keep.js';
-import { parseArchiveName } from '../storage/layout.js';
+import { isDatedInFuture, parseArchiveName } from '../storage/layout.js';
 import { BUCKET_UNITS, bucketLabels, type BucketLabels, type BucketUnit } from './buckets.js';
 
 /** How long an archive without a manifest may be a push in progress before prune removes it (SPEC §4). */
@@ -23,7 +23,8 @@ export interface RetentionDecision {
   /**
    * Why, for humans: every rule that keeps the archive (`last 3`,
    * `daily 2026-11-20`, `oldest monthly 2026-10`, `newest complete archive`,
-   * `incomplete, younger than 24h`), or why it goes (`beyond every keep rule`,
+   * `incomplete, younger than 24h`, `dated in the future`, `pushed by this
+   * run`), or why it goes (`beyond every keep rule`,
    * `incomplete for more than 24h`). Never empty.
    */
   reasons: string[];
@@ -36,6 +37,8 @@ export interface PlanOptions {
   now: Date;
   /** IANA zone the calendar buckets are read in; undefined = the local zone. */
   timezone?: string;
+  /** Archives the current run just pushed: always kept, whatever the clock says. */
+  protect?: readonly string[];
 }
 
 type RuleUnit = 'last' | BucketUnit;
@@ -62,7 +65,11 @@ interface Rule {
  * restic's `--keep-last N`. A policy whose rules are all 0 keeps everything.
  *
  * Safety rules that hold whatever the policy says:
+ * - an archive dated more than an hour after `now` (clock skew, another
+ *   host) is kept (`dated in the future`) and takes no part in the policy:
+ *   it is neither the newest archive nor counted by any rule;
  * - the newest complete archive is always kept;
+ * - an archive named in `protect` (the one this run pushed) is always kept;
  * - an incomplete archive is deleted only when it is more than 24 hours
  *   older than `now` (a younger one may be a push in progress);
  * - an entry whose name does not parse as this job's archive is not in the
@@ -76,8 +83,10 @@ export function planRetention(
   options: PlanOptions,
 ): RetentionDecision[] {
   const own = archives.filter((a) => parseArchiveName(a.name, options.job) !== undefined);
-  const complete = own.filter((a) => a.complete).sort(newestFirst);
+  const future = own.filter((a) => a.complete && isDatedInFuture(a.created, options.now));
+  const complete = own.filter((a) => a.complete && !future.includes(a)).sort(newestFirst);
   const decisions: RetentionDecision[] = planComplete(complete, policy, options.timezone);
+  for (const a of future) decisions.push({ ...summary(a), action: 'keep', reasons: ['dated in the future'] });
 
   for (const a of own) {
     if (a.complete) continue;
@@ -87,6 +96,12 @@ export function planRetention(
       action: stale ? 'delete' : 'keep',
       reasons: [stale ? 'incomplete for more than 24h' : 'incomplete, younger than 24h'],
     });
+  }
+  for (const d of decisions) {
+    if (!options.protect?.includes(d.name)) continue;
+    if (d.action === 'delete') d.reasons = [];
+    d.action = 'keep';
+    d.reasons.push('pushed by this run');
   }
   return decisions.sort(newestFirst);
 }

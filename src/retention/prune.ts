@@ -1,6 +1,6 @@
 import type { KeepPolicy } from '../config/keep.js';
 import type { OpOptions, StorageAdapter } from '../storage/adapter.js';
-import { readCatalog } from '../storage/catalog.js';
+import { catalogWarnings, readCatalog } from '../storage/catalog.js';
 import { abortedError } from '../storage/errors.js';
 import { MANIFEST_SUFFIX, manifestKey, parseArchiveName } from '../storage/layout.js';
 import { planRetention, type RetentionDecision } from './plan.js';
@@ -11,6 +11,8 @@ export interface TargetPlan {
   decisions: RetentionDecision[];
   /** Manifests of this job without their archive; prune removes them. */
   orphanManifests: string[];
+  /** Foreign archives and archives dated in the future, one line each (see `catalogWarnings`). */
+  warnings?: string[];
 }
 
 export interface PruneOptions {
@@ -38,7 +40,10 @@ export interface PruneResult {
 
 /**
  * Reads the target's catalog and plans retention for it. The catalog only
- * holds this job's archives, and the planner checks names again.
+ * holds this job's archives, and the planner checks names again. Foreign
+ * archives (a manifest not bound to them) are left out of the plan, so they
+ * are never deleted; `warnings` reports them and archives dated in the
+ * future. `options.protect` names archives that must be kept (this run's).
  */
 export async function planTarget(
   adapter: StorageAdapter,
@@ -46,11 +51,11 @@ export async function planTarget(
   policy: KeepPolicy,
   now: Date,
   timezone?: string,
-  options?: OpOptions,
+  options?: OpOptions & { protect?: readonly string[] },
 ): Promise<TargetPlan> {
   const catalog = await readCatalog(adapter, job, options);
-  const decisions = planRetention([...catalog.complete, ...catalog.incomplete], policy, { job, now, timezone });
-  return { decisions, orphanManifests: [...catalog.orphanManifests] };
+  const decisions = planRetention([...catalog.complete, ...catalog.incomplete], policy, { job, now, timezone, protect: options?.protect });
+  return { decisions, orphanManifests: [...catalog.orphanManifests], warnings: catalogWarnings(catalog, now) };
 }
 
 /**

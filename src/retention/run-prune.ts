@@ -19,17 +19,20 @@ export class PruneError extends Error {
 /**
  * Plans a configured target's retention at `now` with its `keep` and time
  * zone (the target's `timezone`, else the config's, else local time).
+ * Archives named in `protect` are kept whatever the policy or clock says.
  */
-export function planFor(target: Target, config: LoadedConfig, now: Date, signal?: AbortSignal): Promise<TargetPlan> {
+export function planFor(target: Target, config: LoadedConfig, now: Date, signal?: AbortSignal, protect?: readonly string[]): Promise<TargetPlan> {
   const policy = target.config.keep as KeepPolicy;
   const timezone = (target.config.timezone as string | undefined) ?? config.timezone;
-  return planTarget(target.adapter, config.job, policy, now, timezone, { signal });
+  return planTarget(target.adapter, config.job, policy, now, timezone, { signal, protect });
 }
 
 /**
  * Applies a target's retention after a successful push (`ferry run`): plans
- * with `planFor` at the current time, then prunes. Logs each
- * decision at debug level and each deletion at info level.
+ * with `planFor` at the current time, then prunes. `justPushed`, the archive
+ * this run stored, is never deleted, even when the clock stepped back. Logs
+ * each decision at debug level, each warning (foreign archives, archives
+ * dated in the future) at warn level and each deletion at info level.
  *
  * Resolves with the archives deleted (in a dry run: that would be deleted).
  * Rejects with a PruneError when some deletions failed (the others still
@@ -39,11 +42,12 @@ export function planFor(target: Target, config: LoadedConfig, now: Date, signal?
 export async function planAndPrune(
   target: Target,
   config: LoadedConfig,
-  options: { dryRun?: boolean; signal?: AbortSignal; log: Logger; now?: Date },
+  options: { dryRun?: boolean; signal?: AbortSignal; log: Logger; now?: Date; justPushed?: string },
 ): Promise<string[]> {
   const { log, signal, dryRun = false } = options;
-  const plan = await planFor(target, config, options.now ?? new Date(), signal);
+  const plan = await planFor(target, config, options.now ?? new Date(), signal, options.justPushed ? [options.justPushed] : undefined);
   for (const d of plan.decisions) log.debug(`${target.name}: ${d.action} ${d.name} (${d.reasons.join(', ')})`);
+  for (const w of plan.warnings ?? []) log.warn(`${target.name}: ${w}`);
 
   const result = await applyPrune(target.adapter, config.job, plan, { dryRun, signal });
   const verb = dryRun ? 'would delete' : 'deleted';

@@ -55,10 +55,15 @@ export interface StorageAdapter {
   readonly capabilities: Capabilities;
 
   /**
-   * Stores `body` under `key`, replacing any object of that name. Either the
-   * whole body lands under `key` or nothing does: an aborted or failed put
-   * leaves no object under `key` (a temporary object may remain, but it never
-   * lists). Resolves with the number of bytes stored.
+   * Stores `body` under a new `key`. Never replaces an object of that name:
+   * when `key` exists (before the put, or created by someone else while it
+   * runs) the put rejects with EXISTS and the existing object is untouched.
+   * Where the backend allows it the name is taken exclusively (hard link,
+   * O_EXCL, a non-replacing rename, a conditional write), elsewhere it is
+   * checked just before the commit. Either the whole body lands under `key`
+   * or nothing does: an aborted or failed put leaves no object under `key`
+   * (a temporary object may remain, but it never lists). Resolves with the
+   * number of bytes stored.
    */
   put(key: string, body: PutBody, options?: OpOptions): Promise<number>;
 

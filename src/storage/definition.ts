@@ -17,6 +17,15 @@ export interface AdapterDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
   type: string;
   /** Option keys for this type, besides the common target keys (`type`, `keep`, `timezone`, ...). */
   options: S;
+  /**
+   * Where a target of this type keeps its objects, as a canonical string
+   * (directories with symlinks resolved, host names lower-cased, default
+   * ports filled in). Two targets of one config with equal locations are a
+   * config error, since each one's retention would prune the other's
+   * archives. Synchronous and without network access; it runs while the
+   * config is loaded. Undefined (or no method) means "cannot tell".
+   */
+  location?(options: z.infer<z.ZodObject<S>>, context: { configDir: string }): string | undefined;
   create(
     name: string,
     options: z.infer<z.ZodObject<S>>,

@@ -5,6 +5,8 @@
  */
 export type StorageErrorCode =
   | 'NOT_FOUND'
+  /** The object already exists; a put never replaces an archive or manifest. */
+  | 'EXISTS'
   | 'AUTH'
   | 'NO_SPACE'
   | 'UNAVAILABLE'
@@ -59,6 +61,7 @@ export function abortedError(target: string, signal: AbortSignal): StorageError 
 
 const ERRNO_CODES: Record<string, StorageErrorCode> = {
   ENOENT: 'NOT_FOUND',
+  EEXIST: 'EXISTS',
   ENOTDIR: 'NOT_FOUND',
   EACCES: 'AUTH',
   EPERM: 'AUTH',

@@ -4,6 +4,13 @@
  * touch a file that does not match `<job>-<timestamp>`.
  */
 export const MANIFEST_SUFFIX = '.manifest.json';
+
+/**
+ * How far in the future an archive's timestamp may be (clock skew between
+ * hosts, a clock that stepped) before it is reported and no longer counts as
+ * the newest archive or as `latest` (SPEC §4).
+ */
+export const FUTURE_SKEW_MS = 60 * 60 * 1000;
 const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)\.tar\.gz(\.age)?$/;
 
 export interface ArchiveName {
@@ -37,4 +44,14 @@ export function parseArchiveName(key: string, job: string): ArchiveName | undefi
   );
   if (Number.isNaN(created.getTime())) return undefined;
   return { job, name: key, created, encrypted: m[3] !== undefined };
+}
+
+/** The job named in an archive file name (`<job>-<timestamp>…`), or undefined when it is not an archive name. */
+export function jobOfArchive(key: string): string | undefined {
+  return ARCHIVE_RE.exec(key)?.[1];
+}
+
+/** True when `created` lies more than FUTURE_SKEW_MS after `now`. */
+export function isDatedInFuture(created: Date, now: Date): boolean {
+  return created.getTime() - now.getTime() > FUTURE_SKEW_MS;
 }

@@ -236,12 +236,26 @@ describe('gdrive adapter against the Drive v3 emulator', () => {
     expect(emulator.requests.slice(before).filter((r) => r.method === 'GET' && r.path === '/drive/v3/files').length).toBe(3);
   });
 
-  it('replacing keeps one file per name, and deletes are permanent (nothing in the trash)', async () => {
+  it('two puts of one name at the same time: exactly one wins and its file is the only one left', async () => {
+    const folder = emulator.createFolder('race');
+    const a = await fromConfig({ folder_id: folder });
+    const b = await fromConfig({ folder_id: folder });
+    const results = await Promise.allSettled([a.put('race.bin', bufferBody('from a')), b.put('race.bin', bufferBody('from b'))]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(lost.reason).toSatisfy((e) => isStorageError(e, 'EXISTS'));
+    expect(namesInDrive('race.bin')).toHaveLength(1);
+    const winner = results[0]!.status === 'fulfilled' ? 'from a' : 'from b';
+    expect((await readAll(await a.get('race.bin'))).toString()).toBe(winner);
+  });
+
+  it('a second put of a name keeps the first file, and deletes are permanent (nothing in the trash)', async () => {
     const a = await fromConfig({ folder: 'permanent' });
     await a.put('r.bin', bufferBody('one'));
-    await a.put('r.bin', bufferBody('two'));
+    await expect(a.put('r.bin', bufferBody('two'))).rejects.toSatisfy((e) => isStorageError(e, 'EXISTS'));
     expect(namesInDrive('r.bin')).toHaveLength(1);
-    expect((await readAll(await a.get('r.bin'))).toString()).toBe('two');
+    expect((await readAll(await a.get('r.bin'))).toString()).toBe('one');
     await a.remove('r.bin');
     expect(namesInDrive('r.bin')).toEqual([]);
     expect(emulator.files().filter((f) => f.trashed)).toEqual([]);

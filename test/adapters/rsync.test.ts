@@ -101,10 +101,10 @@ describe('rsync target against a real sshd', () => {
   });
 
   it('accepts host keys pinned by fingerprint, key line or known_hosts file', async () => {
-    for (const options of [{ host_key: server.hostFingerprint }, { host_key: server.hostPublicKey }, { known_hosts: server.knownHostsFile }]) {
+    for (const [i, options] of [{ host_key: server.hostFingerprint }, { host_key: server.hostPublicKey }, { known_hosts: server.knownHostsFile }].entries()) {
       const a = await create(options);
-      await a.put('pin', await localFile('ok'));
-      expect((await a.stat('pin')).size).toBe(2);
+      await a.put(`pin-${i}`, await localFile('ok'));
+      expect((await a.stat(`pin-${i}`)).size).toBe(2);
     }
   });
 

@@ -73,10 +73,10 @@ describe('sftp target against a real sshd', () => {
   });
 
   it('accepts a host key pinned by fingerprint or by a known_hosts file', async () => {
-    for (const options of [{ host_key: server.hostFingerprint }, { known_hosts: server.knownHostsFile }]) {
+    for (const [i, options] of [{ host_key: server.hostFingerprint }, { known_hosts: server.knownHostsFile }].entries()) {
       const a = track((await create(options)) as SftpAdapter);
-      await a.put('pin-check', bufferBody('ok'));
-      expect((await readAll(await a.get('pin-check'))).toString()).toBe('ok');
+      await a.put(`pin-check-${i}`, bufferBody('ok'));
+      expect((await readAll(await a.get(`pin-check-${i}`))).toString()).toBe('ok');
     }
   });
 

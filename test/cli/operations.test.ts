@@ -41,7 +41,7 @@ describe('ferry operations', () => {
     await mkdir(backups);
     for (const ts of ['20260101T000000Z', '20260102T000000Z']) {
       await writeFile(join(backups, `app-${ts}.tar.gz`), 'x');
-      await writeFile(join(backups, `app-${ts}.tar.gz.manifest.json`), '{}');
+      await writeFile(join(backups, `app-${ts}.tar.gz.manifest.json`), JSON.stringify({ format: 'ferry/1', job: 'app', archive: `app-${ts}.tar.gz`, size: 1, sha256: '0'.repeat(64) }));
     }
     const r = await ws.run(['prune', '--dry-run']);
     expect(r.code).toBe(0);

@@ -63,6 +63,17 @@ describe('config loading', () => {
     expect(found.map((i) => i.message).join('\n')).toMatch(/reserved for the archive's inventory[\s\S]*already used by sources\.1/);
   });
 
+  it('an unknown timezone, of the job or of a target, is a config error naming the key and line', async () => {
+    const found = await issues('job: app\ntimezone: Europe/Berln\nsources:\n  - path: ./data\ntargets:\n  local: { type: local, path: ./b, keep: 3, timezone: Mars/Olympus }\n');
+    const byPath = Object.fromEntries(found.map((i) => [i.path, i]));
+    expect(byPath['timezone']).toMatchObject({ line: 2 });
+    expect(byPath['timezone']!.message).toMatch(/unknown time zone "Europe\/Berln"/);
+    expect(byPath['targets.local.timezone']).toMatchObject({ line: 6 });
+    expect(byPath['targets.local.timezone']!.message).toMatch(/unknown time zone "Mars\/Olympus"/);
+    const ok = await load('job: app\ntimezone: Europe/Berlin\nsources:\n  - path: ./data\ntargets:\n  local: { type: local, path: ./b, keep: 3, timezone: UTC }\n');
+    expect(ok.timezone).toBe('Europe/Berlin');
+  });
+
   it('requires exactly one way to encrypt', async () => {
     const found = await issues(`${base}encryption:\n  recipients: [age1abc]\n  passphrase: x\n`);
     expect(found[0]!.path).toBe('encryption');

@@ -69,11 +69,17 @@ export function testAdapterConformance(label: string, setup: () => Promise<Confo
       expect(sha(await readAll(await a.get(k)))).toBe(sha(data));
     });
 
-    it('replaces an existing object of the same name', async () => {
-      const k = key('replace');
+    it('a put never replaces an existing object', async () => {
+      const k = key('exclusive');
       await a.put(k, bufferBody('first version'));
-      await a.put(k, bufferBody('second'));
-      expect((await readAll(await a.get(k))).toString()).toBe('second');
+      const err = await a.put(k, bufferBody('second')).catch((e: unknown) => e);
+      expect(err).toSatisfy((e) => isStorageError(e, 'EXISTS'));
+      expect((err as Error).message).toContain(a.name);
+      expect((err as Error).message).toContain(k);
+      const big = await a.put(k, chunkedBody(randomBytes(6 * 1024 * 1024), 256 * 1024)).catch((e: unknown) => e);
+      expect(big).toSatisfy((e) => isStorageError(e, 'EXISTS'));
+      expect((await readAll(await a.get(k))).toString()).toBe('first version');
+      expect((await a.list('conf-exclusive-')).filter((o) => o.key === k)).toHaveLength(1);
     });
 
     it('reports a missing object as NOT_FOUND on get and stat', async () => {

@@ -50,4 +50,28 @@ describe('fan-out', () => {
     expect(createHash('sha256').update(remote).digest('hex')).toBe(createHash('sha256').update(local).digest('hex'));
     expect((await readdir(join(dir, 'remote'))).sort()).toEqual([archive, `${archive}.manifest.json`, "app-latest.tar.gz"]);
   });
+
+  it('two runs of one job in the same second never overwrite each other: one stores archive and manifest, the other fails that target with EXISTS', async () => {
+    const source: PreparedSource = { as: 'app', kind: 'path', fsPath: SAMPLE_APP, exclude: [], cleanup: async () => {} };
+    const archive = 'app-20260101T000000Z.tar.gz';
+    const push = async (description: string) => {
+      const built = await buildArchive({ job: 'app', started: new Date(), sources: [source], level: 6, commands: {} });
+      const [outcome] = await fanOut(built, [target('local', new LocalAdapter('local', join(dir, 'shared')))], {
+        job: 'app', archive, encrypted: false, log: silentLogger,
+        manifest: (r) => buildManifest({ job: 'app', archive, created: new Date().toISOString(), size: r.size, sha256: r.sha256, encrypted: false, compression: { algorithm: 'gzip', level: 6 }, description, sources: [], warnings: 0 }),
+      });
+      return { outcome: outcome!, description };
+    };
+    const runs = await Promise.all([push('first run'), push('second run')]);
+    const winners = runs.filter((r) => r.outcome.ok);
+    expect(winners).toHaveLength(1);
+    const loser = runs.find((r) => !r.outcome.ok)!;
+    expect(loser.outcome.error).toBeInstanceOf(StorageError);
+    expect((loser.outcome.error as StorageError).code).toBe('EXISTS');
+    expect((loser.outcome.error as StorageError).message).toMatch(new RegExp(`target "local" \\[EXISTS\\]: .*${archive.replace(/\./g, '\\.')} already exists`));
+    const manifest = JSON.parse(await readFile(join(dir, 'shared', `${archive}.manifest.json`), 'utf8'));
+    expect(manifest.description).toBe(winners[0]!.description);
+    const stored = await readFile(join(dir, 'shared', archive));
+    expect(createHash('sha256').update(stored).digest('hex')).toBe(manifest.sha256);
+  });
 });

@@ -94,14 +94,15 @@ describe('retention plan', () => {
 
   describe('time zones', () => {
     const archives = ['2026-11-19T12:00:00Z', '2026-11-20T06:00:00Z', '2026-11-20T12:00:00Z', '2026-11-20T23:30:00Z'].map((t) => archive(t));
+    const later = new Date('2026-11-21T00:00:00Z');
 
     it('an archive at 23:30 UTC belongs to the next day in Europe/Berlin', () => {
-      const berlin = plan(archives, { daily: 2 }, 'Europe/Berlin');
+      const berlin = plan(archives, { daily: 2 }, 'Europe/Berlin', later);
       expect(keptTimes(berlin)).toEqual(['2026-11-20T23:30', '2026-11-20T12:00']);
       expect(berlin[0]!.reasons).toContain('daily 2026-11-21');
       expect(berlin[1]!.reasons).toEqual(['daily 2026-11-20']);
 
-      const utc = plan(archives, { daily: 2 }, 'UTC');
+      const utc = plan(archives, { daily: 2 }, 'UTC', later);
       expect(keptTimes(utc)).toEqual(['2026-11-20T23:30', '2026-11-19T12:00']);
       expect(utc[0]!.reasons).toContain('daily 2026-11-20');
     });
@@ -116,7 +117,7 @@ describe('retention plan', () => {
     });
 
     it('an ISO week spanning New Year is one bucket', () => {
-      const decisions = plan([archive('2026-12-31T10:00:00Z'), archive('2027-01-01T10:00:00Z')], { weekly: 1 });
+      const decisions = plan([archive('2026-12-31T10:00:00Z'), archive('2027-01-01T10:00:00Z')], { weekly: 1 }, 'UTC', new Date('2027-01-01T12:00:00Z'));
       expect(decisions.map((d) => [d.action, d.reasons])).toEqual([
         ['keep', ['newest complete archive', 'weekly 2026-W53']],
         ['delete', ['beyond every keep rule']],
@@ -125,8 +126,8 @@ describe('retention plan', () => {
 
     it('no time zone means the local one', () => {
       const local = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      const implicit = planRetention(archives, { daily: 2, hourly: 3 }, { job: JOB, now: NOW });
-      expect(implicit).toEqual(plan(archives, { daily: 2, hourly: 3 }, local));
+      const implicit = planRetention(archives, { daily: 2, hourly: 3 }, { job: JOB, now: later });
+      expect(implicit).toEqual(plan(archives, { daily: 2, hourly: 3 }, local, later));
     });
 
     it('an unknown time zone is an error naming it', () => {
@@ -188,6 +189,67 @@ describe('retention plan', () => {
       expect(deleted).toHaveLength(5);
       for (const f of foreign) expect(deleted).not.toContain(f.name);
       expect(decisions.map((d) => d.name).every((n) => n.startsWith('mss-2026'))).toBe(true);
+    });
+
+    const future = (hours: number) => archive(new Date(NOW.getTime() + hours * 3_600_000).toISOString());
+
+    it.each<{ rule: string; archives: PlanArchive[]; policy: KeepPolicy; protect?: string[]; expected: [string, string, string[]][] }>([
+      {
+        rule: 'an archive dated more than an hour ahead is kept and is not the newest archive',
+        archives: [future(30 * 24), ...daily('2026-11-18', '2026-11-20')],
+        policy: 1,
+        expected: [
+          ['2026-12-20T12:00', 'keep', ['dated in the future']],
+          ['2026-11-20T03:15', 'keep', ['newest complete archive', 'last 1']],
+          ['2026-11-19T03:15', 'delete', ['beyond every keep rule']],
+          ['2026-11-18T03:15', 'delete', ['beyond every keep rule']],
+        ],
+      },
+      {
+        rule: 'archives dated in the future never use up a keep rule',
+        archives: [future(2), future(5), ...daily('2026-11-19', '2026-11-20')],
+        policy: { daily: 2 },
+        expected: [
+          ['2026-11-20T17:00', 'keep', ['dated in the future']],
+          ['2026-11-20T14:00', 'keep', ['dated in the future']],
+          ['2026-11-20T03:15', 'keep', ['newest complete archive', 'daily 2026-11-20']],
+          ['2026-11-19T03:15', 'keep', ['daily 2026-11-19']],
+        ],
+      },
+      {
+        rule: 'up to an hour ahead is ordinary clock drift, not the future',
+        archives: [future(1), ...daily('2026-11-19', '2026-11-20')],
+        policy: 1,
+        expected: [
+          ['2026-11-20T13:00', 'keep', ['newest complete archive', 'last 1']],
+          ['2026-11-20T03:15', 'delete', ['beyond every keep rule']],
+          ['2026-11-19T03:15', 'delete', ['beyond every keep rule']],
+        ],
+      },
+      {
+        rule: 'the archive this run pushed is kept even when the clock stepped back and newer-dated archives exist',
+        archives: [archive('2026-11-20T11:30:00Z'), archive('2026-11-20T11:00:00Z'), archive('2026-11-20T10:00:00Z')],
+        policy: 1,
+        protect: [archiveName(JOB, new Date('2026-11-20T10:00:00Z'), false)],
+        expected: [
+          ['2026-11-20T11:30', 'keep', ['newest complete archive', 'last 1']],
+          ['2026-11-20T11:00', 'delete', ['beyond every keep rule']],
+          ['2026-11-20T10:00', 'keep', ['pushed by this run']],
+        ],
+      },
+      {
+        rule: 'the archive this run pushed keeps its other reasons too',
+        archives: daily('2026-11-19', '2026-11-20'),
+        policy: 1,
+        protect: [archiveName(JOB, new Date('2026-11-20T03:15:00Z'), false)],
+        expected: [
+          ['2026-11-20T03:15', 'keep', ['newest complete archive', 'last 1', 'pushed by this run']],
+          ['2026-11-19T03:15', 'delete', ['beyond every keep rule']],
+        ],
+      },
+    ])('$rule', ({ archives, policy, protect, expected }) => {
+      const decisions = planRetention(archives, policy, { job: JOB, now: NOW, timezone: 'UTC', protect });
+      expect(decisions.map((d) => [d.created.toISOString().slice(0, 16), d.action, d.reasons])).toEqual(expected);
     });
 
     it('a policy with every rule at 0 deletes nothing', () => {

@@ -33,8 +33,13 @@ afterEach(() => rm(dir, { recursive: true, force: true }));
 async function store(daysAgo: number, complete = true): Promise<string> {
   const name = archiveName(JOB, new Date(NOW.getTime() - daysAgo * 86_400_000), false);
   await writeFile(join(dir, 'target', name), `archive ${name}`);
-  if (complete) await writeFile(join(dir, 'target', manifestKey(name)), '{"format":"ferry/1"}');
+  if (complete) await writeFile(join(dir, 'target', manifestKey(name)), manifestFor(name));
   return name;
+}
+
+/** A manifest bound to `archive` of `job` (only the fields the catalog checks). */
+function manifestFor(archive: string, job = JOB): string {
+  return JSON.stringify({ format: 'ferry/1', job, archive, size: 0, sha256: '0'.repeat(64) });
 }
 
 /** Ten complete daily archives, newest first. */
@@ -125,6 +130,41 @@ describe('prune', () => {
     const result = await applyPrune(adapter, JOB, await planTarget(adapter, JOB, 10, NOW));
     expect(result.orphanManifests).toEqual([orphan]);
     expect(await files()).toEqual([...names.flatMap((n) => [n, manifestKey(n)]), 'otherjob-20250101T000000Z.tar.gz.manifest.json'].sort());
+  });
+
+  it('never deletes an archive whose manifest belongs to another archive or job, and reports it', async () => {
+    const names = await tenArchives();
+    const target = join(dir, 'target');
+    const foreign = [archiveName(JOB, new Date('2026-01-01T00:00:00Z'), false), archiveName(JOB, new Date('2026-01-02T00:00:00Z'), false), archiveName(JOB, new Date('2026-01-03T00:00:00Z'), false)];
+    await writeFile(join(target, foreign[0]!), 'copied from elsewhere');
+    await writeFile(join(target, manifestKey(foreign[0]!)), manifestFor(names[0]!));
+    await writeFile(join(target, foreign[1]!), 'another job');
+    await writeFile(join(target, manifestKey(foreign[1]!)), manifestFor(foreign[1]!, 'otherjob'));
+    await writeFile(join(target, foreign[2]!), 'not ferry');
+    await writeFile(join(target, manifestKey(foreign[2]!)), 'not json');
+
+    const plan = await planTarget(adapter, JOB, 3, NOW);
+    for (const f of foreign) expect(plan.decisions.map((d) => d.name)).not.toContain(f);
+    expect(plan.warnings).toHaveLength(3);
+    expect(plan.warnings!.join('\n')).toMatch(new RegExp(`${foreign[0]} is foreign.*for archive "${names[0]}"`));
+    expect(plan.warnings!.join('\n')).toMatch(/for job "otherjob"/);
+    await applyPrune(adapter, JOB, plan);
+    const left = await files();
+    for (const f of foreign) expect(left).toEqual(expect.arrayContaining([f, manifestKey(f)]));
+    expect(left.filter((n) => names.includes(n))).toEqual(names.slice(0, 3).sort());
+  });
+
+  it('keeps archives dated more than an hour in the future, says why, and still keeps the newest real one', async () => {
+    const names = await tenArchives();
+    const ahead = archiveName(JOB, new Date(NOW.getTime() + 3 * 86_400_000), false);
+    await writeFile(join(dir, 'target', ahead), 'from a host with a wrong clock');
+    await writeFile(join(dir, 'target', manifestKey(ahead)), manifestFor(ahead));
+    const plan = await planTarget(adapter, JOB, 1, NOW);
+    expect(plan.decisions.find((d) => d.name === ahead)).toMatchObject({ action: 'keep', reasons: ['dated in the future'] });
+    expect(plan.decisions.find((d) => d.name === names[0])).toMatchObject({ action: 'keep', reasons: ['newest complete archive', 'last 1'] });
+    expect(plan.warnings!.join('\n')).toMatch(new RegExp(`${ahead} is dated in the future`));
+    await applyPrune(adapter, JOB, plan);
+    expect(await files()).toEqual([ahead, manifestKey(ahead), names[0]!, manifestKey(names[0]!)].sort());
   });
 
   it('one failed deletion does not stop the others, and its archive stays complete', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describeError, EXIT } from '../../errors.js';
 import { bufferBody } from '../../storage/body.js';
+import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -11,6 +12,8 @@ export interface ProbeReport {
   ok: boolean;
   details: string[];
   freeBytes?: number;
+  /** Archives dated in the future and foreign archives on the target (see `catalogWarnings`). */
+  warnings: string[];
   error?: string;
   code?: string;
 }
@@ -18,10 +21,12 @@ export interface ProbeReport {
 /**
  * Probes one target the way a run uses it: its own readiness checks
  * (mounted, right drive...), free space, then write, read back and delete a
- * small probe object that can never be mistaken for an archive.
+ * small probe object that can never be mistaken for an archive. With `job`,
+ * the job's archives are listed too, and archives dated in the future or
+ * foreign ones are reported as warnings (they do not fail the check).
  */
-export async function probeTarget(target: Target, signal?: AbortSignal): Promise<ProbeReport> {
-  const report: ProbeReport = { target: target.name, type: String(target.config.type), ok: false, details: [] };
+export async function probeTarget(target: Target, signal?: AbortSignal, job?: string): Promise<ProbeReport> {
+  const report: ProbeReport = { target: target.name, type: String(target.config.type), ok: false, details: [], warnings: [] };
   try {
     if (target.adapter.probe) report.details.push(...(await target.adapter.probe({ signal })));
     const free = await target.adapter.freeSpace?.({ signal });
@@ -41,6 +46,13 @@ export async function probeTarget(target: Target, signal?: AbortSignal): Promise
     }
     report.details.push('write, read back and delete ok');
     report.ok = true;
+    if (job !== undefined) {
+      const now = new Date();
+      report.warnings.push(...await readCatalog(target.adapter, job, { signal }).then(
+        (c) => catalogWarnings(c, now),
+        (err: unknown) => [`could not read the archives: ${describeError(err)}`],
+      ));
+    }
   } catch (err) {
     report.error = describeError(err);
     report.code = (err as { code?: string }).code;
@@ -57,16 +69,16 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
       try {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
-        reports.push(await probeTarget(t, ctx.signal));
+        reports.push(await probeTarget(t, ctx.signal, config.job));
       } catch (err) {
-        reports.push({ target: name, type: String(config.targets[name]!.type), ok: false, details: [], error: describeError(err) });
+        reports.push({ target: name, type: String(config.targets[name]!.type), ok: false, details: [], warnings: [], error: describeError(err) });
       }
     }
   } finally {
     await closeTargets(opened);
   }
   const human = [`config ${config.configPath}: ok (job ${config.job}, ${config.sources.length} sources)`,
-    ...reports.map((r) => `${r.target} (${r.type}): ${r.ok ? 'ok' : `FAILED${r.code ? ` [${r.code}]` : ''}: ${r.error}`}${r.details.length ? ` — ${r.details.join('; ')}` : ''}`)].join('\n');
+    ...reports.map((r) => `${r.target} (${r.type}): ${r.ok ? 'ok' : `FAILED${r.code ? ` [${r.code}]` : ''}: ${r.error}`}${r.details.length ? ` — ${r.details.join('; ')}` : ''}${r.warnings.map((w) => `\n  warning: ${w}`).join('')}`)].join('\n');
   ctx.output(human, { config: { path: config.configPath, job: config.job, ok: true }, targets: reports });
   return reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE;
 }

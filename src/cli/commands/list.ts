@@ -4,7 +4,11 @@ import { closeTargets, openTarget, selectTargetNames, type Target } from '../../
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
 
-/** Complete archives per target, oldest first. A target that cannot be read is reported and makes the exit code 1. */
+/**
+ * Complete archives per target, oldest first. Archives dated in the future and
+ * foreign archives (a manifest not bound to them) are listed under a warning.
+ * A target that cannot be read is reported and makes the exit code 1.
+ */
 export async function listCommand(ctx: CommandContext, opts: { target?: string[] }): Promise<number> {
   const config = ctx.config();
   const targets: Target[] = [];
@@ -24,7 +28,8 @@ export async function listCommand(ctx: CommandContext, opts: { target?: string[]
     if (l.error) return `${l.target}: error: ${l.error}`;
     const rows = l.archives.map((a) => [a.name, formatBytes(a.size), a.created, a.encrypted ? 'yes' : 'no']);
     const body = rows.length ? table(['archive', 'size', 'created', 'encrypted'], rows) : '(no archives)';
-    return `${l.target}:\n${body.replace(/^/gm, '  ')}`;
+    const warnings = l.warnings.map((w) => `\n  warning: ${w}`).join('');
+    return `${l.target}:\n${body.replace(/^/gm, '  ')}${warnings}`;
   }).join('\n\n');
   ctx.output(human, { job: config.job, targets: listings });
   return listings.some((l) => l.error) ? EXIT.FAILURE : EXIT.OK;

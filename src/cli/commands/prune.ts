@@ -34,6 +34,7 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
           plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
           deleted: result.deleted,
           orphan_manifests: result.orphanManifests,
+          warnings: plan.warnings ?? [],
           errors,
         });
       } catch (err) {
@@ -49,7 +50,8 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
     if ('error' in r) return `${r.target}: error: ${r.error}`;
     const rows = r.plan.map((d) => [d.action === 'keep' ? 'keep' : opts.dryRun ? 'would delete' : 'delete', d.name, d.reasons.join('; ')]);
     const errs = r.errors.map((e) => `  failed to delete ${e.name}: ${e.error}`);
-    return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...errs].join('\n');
+    const warnings = r.warnings.map((w) => `  warning: ${w}`);
+    return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...warnings, ...errs].join('\n');
   }).join('\n\n');
   ctx.output(human, { job: config.job, targets: reports });
   return failed ? EXIT.FAILURE : EXIT.OK;

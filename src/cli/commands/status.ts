@@ -2,7 +2,7 @@ import { describeError, EXIT } from '../../errors.js';
 import { nextScheduledRun } from '../../service/schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';
-import { readCatalog } from '../../storage/catalog.js';
+import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
@@ -21,7 +21,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
         const c = await readCatalog(t.adapter, config.job, { signal: ctx.signal });
-        targets.push({ target: name, archives: c.complete.length, newest: c.complete.at(-1)?.name, last: lastTarget });
+        targets.push({ target: name, archives: c.complete.length, newest: newestComplete(c, new Date())?.name, last: lastTarget });
       } catch (err) {
         targets.push({ target: name, archives: undefined, error: describeError(err), last: lastTarget });
       }

@@ -9,7 +9,7 @@ import { parseAt } from '../../restore/select.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
 import { acquireLock, type Lock } from '../../state/lock.js';
-import { readCatalog } from '../../storage/catalog.js';
+import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
 import { selectTargetNames } from '../../storage/targets.js';
 import { resolveUserPath } from '../../util/paths.js';
@@ -122,7 +122,7 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const c = await readCatalog(t.adapter, config.job, { signal: deps.signal });
       const found = [...c.complete, ...c.incomplete].find((a) => a.name === name);
       if (!found) return { status: 404, body: { error: `${name} is not on target ${t.name}` } };
-      if (found.complete && c.complete.at(-1)?.name === name && req.query.force !== 'true') {
+      if (found.complete && newestComplete(c, new Date())?.name === name && req.query.force !== 'true') {
         return { status: 409, body: { error: `${name} is the newest complete archive on ${t.name}; add ?force=true to delete it` } };
       }
       // The archive goes first and its manifest after, so no complete-looking half remains.
