@@ -67,6 +67,7 @@ export class SftpAdapter implements StorageAdapter {
         stream.once('error', reject);
       });
       if (options.signal) addAbortSignal(options.signal, stream);
+      failWhenChannelCloses(c, stream);
       return stream;
     } catch (err) {
       throw fromSftpError(this.name, err, `reading ${path}`);
@@ -174,6 +175,20 @@ export class SftpAdapter implements StorageAdapter {
     }
     return posix.join(this.root, key);
   }
+}
+
+/**
+ * ssh2 never answers a read issued after the channel closed, so a download
+ * whose server died would wait forever; this fails the stream instead.
+ */
+function failWhenChannelCloses(c: SftpConnection, stream: Readable): void {
+  const lost = () => stream.destroy(Object.assign(new Error('connection lost: the SFTP channel closed'), { code: 'ECONNRESET' }));
+  c.sftp.once('end', lost);
+  c.sftp.once('close', lost);
+  stream.once('close', () => {
+    c.sftp.removeListener('end', lost);
+    c.sftp.removeListener('close', lost);
+  });
 }
 
 function statvfsFree(c: SftpConnection, path: string): Promise<number | undefined> {

@@ -26,6 +26,8 @@ export interface Inventory {
   ended: string;
   sources: (SourceSummary & { entries: StoredFile[] })[];
   warnings: { path: string; message: string }[];
+  /** Files or directories of a source that could not be read (not stored); the run exits 3. */
+  unreadable?: { path: string; message: string }[];
   commands: Record<string, CommandOutput>;
 }
 
