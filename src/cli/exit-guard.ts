@@ -13,7 +13,7 @@ import { abandonAll, pendingWork } from '../util/pending.js';
  * - a promise rejects and nobody handles it;
  * - an exception escapes to the event loop.
  */
-export function runToExit(command: () => Promise<number>): void {
+export function runToExit(command: () => Promise<number>, options: { json?: () => boolean } = {}): void {
   let settled = false;
   let ending = false;
   const fail = (why: string) => {
@@ -23,6 +23,8 @@ export function runToExit(command: () => Promise<number>): void {
     const what = pending.length ? pending.join(', ') : 'the command';
     const reason = `${why} while ${what} was still pending`;
     process.stderr.write(`ferry: ${reason}\n`);
+    // With --json, scripts get one JSON document on stdout, this failure included.
+    if (options.json?.()) process.stdout.write(JSON.stringify({ error: reason, exit_code: EXIT.FAILURE }, null, 2) + '\n');
     process.exitCode = EXIT.FAILURE;
     void abandonAll(reason).finally(() => process.exit(EXIT.FAILURE));
   };

@@ -9,9 +9,9 @@ import { runToExit } from './exit-guard.js';
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
- * The `ferry` command. Commands are loaded lazily, and this is the only place
- * that ends the process: a command returns its exit code or throws an
- * ExitError.
+ * The `ferry` command. Commands are loaded lazily, and this entry point (with
+ * `runToExit`) is the only place that ends the process: a command returns
+ * its exit code or throws an ExitError.
  */
 function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: never[]) => Promise<number>>, args: unknown[]) => Promise<void>): Command {
   const program = new Command('ferry')
@@ -156,4 +156,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-runToExit(() => main(process.argv));
+runToExit(() => main(process.argv), { json: () => process.argv.slice(2).includes('--json') });
