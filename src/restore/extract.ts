@@ -1,11 +1,11 @@
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, linkSync, lutimesSync, mkdirSync, openSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import picomatch from 'picomatch';
 import { Parser, type ReadEntry } from 'tar';
+import { pathSelector } from './select-paths.js';
 
 export interface ExtractOptions {
-  /** Globs over archive paths; only matching entries (and their contents) are extracted. */
+  /** Patterns over archive paths (see `pathSelector`); only selected entries (and their contents) are extracted. */
   only?: string[];
   /** Archive paths not to extract (the inventory files, which are metadata). */
   skip?: string[];
@@ -53,7 +53,7 @@ const AS_ROOT = process.getuid?.() === 0;
  * before it becomes read-only.
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const only = options.only?.length ? picomatch(options.only, { dot: true }) : undefined;
+  const only = options.only?.length ? pathSelector(options.only) : undefined;
   const skip = new Set(options.skip ?? []);
   const symlinks: Deferred[] = [];
   const hardlinks: Deferred[] = [];
@@ -68,10 +68,7 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
     mkdirSync(path, { recursive: true, mode: 0o700 });
     made.add(path);
   };
-  const wanted = (clean: string, e: ReadEntry) => {
-    if (!only) return !skip.has(clean);
-    return only(clean) || (e.type === 'Directory' && only(`${clean}/`)) || options.only!.some((g) => g.startsWith(`${clean}/`));
-  };
+  const wanted = (clean: string, _e: ReadEntry) => !skip.has(clean) && (!only || only(clean));
 
   const parser = new Parser({
     strict: true,
