@@ -67,6 +67,42 @@ describe('a run exits 0 only after it has recorded a successful result', () => {
   }, 120_000);
 });
 
+describe('restore and pull exit 0 only after the work is done and checked', () => {
+  let ws: Workspace;
+  let sshd: SshdHandle;
+  const BIG = 48 * 1024 * 1024;
+  beforeEach(async () => {
+    ws = await workspace();
+    sshd = await startSshd();
+    await writeFile(join(ws.dir, 'app', 'big.bin'), randomBytes(BIG));
+  });
+  afterEach(async () => {
+    await sshd.dispose();
+    await ws.cleanup();
+  });
+
+  it('when the sftp server dies a third into a restore, restore exits 1 naming the target and the destination is never created', async () => {
+    await ws.writeConfig(basicConfig({ targets: { offsite: { type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3 } } }));
+    expect((await ws.run(['run'])).code).toBe(0);
+    const child = spawn(process.execPath, [FERRY, 'restore', '--to', 'out'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    let exited = false;
+    void closed.then(() => { exited = true; });
+    for (;;) {
+      if (exited) throw new Error(`the restore ended before a third was read:\n${stderr}`);
+      const tmp = (await readdir(ws.dir)).find((n) => n.startsWith('.out.ferry-restore-'));
+      if (tmp && (await stat(join(ws.dir, tmp, 'app', 'big.bin')).catch(() => ({ size: 0 }))).size > BIG / 3) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await sshd.stop();
+    expect(await closed, stderr).toBe(1);
+    expect(stderr).toMatch(/ferry: .*(offsite|connection lost|pending)/);
+    expect((await readdir(ws.dir)).filter((n) => n === 'out' || n.includes('ferry-restore'))).toEqual([]);
+  }, 120_000);
+});
+
 describe('exit code 3: stored, but a prune needs attention', () => {
   let ws: Workspace;
   const mounts: string[] = [];
