@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { NotifyEvent } from '../../config/service.js';
+import { exitCodeFor } from '../../pipeline/run-status.js';
 import type { RunResult } from '../../state/types.js';
 
 /** One per-target line of a notification. */
@@ -46,7 +47,7 @@ export function runPayload(result: RunResult): NotifyPayload {
     job: result.job,
     host: hostname(),
     status: result.status,
-    exit_code: EXIT_FOR[result.status],
+    exit_code: exitCodeFor(result),
     run_id: result.id,
     archive: result.archive,
     size: result.size,
