@@ -191,8 +191,11 @@ function failWhenChannelCloses(c: SftpConnection, stream: Readable): void {
   });
 }
 
+/** Free bytes from the statvfs extension; undefined when the server lacks it or the channel is gone (ssh2 would never answer). */
 function statvfsFree(c: SftpConnection, path: string): Promise<number | undefined> {
   return new Promise((resolve) => {
+    const channel = c.sftp as unknown as { readable?: boolean };
+    if (c.dead || channel.readable === false) return resolve(undefined);
     try {
       c.sftp.ext_openssh_statvfs(path, (err, fs) => {
         // ssh2 names the fields after struct statvfs (f_bavail, f_frsize), unlike its type declarations.

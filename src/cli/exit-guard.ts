@@ -12,12 +12,19 @@ import { abandonAll, pendingWork } from '../util/pending.js';
  *   promise that never settles: nothing is left that could settle it);
  * - a promise rejects and nobody handles it;
  * - an exception escapes to the event loop.
+ * Such an error after the command settled is only a warning: its result stands.
  */
 export function runToExit(command: () => Promise<number>, options: { json?: () => boolean } = {}): void {
   let settled = false;
   let ending = false;
-  const fail = (why: string) => {
+  const fail = (why: string, err?: unknown) => {
+    if (process.env.FERRY_DEBUG && err) console.error(err);
     if (ending) return;
+    if (settled) {
+      // The command's work is done, checked and recorded; a late error (a socket closing) does not undo it.
+      process.stderr.write(`ferry: warning: ${why} after the command finished\n`);
+      return;
+    }
     ending = true;
     const pending = pendingWork();
     const what = pending.length ? pending.join(', ') : 'the command';
@@ -29,8 +36,8 @@ export function runToExit(command: () => Promise<number>, options: { json?: () =
     void abandonAll(reason).finally(() => process.exit(EXIT.FAILURE));
   };
   process.on('beforeExit', () => { if (!settled) fail('the process was about to end'); });
-  process.on('unhandledRejection', (err) => fail(`unhandled rejection (${describeError(err)})`));
-  process.on('uncaughtException', (err) => fail(`uncaught exception (${describeError(err)})`));
+  process.on('unhandledRejection', (err) => fail(`unhandled rejection (${describeError(err)})`, err));
+  process.on('uncaughtException', (err) => fail(`uncaught exception (${describeError(err)})`, err));
   command().then(
     (code) => {
       settled = true;

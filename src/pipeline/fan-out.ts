@@ -105,7 +105,7 @@ async function retryFromLocalCopy(outcomes: PushOutcome[], targets: Target[], bu
     if (!retryable.includes(o)) return o;
     options.log.warn(`${o.target}: ${describeError(o.error)}; uploading again from the copy on ${holder.name}`);
     const target = targets.find((t) => t.name === o.target)!;
-    const again = await commit(target, fileBody(copy, result.size), built, options);
+    const again = await tracked(`upload of ${options.archive} to target "${o.target}" (again, from ${holder.name})`, () => commit(target, fileBody(copy, result.size), built, options));
     return again.ok ? { ...again, durationMs: again.durationMs + o.durationMs } : o;
   }));
 }

@@ -90,6 +90,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     Object.assign(result, { status: 'failure', error: reason, attention: undefined, ended: new Date().toISOString() });
     forget();
     if (!options.dryRun) await recordRun(config.stateDir, result);
+    if (staging) await rm(staging, { recursive: true, force: true }).catch(() => {});
     await lock.release();
   });
   try {

@@ -60,6 +60,13 @@ describe('every way the process can end, other than the command finishing, is a 
     expect(await recorded()).toMatch(/disk gone/);
   });
 
+  it('an error after the command finished is a warning and keeps the command\'s exit code', async () => {
+    const r = await guarded(dir, `setTimeout(() => Promise.reject(new Error('late socket error')), 20); return 0;`);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: unhandled rejection \(late socket error\) after the command finished/);
+    expect(await recorded()).toBeUndefined();
+  });
+
   it('a command that finishes keeps its own exit code and records nothing extra', async () => {
     const done = await guarded(dir, `const end = beginWork('verify'); await new Promise((r) => setTimeout(r, 5)); end(); return 3;`);
     expect(done.code).toBe(3);
