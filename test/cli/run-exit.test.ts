@@ -133,6 +133,7 @@ describe('exit code 3: stored, but a prune needs attention', () => {
     const human = await ws.run(['run']);
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/local .*prune failed/);
+    expect((await ws.run(['status'])).stdout).toMatch(/needs attention: prune failed on local \(.*EBUSY/);
   });
 
   it('a run where every target stored and pruned exits 0 with no attention', async () => {
