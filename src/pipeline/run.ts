@@ -187,7 +187,14 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       result.warnings.push(`after hook: ${describeError(err)}`);
     }
     forget();
-    if (!options.dryRun) await recordRun(config.stateDir, result).catch((err) => log.warn(`could not record the run: ${describeError(err)}`));
+    if (!options.dryRun) {
+      // A run is a success only once it is recorded: status, metrics and the next run's checks read it.
+      await recordRun(config.stateDir, result).catch((err) => {
+        result.status = 'failure';
+        result.error = `could not record the run in ${config.stateDir}: ${describeError(err)}`;
+        log.error(result.error);
+      });
+    }
     await lock.release();
   }
   return result;

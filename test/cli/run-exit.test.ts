@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basicConfig, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
@@ -103,7 +103,7 @@ describe('restore and pull exit 0 only after the work is done and checked', () =
   }, 120_000);
 });
 
-describe('exit code 3: stored, but a prune needs attention', () => {
+describe('exit codes of a run that stored its archive: 0 only when all is done and recorded, 3 when something needs attention', () => {
   let ws: Workspace;
   const mounts: string[] = [];
   beforeEach(async () => { ws = await workspace(); });
@@ -134,6 +134,14 @@ describe('exit code 3: stored, but a prune needs attention', () => {
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/local .*prune failed/);
     expect((await ws.run(['status'])).stdout).toMatch(/needs attention: prune failed on local \(.*EBUSY/);
+  });
+
+  it('a run that stored its archive but could not record the result in last_run.json exits 1 saying so', async () => {
+    await ws.writeConfig(basicConfig());
+    await mkdir(join(ws.dir, 'state', 'last_run.json', 'in-the-way'), { recursive: true });
+    const r = await ws.run(['run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/could not record the run in .*state/);
   });
 
   it('a run where every target stored and pruned exits 0 with no attention', async () => {

@@ -27,8 +27,6 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
   return exitCodeFor(result);
 }
 
-export { exitCodeFor };
-
 function renderRun(r: RunResult): string {
   const head = `${r.dryRun ? '[dry run] ' : ''}${r.status}: ${r.archive ?? '(no archive)'}${r.size !== undefined ? ` (${formatBytes(r.size)})` : ''}`;
   const rows = r.targets.map((t) => [
