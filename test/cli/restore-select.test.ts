@@ -107,6 +107,20 @@ describe('restore --only and --source select exactly', () => {
     expect(await readdir(ws.dir)).not.toContain('out');
   });
 
+  it('--source restores exactly that source, and a source with no entries in the archive is exit 1 naming it', async () => {
+    const manifestPath = join(ws.dir, 'backups', `${NAME}.manifest.json`);
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    manifest.sources = ['app', 'apple', 'ghost'].map((as) => ({ as, kind: 'path', files: 1, bytes: 1 }));
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const r = await ws.run(['restore', '--to', 'out', '--source', 'app']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Object.keys(await snapshot(join(ws.dir, 'out')))).toEqual(['app/', 'app/a.txt', 'app/sub/', 'app/sub/b.txt']);
+    const ghost = await ws.run(['restore', '--to', 'out2', '--source', 'ghost']);
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toMatch(/"ghost".* matched nothing/);
+    expect(await readdir(ws.dir)).not.toContain('out2');
+  });
+
   it('--only patterns that match nothing are exit 1 with every pattern named, not exit 0 with 0 files', async () => {
     const r = await ws.run(['restore', '--to', 'out', '--only', 'missing', '--only', 'nope/*']);
     expect(r.code).toBe(1);
