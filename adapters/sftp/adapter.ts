@@ -79,6 +79,7 @@ export class SftpAdapter implements StorageAdapter {
         stream.once('error', reject);
       });
       if (options.signal) addAbortSignal(options.signal, stream);
+      failWhenChannelCloses(c, stream);
       return stream;
     } catch (err) {
       throw fromSftpError(this.name, err, `reading ${path}`);
@@ -188,8 +189,25 @@ export class SftpAdapter implements StorageAdapter {
   }
 }
 
+/**
+ * ssh2 never answers a read issued after the channel closed, so a download
+ * whose server died would wait forever; this fails the stream instead.
+ */
+function failWhenChannelCloses(c: SftpConnection, stream: Readable): void {
+  const lost = () => stream.destroy(Object.assign(new Error('connection lost: the SFTP channel closed'), { code: 'ECONNRESET' }));
+  c.sftp.once('end', lost);
+  c.sftp.once('close', lost);
+  stream.once('close', () => {
+    c.sftp.removeListener('end', lost);
+    c.sftp.removeListener('close', lost);
+  });
+}
+
+/** Free bytes from the statvfs extension; undefined when the server lacks it or the channel is gone (ssh2 would never answer). */
 function statvfsFree(c: SftpConnection, path: string): Promise<number | undefined> {
   return new Promise((resolve) => {
+    const channel = c.sftp as unknown as { readable?: boolean };
+    if (c.dead || channel.readable === false) return resolve(undefined);
     try {
       c.sftp.ext_openssh_statvfs(path, (err, fs) => {
         // ssh2 names the fields after struct statvfs (f_bavail, f_frsize), unlike its type declarations.

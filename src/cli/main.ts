@@ -3,14 +3,16 @@ import { Command, CommanderError, Option } from 'commander';
 import { describeError, EXIT, ExitError } from '../errors.js';
 import { redactUrlsIn } from '../util/redact-url.js';
 import { FERRY_VERSION } from '../version.js';
+import { beginWork } from '../util/pending.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { runToExit } from './exit-guard.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /**
- * The `ferry` command. Commands are loaded lazily, and this is the only place
- * that ends the process: a command returns its exit code or throws an
- * ExitError.
+ * The `ferry` command. Commands are loaded lazily, and this entry point (with
+ * `runToExit`) is the only place that ends the process: a command returns
+ * its exit code or throws an ExitError.
  */
 function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: never[]) => Promise<number>>, args: unknown[]) => Promise<void>): Command {
   const program = new Command('ferry')
@@ -134,7 +136,9 @@ async function main(argv: string[]): Promise<number> {
     const positional = args.slice(0, -2);
     const ctx = createContext(globals, controller.signal);
     const fn = await load();
+    const done = beginWork(`ferry ${command.name()}`);
     code = await fn(ctx, ...(positional as never[]), opts as never);
+    done();
   });
   try {
     await program.parseAsync(argv);
@@ -153,14 +157,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-    // Lingering sockets or timers must not keep a finished command alive.
-    setTimeout(() => process.exit(code), 200).unref();
-  },
-  (err) => {
-    process.stderr.write(`ferry: ${describeError(err)}\n`);
-    process.exit(EXIT.FAILURE);
-  },
-);
+runToExit(() => main(process.argv), { json: () => process.argv.slice(2).includes('--json') });

@@ -8,6 +8,7 @@ import type { Target } from '../storage/targets.js';
 import type { Logger } from '../log.js';
 import { describeError } from '../errors.js';
 import { tee } from '../util/tee.js';
+import { tracked } from '../util/pending.js';
 import type { ArchiveResult, BuiltArchive } from './archive.js';
 import type { Manifest } from './manifest.js';
 
@@ -46,7 +47,7 @@ export async function fanOut(built: BuiltArchive, targets: Target[], options: Fa
   const outcomes = await Promise.all(targets.map((target, i) => limit(async (): Promise<PushOutcome> => {
     const branch = split.branches[i]!;
     const body = options.onProgress ? countBytes(branch, (n) => options.onProgress!(target.name, n)) : branch;
-    const outcome = await commit(target, streamBody(body, options.sizeHint), built, options);
+    const outcome = await tracked(`upload of ${options.archive} to target "${target.name}"`, () => commit(target, streamBody(body, options.sizeHint), built, options));
     if (!outcome.ok) {
       split.detach(i);
       branch.destroy();
@@ -104,7 +105,7 @@ async function retryFromLocalCopy(outcomes: PushOutcome[], targets: Target[], bu
     if (!retryable.includes(o)) return o;
     options.log.warn(`${o.target}: ${describeError(o.error)}; uploading again from the copy on ${holder.name}`);
     const target = targets.find((t) => t.name === o.target)!;
-    const again = await commit(target, fileBody(copy, result.size), built, options);
+    const again = await tracked(`upload of ${options.archive} to target "${o.target}" (again, from ${holder.name})`, () => commit(target, fileBody(copy, result.size), built, options));
     return again.ok ? { ...again, durationMs: again.durationMs + o.durationMs } : o;
   }));
 }

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
 import { acquireLock, type Lock } from '../state/lock.js';
-import type { RunResult, RunStatus, TargetResult } from '../state/types.js';
+import type { RunResult, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
 import { closeTargets, openTarget, selectTargetNames, type Target } from '../storage/targets.js';
 import { buildArchive } from './archive.js';
@@ -20,6 +20,8 @@ import { prepareSources } from './sources/index.js';
 import type { PreparedSource } from './sources/types.js';
 import { estimateSize } from './estimate.js';
 import { NoConsumersError } from '../util/tee.js';
+import { onAbandon, tracked } from '../util/pending.js';
+import { decideRun } from './run-status.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -36,18 +38,14 @@ export type ProgressEvent =
   | { kind: 'archive'; read: number; written: number; estimate?: number }
   | { kind: 'target'; target: string; bytes: number };
 
-/** success when every target got the archive, partial when some did, failure when none did. */
-export function runStatus(targets: Pick<TargetResult, 'status'>[]): RunStatus {
-  const ok = targets.filter((t) => t.status === 'success').length;
-  if (ok === 0) return 'failure';
-  return ok === targets.length ? 'success' : 'partial';
-}
-
 /**
  * One run (SPEC §1): lock → before hooks → prepare sources → build the
  * archive once and push it to every selected target in parallel (manifest
  * last) → prune each target that succeeded → after hooks (always) → record
- * the result in the state dir. Throws ExitError 75 when another run holds the
+ * the result in the state dir. The status comes from `decideRun` once the
+ * prunes are done. When the process ends before the run does (work that
+ * never settles), the run is recorded as a failure naming what was pending.
+ * Throws ExitError 75 when another run holds the
  * lock, and ExitError 2 for an unknown target or a config problem found
  * while opening targets or encryption keys (before any hook runs); every
  * other failure is reported in the result.
@@ -86,6 +84,15 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   };
   let sources: PreparedSource[] = [];
   let staging: string | undefined;
+  const unreadable: { path: string; message: string }[] = [];
+  let failed = false;
+  const forget = onAbandon(async (reason) => {
+    Object.assign(result, { status: 'failure', error: reason, attention: undefined, ended: new Date().toISOString() });
+    forget();
+    if (!options.dryRun) await recordRun(config.stateDir, result);
+    if (staging) await rm(staging, { recursive: true, force: true }).catch(() => {});
+    await lock.release();
+  });
   try {
     await runHooks(config.hooks.before, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal });
     result.archive = archiveName(config.job, started, encryption !== undefined);
@@ -127,13 +134,17 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
     });
     const archiveResult = await built.result.catch((err: unknown) => {
       // When every target failed the stream was stopped on purpose: each target's own error says why.
-      if (!(err instanceof NoConsumersError)) result.error = describeError(err);
+      if (!(err instanceof NoConsumersError)) {
+        result.error = describeError(err);
+        failed = true;
+      }
       return undefined;
     });
     if (archiveResult) {
       result.size = archiveResult.size;
       result.sha256 = archiveResult.sha256;
       result.warnings = archiveResult.inventory.warnings.map((w) => `${w.path}: ${w.message}`);
+      unreadable.push(...(archiveResult.inventory.unreadable ?? []));
     }
     for (const o of outcomes) {
       const tr: TargetResult = { target: o.target, status: o.ok ? 'success' : 'failure', bytes: o.bytes, durationMs: o.durationMs };
@@ -144,24 +155,27 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       }
       result.targets.push(tr);
     }
-    result.status = runStatus(result.targets);
     for (const w of result.warnings) log.warn(w);
+    for (const u of unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
     // Prune only targets whose push succeeded in this run.
     for (const t of targets) {
       const tr = result.targets.find((r) => r.target === t.name)!;
       if (tr.status !== 'success') continue;
       try {
-        tr.pruned = await planAndPrune(t, config, { dryRun: options.dryRun, signal, log, justPushed: archive });
+        tr.pruned = await tracked(`prune of target "${t.name}"`, () => planAndPrune(t, config, { dryRun: options.dryRun, signal, log, justPushed: archive }));
       } catch (err) {
         tr.pruneError = describeError(err);
-        log.warn(`${t.name}: prune failed: ${tr.pruneError}`);
+        log.error(`${t.name}: prune failed: ${tr.pruneError}`);
       }
     }
   } catch (err) {
     result.error = describeError(err);
     log.error(result.error);
-    result.status = 'failure';
+    failed = true;
   } finally {
+    const decided = decideRun({ targets: result.targets, unreadable, failed });
+    result.status = decided.status;
+    result.attention = decided.attention;
     await Promise.all(sources.map((s) => s.cleanup()));
     if (staging) await rm(staging, { recursive: true, force: true }).catch(() => {});
     await closeTargets(targets);
@@ -172,7 +186,15 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       log.warn(`after hook: ${describeError(err)}`);
       result.warnings.push(`after hook: ${describeError(err)}`);
     }
-    if (!options.dryRun) await recordRun(config.stateDir, result).catch((err) => log.warn(`could not record the run: ${describeError(err)}`));
+    forget();
+    if (!options.dryRun) {
+      // A run is a success only once it is recorded: status, metrics and the next run's checks read it.
+      await recordRun(config.stateDir, result).catch((err) => {
+        result.status = 'failure';
+        result.error = `could not record the run in ${config.stateDir}: ${describeError(err)}`;
+        log.error(result.error);
+      });
+    }
     await lock.release();
   }
   return result;

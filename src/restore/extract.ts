@@ -1,11 +1,11 @@
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import picomatch from 'picomatch';
 import { EntryChecker, normalisePath } from './entry-check.js';
 import { display, readTarEntries, type TarEntry } from './tar-reader.js';
+import { pathSelector } from './select-paths.js';
 
 export interface ExtractOptions {
-  /** Globs over archive paths; only matching entries (and their contents) are extracted. */
+  /** Patterns over archive paths (see `pathSelector`); only selected entries (and their contents) are extracted. */
   only?: string[];
   /** Archive paths not to extract (the inventory files, which are metadata). */
   skip?: string[];
@@ -62,7 +62,7 @@ const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
  * names the entry it happened on.
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const only = options.only?.length ? picomatch(options.only, { dot: true }) : undefined;
+  const only = options.only?.length ? pathSelector(options.only) : undefined;
   const skip = new Set(options.skip ?? []);
   const checker = new EntryChecker();
   const symlinks = new Map<string, Deferred>();
@@ -91,11 +91,7 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
     }
     made.add(path);
   };
-  /** Whether the user asked for this entry (`--only`); the inventory files are skipped otherwise. */
-  const wanted = (clean: string, e: { type: string }) => {
-    if (!only) return !skip.has(clean);
-    return only(clean) || (e.type === 'Directory' && only(`${clean}/`)) || options.only!.some((g) => g.startsWith(`${clean}/`));
-  };
+  const wanted = (clean: string, _e: { type: string }) => !skip.has(clean) && (!only || only(clean));
 
   for await (const entry of readTarEntries(input)) {
     const path = checker.admit(entry);

@@ -56,6 +56,9 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
     const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
     const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
       (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
+    if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
+      throw new ExitError(1, `${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive.name}; nothing was restored`);
+    }
     await chmod(tmp, 0o777 & ~process.umask());
     await options.beforeSwap?.();
     if (state === 'missing') await rename(tmp, to);

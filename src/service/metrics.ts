@@ -66,6 +66,9 @@ export function runMetrics(job: string, history: RunResult[], targetNames: strin
       { name: 'ferry_last_run_timestamp_seconds', help: 'End of the last run (Unix time).', type: 'gauge', samples: [{ labels: { job }, value: Math.floor(Date.parse(last.ended) / 1000) }] },
       { name: 'ferry_last_run_duration_seconds', help: 'Duration of the last run.', type: 'gauge', samples: [{ labels: { job }, value: (Date.parse(last.ended) - Date.parse(last.started)) / 1000 }] },
       { name: 'ferry_last_run_success', help: 'Outcome of the last run: 1 success, 0 partial or failure.', type: 'gauge', samples: [{ labels: { job }, value: last.status === 'success' ? 1 : 0 }] },
+      { name: 'ferry_last_run_unreadable_files', help: 'Source files the last run could not read (not stored).', type: 'gauge', samples: [{ labels: { job }, value: last.attention?.unreadable.length ?? 0 }] },
+      { name: 'ferry_target_last_prune_failed', help: 'Whether the prune after the last run\'s push to the target failed: 1 failed, 0 ran or was not due.', type: 'gauge',
+        samples: last.targets.filter((t) => t.status === 'success').map((t) => ({ labels: { job, target: t.target }, value: t.pruneError !== undefined ? 1 : 0 })) },
     );
     if (last.size !== undefined) {
       families.push({ name: 'ferry_last_archive_bytes', help: 'Size of the archive the last run made.', type: 'gauge', samples: [{ labels: { job }, value: last.size }] });

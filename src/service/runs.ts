@@ -6,6 +6,7 @@ import { runJob, type ProgressEvent } from '../pipeline/run.js';
 import { readLiveLock } from '../state/lock.js';
 import type { RunResult } from '../state/types.js';
 import { notifyRun, notifyStart } from './notify/index.js';
+import { exitCodeFor } from '../pipeline/run-status.js';
 
 export type RunTrigger = 'api' | 'schedule' | 'catch-up';
 
@@ -123,7 +124,7 @@ export class RunManager {
         onProgress: (e) => applyProgress(record, e),
       });
       record.result = result;
-      record.exit_code = result.status === 'success' ? 0 : result.status === 'partial' ? 3 : 1;
+      record.exit_code = exitCodeFor(result);
       log.info(`run ${record.id}: ${result.status}${result.archive ? ` (${result.archive})` : ''}`);
       await notifyRun(config, result, log);
     } catch (err) {

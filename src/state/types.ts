@@ -1,4 +1,9 @@
-/** Outcome of one run (SPEC §7): `last_run.json` holds one, `history.jsonl` one per line. */
+/**
+ * Outcome of one run (SPEC §7): `last_run.json` holds one, `history.jsonl` one per line.
+ * `success`: every selected target has the archive, every prune ran, every file was stored;
+ * `partial`: stored on at least one target, and `attention` says what else happened;
+ * `failure`: stored nowhere (or the run ended before it could be checked).
+ */
 export type RunStatus = 'success' | 'partial' | 'failure';
 
 export interface TargetResult {
@@ -12,7 +17,22 @@ export interface TargetResult {
   errorCode?: string;
   /** Archives pruned on this target after the push. */
   pruned?: string[];
+  /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */
   pruneError?: string;
+}
+
+/**
+ * What an operator must look at after a run that stored its archive
+ * (status `partial`, exit 3). Each list is empty when nothing of that kind
+ * happened; `RunResult.attention` is absent when all three are.
+ */
+export interface RunAttention {
+  /** Selected targets that do not hold the archive. */
+  failedTargets: string[];
+  /** Targets that hold the archive but whose prune failed, with the reason. */
+  failedPrunes: { target: string; error: string }[];
+  /** Source files or directories that could not be read, as the archive's inventory lists them. */
+  unreadable: { path: string; message: string }[];
 }
 
 export interface RunResult {
@@ -28,7 +48,9 @@ export interface RunResult {
   description?: string;
   dryRun?: boolean;
   targets: TargetResult[];
-  /** Why the run failed before any target was tried (hook, source, lock...). */
+  /** Present when something needs attention (status `partial`): which targets, prunes and files. */
+  attention?: RunAttention;
+  /** Why the run failed before any target was tried (hook, source, lock...), or what was still pending when the process ended. */
   error?: string;
   warnings: string[];
 }

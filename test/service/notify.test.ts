@@ -77,6 +77,21 @@ describe('notifications', () => {
     expect(stdin).toEqual(payload);
   });
 
+  it('a run stored on one target but not another notifies partial, exit 3, with the failed target in attention', async () => {
+    await mkdir(join(ws.dir, 'usbmnt'));
+    await ws.writeConfig(basicConfig({
+      targets: {
+        local: { type: 'local', path: './backups', keep: 3 },
+        usb: { type: 'usb', path: './usbmnt/backups', mountpoint: './usbmnt', keep: 3 },
+      },
+      notify: [{ type: 'command', command: 'cat > notified.json' }],
+    }));
+    const r = await ws.run(['run']);
+    expect(r.code, r.stderr).toBe(3);
+    const payload = JSON.parse(await readFile(join(ws.dir, 'notified.json'), 'utf8'));
+    expect(payload).toMatchObject({ status: 'partial', exit_code: 3, attention: { failed_targets: ['usb'], failed_prunes: [], unreadable: [] } });
+  });
+
   it('a successful run notifies nobody by default', async () => {
     await ws.writeConfig(basicConfig({ notify: [{ type: 'webhook', url: `${rx.base}/hook` }] }));
     const r = await ws.run(['run']);

@@ -1,5 +1,5 @@
-import { EXIT } from '../../errors.js';
 import { runJob } from '../../pipeline/run.js';
+import { exitCodeFor } from '../../pipeline/run-status.js';
 import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
@@ -27,11 +27,6 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
   return exitCodeFor(result);
 }
 
-/** 0 success, 3 partial, 1 failure (SPEC §5). */
-export function exitCodeFor(result: Pick<RunResult, 'status'>): number {
-  return result.status === 'success' ? EXIT.OK : result.status === 'partial' ? EXIT.PARTIAL : EXIT.FAILURE;
-}
-
 function renderRun(r: RunResult): string {
   const head = `${r.dryRun ? '[dry run] ' : ''}${r.status}: ${r.archive ?? '(no archive)'}${r.size !== undefined ? ` (${formatBytes(r.size)})` : ''}`;
   const rows = r.targets.map((t) => [
@@ -39,11 +34,12 @@ function renderRun(r: RunResult): string {
     t.status,
     t.status === 'success' ? formatBytes(t.bytes) : '',
     `${(t.durationMs / 1000).toFixed(1)}s`,
-    t.error ?? (t.pruned?.length ? `pruned ${t.pruned.length}` : ''),
+    t.error ?? (t.pruneError ? `prune failed: ${t.pruneError}` : t.pruned?.length ? `pruned ${t.pruned.length}` : ''),
   ]);
   const lines = [head];
   if (rows.length) lines.push(table(['target', 'status', 'bytes', 'time', 'note'], rows));
   if (r.error && !r.targets.length) lines.push(`error: ${r.error}`);
+  for (const u of r.attention?.unreadable ?? []) lines.push(`not stored (unreadable): ${u.path}: ${u.message}`);
   if (r.warnings.length) lines.push(`${r.warnings.length} warning(s); see the archive's inventory`);
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@ import { describeError, EXIT } from '../../errors.js';
 import { nextScheduledRun } from '../../service/schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';
+import type { RunAttention } from '../../state/types.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
@@ -32,6 +33,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   const lines = [
     `job ${config.job}`,
     `last run: ${last ? `${last.status} at ${last.ended}${last.archive ? ` (${last.archive})` : ''}${last.error ? ` — ${last.error}` : ''}` : 'never'}`,
+    ...(last?.attention ? [`needs attention: ${attentionText(last.attention)}`] : []),
     `next run: ${next ? next.toISOString() : config.schedule ? 'none' : 'no schedule configured'}`,
     ...(lock ? [`running: pid ${lock.pid} on ${lock.host} since ${lock.started}`] : []),
     table(['target', 'archives', 'newest', 'last push'], targets.map((t) => [
@@ -43,4 +45,12 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   ];
   ctx.output(lines.join('\n'), { job: config.job, last_run: last ?? null, next_run: next?.toISOString() ?? null, running: lock ?? null, targets });
   return EXIT.OK;
+}
+
+function attentionText(a: RunAttention): string {
+  const parts = [];
+  if (a.failedTargets.length) parts.push(`not stored on ${a.failedTargets.join(', ')}`);
+  for (const p of a.failedPrunes) parts.push(`prune failed on ${p.target} (${p.error})`);
+  if (a.unreadable.length) parts.push(`${a.unreadable.length} file(s) could not be read, first ${a.unreadable[0]!.path}`);
+  return parts.join('; ');
 }

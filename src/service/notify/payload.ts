@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { NotifyEvent } from '../../config/service.js';
+import { exitCodeFor } from '../../pipeline/run-status.js';
 import type { RunResult } from '../../state/types.js';
 
 /** One per-target line of a notification. */
@@ -34,6 +35,8 @@ export interface NotifyPayload {
   error?: string;
   targets: NotifyTarget[];
   warnings: number;
+  /** With status `partial`: the failed targets, failed prunes and unreadable files (as in `last_run.json`). */
+  attention?: { failed_targets: string[]; failed_prunes: { target: string; error: string }[]; unreadable: { path: string; message: string }[] };
 }
 
 const EXIT_FOR: Record<NotifyEvent, number> = { success: 0, failure: 1, partial: 3 };
@@ -44,7 +47,7 @@ export function runPayload(result: RunResult): NotifyPayload {
     job: result.job,
     host: hostname(),
     status: result.status,
-    exit_code: EXIT_FOR[result.status],
+    exit_code: exitCodeFor(result),
     run_id: result.id,
     archive: result.archive,
     size: result.size,
@@ -55,6 +58,11 @@ export function runPayload(result: RunResult): NotifyPayload {
     error: result.error,
     targets: result.targets.map((t) => ({ target: t.target, status: t.status, bytes: t.bytes, duration_ms: t.durationMs, error: t.error, error_code: t.errorCode })),
     warnings: result.warnings.length,
+    attention: result.attention && {
+      failed_targets: result.attention.failedTargets,
+      failed_prunes: result.attention.failedPrunes,
+      unreadable: result.attention.unreadable,
+    },
   };
 }
 
@@ -94,6 +102,8 @@ export function humanSummary(p: NotifyPayload): { title: string; message: string
     p.archive ? `archive ${p.archive}` : undefined,
     ...p.targets.map((t) => `${t.target}: ${t.status}${t.error_code ? ` [${t.error_code}]` : ''}${t.error ? ` (${t.error})` : ''}`),
     p.error && !p.targets.length ? `error: ${p.error}` : undefined,
+    ...(p.attention?.failed_prunes ?? []).map((f) => `${f.target}: prune failed (${f.error})`),
+    p.attention?.unreadable.length ? `${p.attention.unreadable.length} unreadable file(s), e.g. ${p.attention.unreadable[0]!.path}` : undefined,
     `${p.host}, ${(p.duration_ms / 1000).toFixed(1)}s`,
   ];
   return { title, message: lines.filter((l) => l !== undefined).join('\n') };

@@ -1,0 +1,36 @@
+import { EXIT } from '../errors.js';
+import type { RunAttention, RunStatus, TargetResult } from '../state/types.js';
+
+/** What the status of a run is decided from. */
+export interface RunFacts {
+  /** Every selected target's push outcome, with its prune error when the prune failed. */
+  targets: Pick<TargetResult, 'target' | 'status' | 'pruneError'>[];
+  /** Source files that could not be read (the inventory's `unreadable`). */
+  unreadable: { path: string; message: string }[];
+  /** The run failed as a whole (a hook, a source, the archive stream, or the process ended with work pending). */
+  failed?: boolean;
+}
+
+/**
+ * The one decision behind a run's status and exit code (SPEC §5):
+ * `failure` (exit 1) when the run failed as a whole or no target holds the
+ * archive; otherwise `partial` (exit 3) when a target failed, a prune failed
+ * or some files could not be read, with `attention` naming them; otherwise
+ * `success` (exit 0). Pure.
+ */
+export function decideRun(facts: RunFacts): { status: RunStatus; attention?: RunAttention } {
+  const stored = facts.targets.filter((t) => t.status === 'success');
+  if (facts.failed || stored.length === 0) return { status: 'failure' };
+  const attention: RunAttention = {
+    failedTargets: facts.targets.filter((t) => t.status !== 'success').map((t) => t.target),
+    failedPrunes: stored.filter((t) => t.pruneError !== undefined).map((t) => ({ target: t.target, error: t.pruneError! })),
+    unreadable: facts.unreadable,
+  };
+  const needsLook = attention.failedTargets.length + attention.failedPrunes.length + attention.unreadable.length > 0;
+  return needsLook ? { status: 'partial', attention } : { status: 'success' };
+}
+
+/** 0 success, 3 partial (stored, but look at `attention`), 1 failure (SPEC §5). */
+export function exitCodeFor(result: { status: RunStatus }): number {
+  return result.status === 'success' ? EXIT.OK : result.status === 'partial' ? EXIT.PARTIAL : EXIT.FAILURE;
+}
