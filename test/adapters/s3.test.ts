@@ -229,3 +229,39 @@ async function blackHole(): Promise<{ server: Server; endpoint: string; firstSoc
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, endpoint: `http://127.0.0.1:${(server.address() as { port: number }).port}`, firstSocket };
 }
+
+describe('s3: exclusive commit on servers with conditional writes', () => {
+  it('a put sends If-None-Match: *, and when the server refuses it (the key appeared after the check) it fails with EXISTS and deletes nothing', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const seen: { method: string; ifNoneMatch?: string }[] = [];
+    const http = createHttpServer((req, res) => {
+      seen.push({ method: req.method ?? '', ifNoneMatch: req.headers['if-none-match'] as string | undefined });
+      req.resume();
+      req.on('end', () => {
+        if (req.method === 'HEAD') { res.writeHead(404).end(); return; } // not there yet: another run commits in between
+        if (req.method === 'PUT') {
+          res.writeHead(412, { 'content-type': 'application/xml' }).end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
+          return;
+        }
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as { port: number }).port;
+    const adapter = new S3Adapter('cloud', {
+      bucket: 'b', prefix: 'mss/', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
+    });
+    try {
+      const err = (await adapter.put('mss-20260101T000000Z.tar.gz', bufferBody('mine')).catch((e: unknown) => e)) as StorageError;
+      expect(isStorageError(err, 'EXISTS')).toBe(true);
+      expect(err.message).toMatch(/target "cloud" \[EXISTS\]: s3:\/\/b\/mss\/mss-20260101T000000Z\.tar\.gz already exists/);
+      expect(seen.find((r) => r.method === 'PUT')?.ifNoneMatch).toBe('*');
+      expect(seen.map((r) => r.method)).not.toContain('DELETE');
+    } finally {
+      await adapter.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
