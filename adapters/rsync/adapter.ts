@@ -37,7 +37,7 @@ export interface RsyncAdapterOptions extends SshTarget {
  * share one multiplexed ssh connection; `close()` ends it.
  */
 export class RsyncAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: false, latestPointer: false, maxConcurrency: 2 };
+  readonly capabilities: Capabilities = { streamingPut: false, maxConcurrency: 2 };
   private readonly root: string;
   private readonly ssh: SshSession;
   private rootReady = false;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { abortedError, StorageError } from '../../src/storage/errors.js';
 import { checkAborted, openSftp, type SftpConnectOptions, type SftpConnection } from './connection.js';
 import { fromSftpError } from './errors.js';
 import { writeRemoteFile, WRITE_CHUNK } from './upload.js';
@@ -27,7 +27,7 @@ export interface SftpAdapterOptions extends SftpConnectOptions {
  * file when the connection still allows it.
  */
 export class SftpAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
+  readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly root: string;
   private conn?: Promise<SftpConnection>;
   private rootReady?: SftpConnection;
@@ -56,7 +56,7 @@ export class SftpAdapter implements StorageAdapter {
     } catch (err) {
       input?.destroy();
       if (!c.dead) await c.client.delete(tmp, true).catch(() => {});
-      if (options.signal?.aborted) throw new StorageError('ABORTED', this.name, `upload of ${path} aborted`, { cause: options.signal.reason });
+      if (options.signal?.aborted) throw abortedError(this.name, options.signal, `upload of ${path}`);
       if (!(err instanceof StorageError) && !c.dead) await this.refuseExisting(c, path, err);
       throw await this.writeError(c, err, `writing ${path}`);
     }
