@@ -9,6 +9,8 @@ import { writeRemoteFile, WRITE_CHUNK } from './upload.js';
 
 /** Prefix of in-progress uploads. Hidden names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
+/** Age after which a temporary upload file is certainly abandoned. */
+const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
 
 export interface SftpAdapterOptions extends SftpConnectOptions {
   /** Remote directory; relative (or `~/...`) means under the login directory. */
@@ -102,6 +104,11 @@ export class SftpAdapter implements StorageAdapter {
     const c = await this.connection(options.signal);
     try {
       const entries = await c.client.list(this.root);
+      // Temporary files of uploads killed more than a day ago never list; they are swept here, best effort.
+      const cutoff = Date.now() - STALE_PARTIAL_MS;
+      for (const e of entries) {
+        if (e.name.startsWith(TEMP_PREFIX) && e.modifyTime < cutoff) await c.client.delete(posix.join(this.root, e.name), true).catch(() => {});
+      }
       return entries
         .filter((e) => e.type === '-' && !e.name.startsWith('.') && e.name.startsWith(prefix))
         .map((e) => ({ key: e.name, size: e.size, modified: new Date(e.modifyTime) }));

@@ -9,16 +9,26 @@ import { silentLogger, type Logger } from '../../src/log.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
 import { isStorageError, type StorageError } from '../../src/storage/errors.js';
 import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { readAll, testAdapterConformance } from '../conformance/suite.js';
+import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';
 
-function adapterFor(s: SshdHandle, root: string, hostKey: HostKeyPolicy = parseHostKeyOption('sftp', s.hostPublicKey)): SftpAdapter {
-  return new SftpAdapter('sftp', { host: s.host, port: s.port, user: s.user, root, privateKey: s.privateKey, hostKey, log: silentLogger });
+function adapterOptions(s: SshdHandle, root: string, hostKey: HostKeyPolicy = parseHostKeyOption('sftp', s.hostPublicKey)) {
+  return { host: s.host, port: s.port, user: s.user, root, privateKey: s.privateKey, hostKey, log: silentLogger };
+}
+function adapterFor(s: SshdHandle, root: string, hostKey?: HostKeyPolicy): SftpAdapter {
+  return new SftpAdapter('sftp', adapterOptions(s, root, hostKey));
 }
 
 testAdapterConformance('sftp', async () => {
   const server = await startSshd();
-  return { adapter: adapterFor(server, join(server.dataDir, 'conformance', 'nested')), cleanup: () => server.dispose() };
+  const root = join(server.dataDir, 'conformance', 'nested');
+  return {
+    adapter: adapterFor(server, root),
+    cleanup: () => server.dispose(),
+    unreachable: async () => new SftpAdapter('sftp', { ...adapterOptions(server, root), port: await closedPort() }),
+    secret: server.privateKey.toString().split('\n')[1],
+    rootOnDisk: root,
+  };
 });
 
 describe('sftp target against a real sshd', () => {
