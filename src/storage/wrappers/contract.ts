@@ -22,7 +22,13 @@ export class ContractAdapter extends DelegatingAdapter {
     this.precheck(key, options);
     await this.checkSize(key, body);
     await this.checkFreeSpace(key, body, options);
-    return this.inner.put(key, exactSize(this.name, key, body), options);
+    const checked = exactSize(this.name, key, body);
+    try {
+      return await this.inner.put(key, checked.body, options);
+    } catch (err) {
+      // Adapters wrap a failing source in their own error; the size mismatch is what the caller needs to see.
+      throw checked.mismatch() ?? err;
+    }
   }
   override async get(key: string, options: OpOptions = {}): Promise<Readable> {
     this.precheck(key, options);
@@ -95,29 +101,37 @@ function sizeError(target: string, key: string, actual: number, declared: number
   return new StorageError('CORRUPT', target, `the body of ${key} is ${detail}; nothing was stored`);
 }
 
-/** The body with every opened stream checked against its declared size; bodies without one pass unchanged. */
-function exactSize(target: string, key: string, body: PutBody): PutBody {
+/**
+ * The body with every opened stream checked against its declared size
+ * (bodies without one pass unchanged), and the size error of the last
+ * attempt, if its stream had one.
+ */
+function exactSize(target: string, key: string, body: PutBody): { body: PutBody; mismatch(): StorageError | undefined } {
   const declared = body.size;
-  if (declared === undefined) return body;
-  return {
+  let failure: StorageError | undefined;
+  if (declared === undefined) return { body, mismatch: () => undefined };
+  const fail = (seen: number) => (failure = sizeError(target, key, seen, declared));
+  const checked: PutBody = {
     replayable: body.replayable,
     size: body.size,
     sizeHint: body.sizeHint,
     path: body.path,
     open() {
+      failure = undefined;
       let seen = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, done) {
           seen += chunk.length;
-          if (seen > declared) done(sizeError(target, key, seen, declared));
+          if (seen > declared) done(fail(seen));
           else done(null, chunk);
         },
         flush(done) {
-          done(seen === declared ? null : sizeError(target, key, seen, declared));
+          done(seen === declared ? null : fail(seen));
         },
       });
       // pipeline destroys the source when the consumer stops reading (abort), and the counter when the source fails.
       return pipeline(body.open(), counter, () => {});
     },
   };
+  return { body: checked, mismatch: () => failure };
 }
