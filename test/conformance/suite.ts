@@ -259,6 +259,22 @@ export function testAdapterConformance(label: string, setup: () => Promise<Confo
       await rm(young, { force: true });
     });
 
+    it('an upload in progress never lists under its name or any other', async () => {
+      const k = key('inflight');
+      const data = randomBytes(3 * 1024 * 1024);
+      const before = (await a.list('')).map((o) => o.key);
+      let seen: string[] | undefined;
+      async function* body() {
+        for (let off = 0; off < data.length; off += 256 * 1024) {
+          yield data.subarray(off, off + 256 * 1024);
+          if (off === 1024 * 1024) seen = (await a.list('')).map((o) => o.key).filter((x) => !before.includes(x));
+        }
+      }
+      await a.put(k, streamBody(Readable.from(body()), data.length));
+      expect(seen).toEqual([]);
+      expect((await a.list('conf-inflight-')).map((o) => o.key)).toEqual([k]);
+    });
+
     it('close() may be called twice', async () => {
       await a.close?.();
       await a.close?.();
