@@ -212,6 +212,14 @@ export function testAdapterConformance(label: string, setup: () => Promise<Confo
         await expect(op()).rejects.toSatisfy((e) => isStorageError(e, 'ABORTED'));
       }
       expect((await a.list('conf-never-'))).toEqual([]);
+      const big = key('aborted-read');
+      await a.put(big, bufferBody(randomBytes(4 * 1024 * 1024)));
+      const reading = new AbortController();
+      const stream = await a.get(big, { signal: reading.signal });
+      const read = (async () => {
+        for await (const _chunk of stream) reading.abort(new Error('shutdown'));
+      })();
+      await expect(read).rejects.toSatisfy((e) => isStorageError(e, 'ABORTED'));
     });
 
     it('a push larger than the free space the target reports is refused with NO_SPACE before it starts', async () => {

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Transform, type Readable } from 'node:stream';
 import type { ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../adapter.js';
 import { abortedError, fromSystemError, StorageError } from '../errors.js';
 import { checkKey } from '../keys.js';
@@ -8,7 +8,8 @@ import { DelegatingAdapter } from './delegate.js';
 /**
  * The rules every adapter shares, enforced once in front of it:
  * - every key passes `checkKey` (CONFIG before the backend is touched);
- * - a call whose signal is already aborted rejects with ABORTED at once;
+ * - a call whose signal is already aborted rejects with ABORTED at once, and
+ *   a download stream whose signal fires fails with ABORTED;
  * - a put whose body declares `size` must deliver exactly that many bytes:
  *   more or fewer makes the body's stream fail with CORRUPT, so the adapter
  *   abandons the upload as for any failing source and nothing lists;
@@ -32,7 +33,15 @@ export class ContractAdapter extends DelegatingAdapter {
   }
   override async get(key: string, options: OpOptions = {}): Promise<Readable> {
     this.precheck(key, options);
-    return this.inner.get(key, options);
+    const stream = await this.inner.get(key, options);
+    const signal = options.signal;
+    if (!signal) return stream;
+    // Whatever the backend does on abort, the reader sees the one ABORTED error.
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    const onAbort = () => out.destroy(abortedError(this.name, signal, `reading ${key}`));
+    signal.addEventListener('abort', onAbort, { once: true });
+    pipeline(stream, out, () => signal.removeEventListener('abort', onAbort));
+    return out;
   }
   override async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
     this.precheck(key, options);
