@@ -38,9 +38,15 @@ export class ContractAdapter extends DelegatingAdapter {
     if (!signal) return stream;
     // Whatever the backend does on abort, the reader sees the one ABORTED error.
     const out = new PassThrough({ highWaterMark: 1 << 20 });
-    const onAbort = () => out.destroy(abortedError(this.name, signal, `reading ${key}`));
+    const aborted = () => abortedError(this.name, signal, `reading ${key}`);
+    const onAbort = () => out.destroy(aborted());
     signal.addEventListener('abort', onAbort, { once: true });
-    pipeline(stream, out, () => signal.removeEventListener('abort', onAbort));
+    stream.once('error', (err) => out.destroy(signal.aborted ? aborted() : err));
+    out.once('close', () => {
+      signal.removeEventListener('abort', onAbort);
+      stream.destroy();
+    });
+    stream.pipe(out);
     return out;
   }
   override async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
