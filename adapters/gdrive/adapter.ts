@@ -5,7 +5,7 @@ import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } fro
 import { abortedError, StorageError } from '../../src/storage/errors.js';
 import type { DriveAuth } from './auth.js';
 import { describeFailure, toStorageError } from './errors.js';
-import { checkKey, escapeQ, FOLDER_MIME, isNewer, toInfo } from './files.js';
+import { escapeQ, FOLDER_MIME, isNewer, toInfo } from './files.js';
 import { CHUNK_QUANTUM, resumableUpload, type DriveFile } from './resumable.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,createdTime,modifiedTime';
@@ -40,7 +40,7 @@ export interface GDriveSettings {
  * A file appears only when its upload completes, so partial uploads never list.
  */
 export class GDriveAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 2 };
+  readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 2 };
   private readonly drive: drive_v3.Drive;
   private readonly apiRoot: string;
   private folder?: Promise<string>;
@@ -62,7 +62,6 @@ export class GDriveAdapter implements StorageAdapter {
    * after the upload, fails with EXISTS (see `refuseTaken`).
    */
   async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
-    checkKey(this.name, key);
     const { signal } = options;
     const folderId = await this.folderId(signal);
     const what = `uploading ${key} to ${this.folderLabel()}`;
@@ -125,7 +124,6 @@ export class GDriveAdapter implements StorageAdapter {
 
   /** Permanently deletes every file of that name. Idempotent. */
   async remove(key: string, options: OpOptions = {}): Promise<void> {
-    checkKey(this.name, key);
     for (const f of await this.find(key, options.signal)) await this.deleteId(f.id, options.signal);
   }
 
@@ -226,7 +224,6 @@ export class GDriveAdapter implements StorageAdapter {
 
   /** The file a name stands for: the first one created (the put that won). */
   private async first(key: string, signal?: AbortSignal): Promise<DriveFile> {
-    checkKey(this.name, key);
     const file = (await this.find(key, signal))[0];
     if (!file) throw new StorageError('NOT_FOUND', this.name, `${key} does not exist in ${this.folderLabel()}`);
     return file;

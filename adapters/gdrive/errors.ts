@@ -1,4 +1,5 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
+import { isNetworkCode, networkErrorCode } from '../../src/storage/network-errors.js';
 
 /** What the error says about itself, read from a gaxios error or a raw Drive response. */
 export interface DriveFailure {
@@ -23,7 +24,6 @@ const SPACE_REASONS = new Set([
   'teamDriveHierarchyTooDeep',
 ]);
 const OAUTH_AUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'access_denied']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET']);
 
 /** Parses a Drive JSON error body (`{ error: { code, message, errors: [{ reason }] } }`) or an OAuth one. */
 export function parseErrorBody(body: unknown): Pick<DriveFailure, 'reason' | 'message' | 'oauthError'> {
@@ -61,7 +61,7 @@ export function describeFailure(err: unknown): DriveFailure {
   const status = typeof e?.response?.status === 'number' ? e.response.status : typeof e?.status === 'number' ? e.status : typeof e?.code === 'number' ? e.code : undefined;
   const data = e?.response?.data;
   const parsed = data && typeof (data as { pipe?: unknown }).pipe !== 'function' ? parseErrorBody(data) : {};
-  const systemCode = typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined;
+  const systemCode = networkErrorCode(err) ?? (typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined);
   return { status, systemCode, ...parsed };
 }
 
@@ -95,7 +95,7 @@ export function toStorageError(target: string, what: string, failure: DriveFailu
   if (status === 404) return make('NOT_FOUND', `not found (HTTP 404)${detail}`);
   if (status === 408 || (status !== undefined && status >= 500)) return make('UNAVAILABLE', `Google Drive is unavailable (HTTP ${status})${detail}`);
   if (oauthError) return make('AUTH', `the token request failed (${oauthError})${detail}`);
-  if (systemCode && (NETWORK_CODES.has(systemCode) || systemCode.startsWith('UND_ERR'))) {
+  if (isNetworkCode(systemCode)) {
     return make('UNAVAILABLE', `cannot reach Google Drive (${systemCode})`);
   }
   if (status !== undefined) return make('UNKNOWN', `unexpected answer (HTTP ${status}${reason ? `, ${reason}` : ''})${detail}`, false);

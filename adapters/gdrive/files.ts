@@ -1,6 +1,5 @@
 /** Small pure helpers of the gdrive adapter: naming, ordering and query escaping. */
 import type { ObjectInfo } from '../../src/storage/adapter.js';
-import { StorageError } from '../../src/storage/errors.js';
 import type { DriveFile } from './resumable.js';
 
 export const FOLDER_MIME = 'application/vnd.google-apps.folder';
@@ -19,11 +18,4 @@ export function isNewer(a: DriveFile, b: DriveFile): boolean {
 
 export function toInfo(f: DriveFile): ObjectInfo {
   return { key: f.name ?? '', size: Number(f.size ?? 0), modified: new Date(f.modifiedTime ?? f.createdTime ?? 0) };
-}
-
-/** Keys are flat names; anything with a path separator is refused. */
-export function checkKey(target: string, key: string): void {
-  if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
-    throw new StorageError('CONFIG', target, `invalid object name ${JSON.stringify(key)}`);
-  }
 }

@@ -24,7 +24,7 @@ const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
  * O_EXCL create and the temporary file renamed over that claim. Files are 0600.
  */
 export class LocalAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: true, maxConcurrency: 4 };
+  readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
 
   constructor(readonly name: string, readonly root: string) {}
 
@@ -32,7 +32,6 @@ export class LocalAdapter implements StorageAdapter {
   protected async beforeWrite(_body: PutBody | undefined, _options?: OpOptions): Promise<void> {}
 
   async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
-    checkKey(this.name, key);
     await this.beforeWrite(body, options);
     await this.ensureRoot();
     const tmp = join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`);
@@ -57,7 +56,6 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   async get(key: string, options: OpOptions = {}): Promise<Readable> {
-    checkKey(this.name, key);
     const path = join(this.root, key);
     const stream = createReadStream(path, { highWaterMark: 1 << 20, signal: options.signal });
     await new Promise<void>((resolve, reject) => {
@@ -68,7 +66,6 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   async stat(key: string, _options?: OpOptions): Promise<ObjectInfo> {
-    checkKey(this.name, key);
     const path = join(this.root, key);
     try {
       const s = await stat(path);
@@ -101,7 +98,6 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   async remove(key: string, _options?: OpOptions): Promise<void> {
-    checkKey(this.name, key);
     try {
       await unlink(join(this.root, key));
     } catch (err) {
@@ -126,7 +122,6 @@ export class LocalAdapter implements StorageAdapter {
 
   /** Atomically repoints the `latestKey` symlink at `key` (a relative link inside the directory). */
   async setLatest(latestKey: string, key: string, options?: OpOptions): Promise<void> {
-    checkKey(this.name, latestKey);
     await this.beforeWrite(undefined, options);
     const tmp = join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-link`);
     try {
@@ -139,7 +134,6 @@ export class LocalAdapter implements StorageAdapter {
   }
 
   localPath(key: string): string {
-    checkKey(this.name, key);
     return join(this.root, key);
   }
 
@@ -177,13 +171,6 @@ export class LocalAdapter implements StorageAdapter {
         dir = parent;
       }
     }
-  }
-}
-
-/** Keys are flat names; anything that could leave the directory is refused. */
-function checkKey(target: string, key: string): void {
-  if (!key || key.includes('/') || key.includes('\\') || key === '.' || key === '..' || key.includes('\0')) {
-    throw new StorageError('CONFIG', target, `invalid object name ${JSON.stringify(key)}`);
   }
 }
 

@@ -37,7 +37,7 @@ export interface RsyncAdapterOptions extends SshTarget {
  * share one multiplexed ssh connection; `close()` ends it.
  */
 export class RsyncAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: false, latestPointer: false, maxConcurrency: 2 };
+  readonly capabilities: Capabilities = { streamingPut: false, maxConcurrency: 2 };
   private readonly root: string;
   private readonly ssh: SshSession;
   private rootReady = false;
@@ -134,10 +134,16 @@ export class RsyncAdapter implements StorageAdapter {
     return { key, size: Number(size), modified: new Date(Number(mtime) * 1000) };
   }
 
-  /** Regular files directly in the directory, not hidden ones (temporary and partial uploads are hidden). A missing directory lists as empty. */
+  /**
+   * Regular files directly in the directory, not hidden ones (temporary and
+   * partial uploads are hidden). A missing directory lists as empty.
+   * Temporary and partial files of uploads killed more than a day ago are
+   * swept first, best effort.
+   */
   async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
     const d = shq(this.root);
-    const r = await this.ssh.run(`[ -d ${d} ] || exit 0; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -type f -printf '%s %T@ %f\\0'`, options.signal);
+    const sweep = `find . -mindepth 1 -maxdepth 2 -path ${shq(`./${TEMP_PREFIX}*`)} -type f -mmin +1440 -delete 2>/dev/null; find ./${PARTIAL_DIR} -mindepth 1 -maxdepth 1 -type f -mmin +1440 -delete 2>/dev/null;`;
+    const r = await this.ssh.run(`[ -d ${d} ] || exit 0; cd -- ${d} && { ${sweep} true; } && find . -mindepth 1 -maxdepth 1 -type f -printf '%s %T@ %f\\0'`, options.signal);
     if (r.code !== 0) throw await this.ssh.failure(r, `listing ${this.root}`, 'ssh');
     const out: ObjectInfo[] = [];
     for (const rec of r.stdout.toString('utf8').split('\0')) {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/log.js';
-import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
+import { abortedError, StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
 import { exec, type ExecResult } from './exec.js';
 import { SshMaster } from './ssh-master.js';
@@ -91,7 +91,7 @@ export class SshSession {
    * since ssh in batch mode does not print it for an unknown host).
    */
   async failure(r: ExecResult, what: string, program: 'ssh' | 'rsync'): Promise<StorageError> {
-    if (r.aborted) return new StorageError('ABORTED', this.target, `${what}: aborted`);
+    if (r.aborted) return abortedError(this.target, undefined, what);
     if (r.spawnError) {
       const missing = r.spawnError.code === 'ENOENT';
       return new StorageError('CONFIG', this.target, missing ? `${what}: the ${program} command is not installed on this machine` : `${what}: ${r.spawnError.message}`, { cause: r.spawnError });

@@ -51,7 +51,7 @@ export interface S3Settings {
  * either finding the key makes the put reject with EXISTS.
  */
 export class S3Adapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
+  readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly client: S3Client;
   private readonly endpointLabel: string;
   private readonly secrets: string[];

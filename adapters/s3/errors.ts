@@ -1,4 +1,5 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
+import { networkErrorCode } from '../../src/storage/network-errors.js';
 
 /** S3 error names (the `Code` of the XML error, or the SDK's class name) and what they mean to Ferry. */
 const BY_NAME: Record<string, StorageErrorCode> = {
@@ -34,11 +35,6 @@ const BY_NAME: Record<string, StorageErrorCode> = {
   TimeoutError: 'UNAVAILABLE',
   AbortError: 'ABORTED',
 };
-
-/** Node network errno codes: the endpoint could not be reached. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED',
-]);
 
 function byStatus(status: number | undefined): StorageErrorCode | undefined {
   if (status === undefined) return undefined;
@@ -79,15 +75,15 @@ export function fromS3Error(target: string, err: unknown, ctx: ErrorContext): St
   if (err instanceof StorageError) return err;
   const e = (err ?? {}) as SdkErrorLike;
   const status = e.$metadata?.httpStatusCode;
-  const errno = e.code ?? (e.cause as SdkErrorLike | undefined)?.code;
+  const errno = networkErrorCode(err);
   const code: StorageErrorCode =
-    (errno && NETWORK_CODES.has(errno) ? 'UNAVAILABLE' : undefined) ??
+    (errno ? 'UNAVAILABLE' : undefined) ??
     (e.name ? BY_NAME[e.name] : undefined) ??
     byStatus(status) ??
     'UNKNOWN';
   const detail = describe(e, status);
   let message: string;
-  if (code === 'UNAVAILABLE' && errno && NETWORK_CODES.has(errno)) {
+  if (errno) {
     message = `${ctx.what}: cannot reach ${ctx.endpoint} (${errno})`;
   } else if (e.name === 'NoSuchBucket') {
     message = `${ctx.what}: bucket "${ctx.bucket}" does not exist at ${ctx.endpoint}`;

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { abortedError, StorageError } from '../../src/storage/errors.js';
 import { checkAborted, openSftp, type SftpConnectOptions, type SftpConnection } from './connection.js';
 import { fromSftpError } from './errors.js';
 import { writeRemoteFile, WRITE_CHUNK } from './upload.js';
 
 /** Prefix of in-progress uploads. Hidden names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
+/** Age after which a temporary upload file is certainly abandoned. */
+const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
 
 export interface SftpAdapterOptions extends SftpConnectOptions {
   /** Remote directory; relative (or `~/...`) means under the login directory. */
@@ -27,7 +29,7 @@ export interface SftpAdapterOptions extends SftpConnectOptions {
  * file when the connection still allows it.
  */
 export class SftpAdapter implements StorageAdapter {
-  readonly capabilities: Capabilities = { atomicRename: true, streamingPut: true, latestPointer: false, maxConcurrency: 4 };
+  readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly root: string;
   private conn?: Promise<SftpConnection>;
   private rootReady?: SftpConnection;
@@ -56,7 +58,7 @@ export class SftpAdapter implements StorageAdapter {
     } catch (err) {
       input?.destroy();
       if (!c.dead) await c.client.delete(tmp, true).catch(() => {});
-      if (options.signal?.aborted) throw new StorageError('ABORTED', this.name, `upload of ${path} aborted`, { cause: options.signal.reason });
+      if (options.signal?.aborted) throw abortedError(this.name, options.signal, `upload of ${path}`);
       if (!(err instanceof StorageError) && !c.dead) await this.refuseExisting(c, path, err);
       throw await this.writeError(c, err, `writing ${path}`);
     }
@@ -102,6 +104,11 @@ export class SftpAdapter implements StorageAdapter {
     const c = await this.connection(options.signal);
     try {
       const entries = await c.client.list(this.root);
+      // Temporary files of uploads killed more than a day ago never list; they are swept here, best effort.
+      const cutoff = Date.now() - STALE_PARTIAL_MS;
+      for (const e of entries) {
+        if (e.name.startsWith(TEMP_PREFIX) && e.modifyTime < cutoff) await c.client.delete(posix.join(this.root, e.name), true).catch(() => {});
+      }
       return entries
         .filter((e) => e.type === '-' && !e.name.startsWith('.') && e.name.startsWith(prefix))
         .map((e) => ({ key: e.name, size: e.size, modified: new Date(e.modifyTime) }));

@@ -2,7 +2,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '../../src/log.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { abortedError } from '../../src/storage/errors.js';
 import { fingerprint, hostKeyAccepted, hostKeyError, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
 import { fromSftpError } from './errors.js';
 
@@ -99,5 +99,5 @@ function openSocket(target: string, host: string, port: number, timeoutMs: numbe
 
 /** Rejects with ABORTED when `signal` has fired. */
 export function checkAborted(target: string, signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw new StorageError('ABORTED', target, 'operation aborted', { cause: signal.reason });
+  if (signal?.aborted) throw abortedError(target, signal);
 }

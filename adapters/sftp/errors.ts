@@ -1,4 +1,5 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
+import { networkErrorCode } from '../../src/storage/network-errors.js';
 
 /** SFTP v3 status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in `err.code`. */
 const SFTP_STATUS: Record<number, StorageErrorCode> = {
@@ -13,17 +14,6 @@ const ERRNO: Record<string, StorageErrorCode> = {
   EACCES: 'AUTH',
   ENOSPC: 'NO_SPACE',
   EDQUOT: 'NO_SPACE',
-  ECONNREFUSED: 'UNAVAILABLE',
-  ECONNRESET: 'UNAVAILABLE',
-  ECONNABORTED: 'UNAVAILABLE',
-  ETIMEDOUT: 'UNAVAILABLE',
-  EHOSTUNREACH: 'UNAVAILABLE',
-  ENETUNREACH: 'UNAVAILABLE',
-  EHOSTDOWN: 'UNAVAILABLE',
-  EPIPE: 'UNAVAILABLE',
-  ENOTFOUND: 'UNAVAILABLE',
-  EAI_AGAIN: 'UNAVAILABLE',
-  ERR_NOT_CONNECTED: 'UNAVAILABLE',
   ABORT_ERR: 'ABORTED',
 };
 
@@ -44,6 +34,7 @@ export function fromSftpError(target: string, err: unknown, what: string): Stora
   let code: StorageErrorCode | undefined;
   if (typeof e?.code === 'number') code = SFTP_STATUS[e.code];
   else if (typeof e?.code === 'string') code = ERRNO[e.code];
+  if (!code && networkErrorCode(err)) code = 'UNAVAILABLE';
   if (e?.name === 'AbortError') code = 'ABORTED';
   if (!code && e?.level === 'client-authentication') code = 'AUTH';
   if (!code && (e?.level === 'client-socket' || e?.level === 'client-timeout')) code = 'UNAVAILABLE';

@@ -29,15 +29,15 @@ export class UsbAdapter extends LocalAdapter {
     }
   }
 
-  protected override async beforeWrite(body: PutBody | undefined, _options?: OpOptions): Promise<void> {
+  /** Every write first checks the mount (free space is checked by the core before each put). */
+  protected override async beforeWrite(_body: PutBody | undefined, _options?: OpOptions): Promise<void> {
     await this.checkMounted();
-    const need = body?.size ?? body?.sizeHint;
-    if (need !== undefined) {
-      const free = await this.freeSpace();
-      if (free !== undefined && free < need) {
-        throw new StorageError('NO_SPACE', this.name, `${this.opts.mountpoint} has ${free} bytes free, the archive needs up to ${need}`);
-      }
-    }
+  }
+
+  /** Free bytes on the mounted drive; undefined when nothing is mounted (never the root disk's space). */
+  override async freeSpace(options?: OpOptions): Promise<number | undefined> {
+    const mounted = await this.checkMounted().then(() => true, () => false);
+    return mounted ? super.freeSpace(options) : undefined;
   }
 
   private async checkMounted(): Promise<void> {

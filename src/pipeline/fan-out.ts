@@ -76,7 +76,7 @@ async function commit(target: Target, body: PutBody, built: BuiltArchive, option
     }
     const manifest = options.manifest(result);
     await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
-    if (target.adapter.capabilities.latestPointer && target.adapter.setLatest) {
+    if (target.adapter.setLatest) {
       await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
         options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
       });

@@ -32,13 +32,9 @@ export interface OpOptions {
 
 /** Optional abilities, declared up front so the core can compensate instead of checking adapter types. */
 export interface Capabilities {
-  /** Uploads land under a temporary name and are renamed, so a partial object never has the real name. */
-  atomicRename: boolean;
   /** `put` accepts a stream of unknown length. When false the core hands it a finished local file (`PutBody.path`). */
   streamingPut: boolean;
-  /** The adapter can keep a human-friendly `<job>-latest…` pointer (`setLatest`). */
-  latestPointer: boolean;
-  /** Puts this target handles well at once. */
+  /** Calls this target handles well at once (the default `concurrency`; a download holds its slot until its stream ends). */
   maxConcurrency: number;
 }
 
@@ -79,13 +75,13 @@ export interface StorageAdapter {
   /** Deletes the object. Idempotent: removing a missing key resolves. */
   remove(key: string, options?: OpOptions): Promise<void>;
 
-  /** Points `<latestKey>` at `key` (e.g. a symlink). Only called when `capabilities.latestPointer`. */
+  /** Points `<latestKey>` at `key` (e.g. a symlink). Adapters that cannot keep such a pointer leave it out. */
   setLatest?(latestKey: string, key: string, options?: OpOptions): Promise<void>;
 
   /** Path of a stored object on this machine's filesystem, when the target is a local directory; the core may read it directly. */
   localPath?(key: string): string | undefined;
 
-  /** Free bytes at the target, when the backend can tell. */
+  /** Free bytes at the target, when the backend can tell. The core asks before every put whose size is known. */
   freeSpace?(options?: OpOptions): Promise<number | undefined>;
 
   /** Extra readiness checks for `ferry check` (mounted, right device, ...). Rejects with a StorageError. */

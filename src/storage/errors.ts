@@ -1,3 +1,5 @@
+import { networkErrorCode } from './network-errors.js';
+
 /**
  * One error family for every storage target. Adapters convert SDK and system
  * errors into a StorageError at their boundary; the core only ever looks at
@@ -54,9 +56,12 @@ export function isRetryable(err: unknown): boolean {
   return err instanceof StorageError && err.retryable;
 }
 
-/** The AbortSignal's reason as an ABORTED StorageError, so callers see one family. */
-export function abortedError(target: string, signal: AbortSignal): StorageError {
-  return new StorageError('ABORTED', target, 'operation aborted', { cause: signal.reason });
+/**
+ * The one way to build an ABORTED StorageError: `what` names the operation
+ * (default "operation"), and the signal's reason, when there is one, is the cause.
+ */
+export function abortedError(target: string, signal?: AbortSignal, what = 'operation'): StorageError {
+  return new StorageError('ABORTED', target, `${what} aborted`, { cause: signal?.reason });
 }
 
 const ERRNO_CODES: Record<string, StorageErrorCode> = {
@@ -71,12 +76,6 @@ const ERRNO_CODES: Record<string, StorageErrorCode> = {
   EFBIG: 'NO_SPACE',
   EIO: 'UNAVAILABLE',
   EBUSY: 'UNAVAILABLE',
-  ETIMEDOUT: 'UNAVAILABLE',
-  ECONNREFUSED: 'UNAVAILABLE',
-  ECONNRESET: 'UNAVAILABLE',
-  EHOSTUNREACH: 'UNAVAILABLE',
-  ENETUNREACH: 'UNAVAILABLE',
-  EPIPE: 'UNAVAILABLE',
   ABORT_ERR: 'ABORTED',
 };
 
@@ -84,7 +83,7 @@ const ERRNO_CODES: Record<string, StorageErrorCode> = {
 export function fromSystemError(target: string, err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
-  const code = ERRNO_CODES[errno] ?? 'UNKNOWN';
+  const code = ERRNO_CODES[errno] ?? (networkErrorCode(err) ? 'UNAVAILABLE' : 'UNKNOWN');
   const detail = err instanceof Error ? err.message : String(err);
   return new StorageError(code, target, `${what}: ${detail}`, { cause: err });
 }

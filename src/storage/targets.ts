@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { StorageAdapter } from './adapter.js';
 import { adapterDefinition } from './registry.js';
 import { DryRunAdapter } from './wrappers/dry-run.js';
+import { withContract } from './wrappers/contract.js';
 import { withFileStaging } from './wrappers/file-staging.js';
 import { LimitAdapter } from './wrappers/limit.js';
 import { RetryAdapter } from './wrappers/retry.js';
@@ -29,7 +30,8 @@ export function selectTargetNames(config: LoadedConfig, wanted: string[] | undef
 /**
  * Creates one target's adapter with the standard wrappers around it:
  * retry (retryable errors, backoff) → file staging (for adapters that
- * cannot take a stream) → concurrency limit → dry run.
+ * cannot take a stream) → the shared contract (keys, declared sizes, aborts,
+ * free space) → concurrency limit → dry run.
  */
 export async function openTarget(config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
   const tc = config.targets[name];
@@ -49,6 +51,7 @@ export async function openTarget(config: LoadedConfig, name: string, log: Logger
   });
   // Adapters that need a finished file get one staged from the stream; as a file it is replayable, so it can be retried.
   adapter = withFileStaging(adapter, config.stagingDir);
+  adapter = withContract(adapter);
   adapter = new LimitAdapter(adapter, (concurrency as number | undefined) ?? adapter.capabilities.maxConcurrency);
   if (options.dryRun) adapter = new DryRunAdapter(adapter, log);
   return { name, config: tc, adapter };

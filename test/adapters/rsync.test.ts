@@ -11,18 +11,24 @@ import { fileBody } from '../../src/storage/body.js';
 import { isStorageError, type StorageError } from '../../src/storage/errors.js';
 import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
 import { withFileStaging } from '../../src/storage/wrappers/file-staging.js';
-import { readAll, testAdapterConformance } from '../conformance/suite.js';
+import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';
 
-function adapterFor(s: SshdHandle, root: string, hostKey: HostKeyPolicy = parseHostKeyOption('nas', s.hostPublicKey)): RsyncAdapter {
-  return new RsyncAdapter('nas', { host: s.host, port: s.port, user: s.user, root, privateKeyFile: s.privateKeyFile, hostKey, log: silentLogger });
+function adapterOptions(s: SshdHandle, root: string, hostKey: HostKeyPolicy = parseHostKeyOption('nas', s.hostPublicKey)) {
+  return { host: s.host, port: s.port, user: s.user, root, privateKeyFile: s.privateKeyFile, hostKey, log: silentLogger };
+}
+function adapterFor(s: SshdHandle, root: string, hostKey?: HostKeyPolicy): RsyncAdapter {
+  return new RsyncAdapter('nas', adapterOptions(s, root, hostKey));
 }
 
 testAdapterConformance('rsync (with file staging)', async () => {
   const server = await startSshd();
   const staging = join(server.dir, 'staging');
+  const root = join(server.dataDir, 'conformance');
   return {
-    adapter: withFileStaging(adapterFor(server, join(server.dataDir, 'conformance')), staging),
+    adapter: withFileStaging(adapterFor(server, root), staging),
+    unreachable: async () => withFileStaging(new RsyncAdapter('nas', { ...adapterOptions(server, root), port: await closedPort() }), staging),
+    rootOnDisk: root,
     cleanup: async () => {
       // Every staged file is removed once its put ends, whatever the outcome.
       expect(existsSync(staging) ? await readdir(staging) : []).toEqual([]);
@@ -142,19 +148,5 @@ describe('rsync target against a real sshd', () => {
     } finally {
       await bare.dispose();
     }
-  });
-
-  it('a stopped server is a retryable UNAVAILABLE error', async () => {
-    const s = await startSshd();
-    const a = track(adapterFor(s, join(s.dataDir, 'gone')));
-    await a.put('before', await localFile('1'));
-    await s.stop();
-    const body = await localFile('2');
-    for (const op of [() => a.put('after', body), () => a.list(''), () => a.get('before'), () => a.stat('before')]) {
-      const err = (await op().catch((e: unknown) => e)) as StorageError;
-      expect(isStorageError(err, 'UNAVAILABLE')).toBe(true);
-      expect(err.retryable).toBe(true);
-    }
-    await s.dispose();
   });
 });

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log.js';
 import type { PutBody } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
 import { isStorageError, StorageError } from '../../src/storage/errors.js';
-import { readAll, testAdapterConformance } from '../conformance/suite.js';
+import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { createBucket, S3RVER_CREDENTIALS, s3rverClient, startS3rver, type S3rverHandle } from '../servers/s3rver.js';
 
 const MiB = 1024 * 1024;
@@ -59,7 +59,15 @@ function meteredBody(total: number, onRead: (n: number) => void): PutBody {
   return streamBody(Readable.from(gen()), total);
 }
 
-testAdapterConformance('s3 (s3rver)', async () => ({ adapter: (await freshAdapter()).adapter }));
+const S3_SECRET = `very-secret-${randomBytes(8).toString('hex')}`;
+testAdapterConformance('s3 (s3rver)', async () => ({
+  adapter: (await freshAdapter()).adapter,
+  unreachable: async () => new S3Adapter('offsite', {
+    bucket: 'b', prefix: '', region: 'us-east-1', endpoint: `http://127.0.0.1:${await closedPort()}`, forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: S3_SECRET }, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
+  }),
+  secret: S3_SECRET,
+}));
 
 describe('s3: part size', () => {
   it('a 1 TB archive with a known size or size hint fits under 10,000 parts', () => {
@@ -111,14 +119,6 @@ describe('s3: behaviour against s3rver', () => {
     await adapter.close();
   });
 
-  it('a body shorter than its declared size fails and leaves no object', async () => {
-    const { adapter, bucket, endpoint } = await freshAdapter();
-    const short: PutBody = { replayable: true, size: 1000, open: () => Readable.from([Buffer.alloc(600)]) };
-    await expect(adapter.put('mss-short.tar.gz', short)).rejects.toSatisfy((e) => isStorageError(e, 'CORRUPT'));
-    expect(await rawKeys(endpoint, bucket)).toEqual([]);
-    await adapter.close();
-  });
-
   it('a missing bucket is a CONFIG error naming the target and the bucket', async () => {
     const { endpoint } = await s3rver();
     const adapter = new S3Adapter('cloud', {
@@ -134,20 +134,6 @@ describe('s3: behaviour against s3rver', () => {
     await adapter.close();
   });
 
-  it('an unreachable endpoint is a retryable UNAVAILABLE error naming the target and endpoint', async () => {
-    const port = await closedPort();
-    const adapter = new S3Adapter('offsite', {
-      bucket: 'b', prefix: '', region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true,
-      credentials: S3RVER_CREDENTIALS, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
-    });
-    const err = (await adapter.list('').catch((e: unknown) => e)) as StorageError;
-    expect(isStorageError(err, 'UNAVAILABLE')).toBe(true);
-    expect(err.retryable).toBe(true);
-    expect(err.message).toContain('target "offsite"');
-    expect(err.message).toContain(`127.0.0.1:${port}`);
-    await adapter.close();
-  });
-
   it('error messages never contain the secret key', async () => {
     const { endpoint } = await s3rver();
     const secretKey = `very-secret-${randomBytes(8).toString('hex')}`;
@@ -160,13 +146,11 @@ describe('s3: behaviour against s3rver', () => {
     expect(isStorageError(authErr, 'AUTH')).toBe(true);
     const knownKey = new S3Adapter('cloud', settings({ credentials: { accessKeyId: 'S3RVER', secretAccessKey: secretKey } }));
     const bucketErr = await knownKey.get('x').catch((e: unknown) => e);
-    const down = new S3Adapter('cloud', settings({ endpoint: `http://127.0.0.1:${await closedPort()}` }));
-    const downErr = await down.stat('x').catch((e: unknown) => e);
-    for (const err of [authErr, bucketErr, downErr]) {
+    for (const err of [authErr, bucketErr]) {
       expect(err).toBeInstanceOf(StorageError);
       expect(`${String(err)} ${(err as Error).stack} ${inspect(err, { depth: 6 })}`).not.toContain(secretKey);
     }
-    await Promise.all([unknownKey.close(), knownKey.close(), down.close()]);
+    await Promise.all([unknownKey.close(), knownKey.close()]);
   });
 
   it('an aborted single-part upload is cancelled on the wire, so it cannot complete later', async () => {
@@ -202,15 +186,6 @@ describe('s3: behaviour against s3rver', () => {
       .rejects.toSatisfy((e) => isStorageError(e, 'CONFIG'));
   });
 });
-
-/** A loopback port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /**
  * A server that holds its first connection open without ever answering, to

@@ -7,7 +7,10 @@ import { LocalAdapter } from '../../adapters/local/adapter.js';
 import { silentLogger } from '../../src/log.js';
 import type { PutBody } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { fromSystemError, StorageError } from '../../src/storage/errors.js';
+import { fromSftpError } from '../../adapters/sftp/errors.js';
+import { fromS3Error } from '../../adapters/s3/errors.js';
+import { describeFailure, toStorageError } from '../../adapters/gdrive/errors.js';
 import { DryRunAdapter } from '../../src/storage/wrappers/dry-run.js';
 import { LimitAdapter } from '../../src/storage/wrappers/limit.js';
 import { RetryAdapter } from '../../src/storage/wrappers/retry.js';
@@ -62,6 +65,48 @@ describe('storage wrappers', () => {
     const a = new LimitAdapter(new Slow('slow', dir), 2);
     await Promise.all(Array.from({ length: 6 }, (_, i) => a.stat(`k${i}`)));
     expect(peak).toBe(2);
+  });
+
+  it('a download holds its concurrency slot until its stream has been read to the end', async () => {
+    const local = new LocalAdapter('local', dir);
+    await local.put('a', bufferBody(Buffer.alloc(3 * 1024 * 1024, 1)));
+    await local.put('b', bufferBody('b'));
+    let first: Readable | undefined;
+    let firstEndedWhenSecondStarted: boolean | undefined;
+    class Watched extends LocalAdapter {
+      override async get(key: string) {
+        if (key === 'b') firstEndedWhenSecondStarted = first?.readableEnded;
+        return super.get(key);
+      }
+    }
+    const a = new LimitAdapter(new Watched('local', dir), 1);
+    first = await a.get('a');
+    const second = a.get('b');
+    let bytes = 0;
+    for await (const c of first) bytes += (c as Buffer).length;
+    expect(bytes).toBe(3 * 1024 * 1024);
+    (await second).resume();
+    expect(firstEndedWhenSecondStarted).toBe(true);
+  });
+
+  it('the same network failure is a retryable UNAVAILABLE on every adapter, however deep its cause', () => {
+    const socket = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    const fetchFailed = new TypeError('fetch failed', { cause: socket });
+    const refused = new AggregateError([Object.assign(new Error('connect ECONNREFUSED ::1:22'), { code: 'ECONNREFUSED' })], 'connect failed');
+    const wrapped = new Error('request failed', { cause: new Error('socket hang up', { cause: Object.assign(new Error('x'), { code: 'EHOSTDOWN' }) }) });
+    for (const err of [fetchFailed, refused, wrapped]) {
+      const converted = [
+        fromSystemError('t', err, 'reading'),
+        fromSftpError('t', err, 'reading'),
+        fromS3Error('t', err, { what: 'reading', bucket: 'b', endpoint: 'e', redact: [] }),
+        toStorageError('t', 'reading', describeFailure(err), err),
+      ];
+      for (const e of converted) {
+        expect(e.code).toBe('UNAVAILABLE');
+        expect(e.retryable).toBe(true);
+      }
+    }
+    expect(fromSystemError('t', new Error('bad', { cause: new Error('worse') }), 'reading').code).toBe('UNKNOWN');
   });
 
   it('dry run reads the whole body to measure it but stores and deletes nothing', async () => {

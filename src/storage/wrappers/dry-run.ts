@@ -27,6 +27,7 @@ export class DryRunAdapter extends DelegatingAdapter {
     return undefined;
   }
   override get setLatest() {
+    if (!this.inner.setLatest) return undefined;
     return async (latest: string, key: string) => this.log.info(`[dry run] ${this.name}: would point ${latest} at ${key}`);
   }
 }
