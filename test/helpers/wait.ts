@@ -12,25 +12,18 @@ export interface WaitOptions {
 /**
  * Checks `condition` until it returns something other than `undefined`,
  * `null` or `false`, and resolves with that value. A condition that throws
- * counts as not yet met. Rejects with `timed out after N ms waiting for
- * <what>` (plus the last error thrown, if any) when the timeout passes.
+ * ends the wait at once with that error (use it to say "this will never
+ * happen now", e.g. the process under test exited). Rejects with
+ * `timed out after N ms waiting for <what>` when the timeout passes.
  */
 export async function waitFor<T>(condition: () => T | undefined | null | false | Promise<T | undefined | null | false>, options: WaitOptions): Promise<T> {
   const timeout = options.timeout ?? 30_000;
   const interval = options.interval ?? 20;
   const deadline = Date.now() + timeout;
-  let lastError: unknown;
   for (;;) {
-    try {
-      const value = await condition();
-      if (value !== undefined && value !== null && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out after ${timeout} ms waiting for ${options.what}${why}`);
-    }
+    const value = await condition();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${options.what}`);
     await new Promise((r) => setTimeout(r, interval));
   }
 }
