@@ -21,8 +21,14 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get update -qq >/dev/null || echo "test: apt-get update failed; trying the install anyway" >&2
+  if ! apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
+    for pkg in "${need[@]}"; do
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+        || echo "test: apt-get could not install the package \"$pkg\"; install it by hand, the suite needs it" >&2
+    done
+    exit 1
+  fi
 fi
 
 [ -d node_modules ] || npm install --no-audit --no-fund

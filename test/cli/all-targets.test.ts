@@ -1,10 +1,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FERRY, SAMPLE_APP, workspace, type Workspace } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { startDriveEmulator, type DriveEmulator } from '../servers/drive-emulator/index.js';
 import { createBucket, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '../servers/s3rver.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
@@ -102,7 +103,12 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    await new Promise((r) => setTimeout(r, 400));
+    let exited = false;
+    child.on('close', () => { exited = true; });
+    await waitFor(async () => {
+      if (exited) throw new Error(`the run ended before the sftp upload was seen:\n${stderr}`);
+      return (await readdir(join(sshd.dataDir, 'sftp'))).some((n) => n.startsWith('.ferry-partial-'));
+    }, { what: 'the sftp upload to start', interval: 10 });
     await sshd.stop();
     const code = await new Promise<number | null>((r) => child.on('close', r));
     expect(code, stdout + stderr).toBe(3);

@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basicConfig, FERRY, workspace, type Workspace } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const archivesIn = async (dir: string) => (await readdir(dir)).filter((f) => /^app-\d{8}T\d{6}Z\.tar\.gz$/.test(f)).sort();
 
@@ -83,14 +85,18 @@ describe('ferry operations', () => {
   });
 
   it('a second concurrent run exits 75 at once', async () => {
-    await ws.writeConfig(basicConfig({ hooks: { before: ['sleep 4'] } }));
-    const first = ws.run(['run']);
-    await new Promise((r) => setTimeout(r, 1500));
-    const started = Date.now();
+    // The first run holds the lock in its before hook until the test lets it go, so the second can only
+    // finish at once: it exits 75 while the first is still waiting.
+    await ws.writeConfig(basicConfig({ hooks: { before: ['touch hook-started; while [ ! -e may-finish ]; do sleep 0.05; done'] } }));
+    let firstEnded = false;
+    const first = ws.run(['run']).finally(() => { firstEnded = true; });
+    await waitFor(() => firstEnded || existsSync(join(ws.dir, 'hook-started')), { what: 'the first run to reach its before hook' });
+    expect(firstEnded).toBe(false);
     const second = await ws.run(['run']);
     expect(second.code).toBe(75);
     expect(second.stderr).toMatch(/another run holds the lock/);
-    expect(Date.now() - started).toBeLessThan(3000);
+    expect(firstEnded).toBe(false);
+    await writeFile(join(ws.dir, 'may-finish'), '');
     expect((await first).code).toBe(0);
   });
 
@@ -101,11 +107,7 @@ describe('ferry operations', () => {
     await ws.writeConfig(basicConfig({ compression: { level: 9 } }));
     const child = spawn(process.execPath, [FERRY, 'run'], { cwd: ws.dir, stdio: 'ignore' });
     const backups = join(ws.dir, 'backups');
-    for (let i = 0; i < 200; i++) {
-      const files = await readdir(backups).catch(() => [] as string[]);
-      if (files.some((f) => f.startsWith('.ferry-partial-'))) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await waitFor(async () => (await readdir(backups).catch(() => [] as string[])).some((f) => f.startsWith('.ferry-partial-')), { what: 'a partial upload in backups/' });
     child.kill('SIGKILL');
     await new Promise((r) => child.on('exit', r));
     expect(await readFile(join(ws.dir, 'state', 'lock'), 'utf8')).toMatch(/"pid"/);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basicConfig, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** Starts `ferry run --json`, stops sshd once a third of the archive is on the server, and waits for the run to end. */
 async function runAndKillSshdMidUpload(ws: Workspace, sshd: SshdHandle, remoteDir: string, archiveBytes: number): Promise<CliResult> {
@@ -16,12 +17,11 @@ async function runAndKillSshdMidUpload(ws: Workspace, sshd: SshdHandle, remoteDi
   const closed = new Promise<number | null>((r) => child.on('close', r));
   let exited = false;
   void closed.then(() => { exited = true; });
-  for (;;) {
+  await waitFor(async () => {
     if (exited) throw new Error(`the run ended before the upload was a third done:\n${stdout}${stderr}`);
     const partial = (await readdir(remoteDir).catch(() => [] as string[])).find((n) => n.startsWith('.ferry-partial-'));
-    if (partial && (await stat(join(remoteDir, partial)).catch(() => ({ size: 0 }))).size > archiveBytes / 3) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return partial !== undefined && (await stat(join(remoteDir, partial)).catch(() => ({ size: 0 }))).size > archiveBytes / 3;
+  }, { what: 'the sftp upload to be a third done', interval: 10 });
   await sshd.stop();
   return { code: await closed, stdout, stderr };
 }
@@ -90,12 +90,11 @@ describe('restore and pull exit 0 only after the work is done and checked', () =
     const closed = new Promise<number | null>((r) => child.on('close', r));
     let exited = false;
     void closed.then(() => { exited = true; });
-    for (;;) {
+    await waitFor(async () => {
       if (exited) throw new Error(`the restore ended before a third was read:\n${stderr}`);
       const tmp = (await readdir(ws.dir)).find((n) => n.startsWith('.out.ferry-restore-'));
-      if (tmp && (await stat(join(ws.dir, tmp, 'app', 'big.bin')).catch(() => ({ size: 0 }))).size > BIG / 3) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return tmp !== undefined && (await stat(join(ws.dir, tmp, 'app', 'big.bin')).catch(() => ({ size: 0 }))).size > BIG / 3;
+    }, { what: 'the restore to be a third done', interval: 10 });
     await sshd.stop();
     expect(await closed, stderr).toBe(1);
     expect(stderr).toMatch(/ferry: .*(offsite|connection lost|pending)/);

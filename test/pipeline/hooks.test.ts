@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Logger } from '../../src/log.js';
 import { runHooks } from '../../src/pipeline/hooks.js';
+import { isRunning, waitForExit } from '../helpers/wait.js';
 
 let dir: string;
 beforeAll(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-hooks-')); });
@@ -45,24 +46,30 @@ describe('hooks', () => {
   });
 
   test('a hook that hangs is killed at its timeout with its whole process group', async () => {
-    const marker = join(dir, 'grandchild-survived');
-    const started = Date.now();
-    await expect(runHooks([`(sleep 2.5; touch ${marker}) & sleep 60`], { timeout: 1, log: recorder() }))
-      .rejects.toThrow(/^hook "\(sleep 2\.5.*" timed out after 1 s$/);
-    expect(Date.now() - started).toBeLessThan(4000);
-    await new Promise((r) => setTimeout(r, 2500));
-    await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+    const pidFile = join(dir, 'grandchild.pid');
+    await expect(runHooks([`sleep 600 & echo $! > ${pidFile}; sleep 600`], { timeout: 1, log: recorder() }))
+      .rejects.toThrow(/^hook "sleep 600 & .*" timed out after 1 s$/);
+    await waitForExit(Number(await readFile(pidFile, 'utf8')), 'the hook\'s background child');
   });
 
   test('a hook that leaves a daemon running in the background does not block the run', async () => {
-    const started = Date.now();
-    await runHooks(['sleep 3 &'], { timeout: 10, log: recorder() });
-    expect(Date.now() - started).toBeLessThan(3000);
+    const pidFile = join(dir, 'daemon.pid');
+    await runHooks([`sleep 600 & echo $! > ${pidFile}`], { timeout: 60, log: recorder() });
+    const daemon = Number(await readFile(pidFile, 'utf8'));
+    try {
+      expect(isRunning(daemon)).toBe(true);
+    } finally {
+      process.kill(daemon, 'SIGKILL');
+    }
   });
 
   test('aborting kills the running hook', async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 200);
-    await expect(runHooks(['sleep 30'], { timeout: 60, log: recorder(), signal: controller.signal })).rejects.toThrow(/was cancelled/);
+    const pidFile = join(dir, 'aborted.pid');
+    const log = recorder();
+    log.info = (line: string) => { if (line.endsWith(': started')) controller.abort(); };
+    await expect(runHooks([`echo $$ > ${pidFile}; echo started; exec sleep 600`], { timeout: 60, log, signal: controller.signal }))
+      .rejects.toThrow(/was cancelled/);
+    await waitForExit(Number(await readFile(pidFile, 'utf8')), 'the aborted hook');
   });
 });

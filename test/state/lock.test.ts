@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 import { silentLogger } from '../../src/log.js';
 import { acquireLock, processStart, readLiveLock } from '../../src/state/lock.js';
 
@@ -36,15 +37,6 @@ let dir: string;
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-lock-')); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-async function until<T>(fn: () => T | undefined, what: string, tries = 6000): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 /** Starts `n` contender processes against `stateDir`, releases them at once, and returns each one's verdict. */
 async function race(stateDir: string, n: number): Promise<string[]> {
   const go = join(stateDir, '..', `${stateDir.split('/').pop()}.go`);
@@ -55,9 +47,9 @@ async function race(stateDir: string, n: number): Promise<string[]> {
     child.stdout.on('data', (d: Buffer) => { o.text += d.toString(); });
     return new Promise((r) => child.on('close', r));
   });
-  await until(() => (outputs.every((o) => o.text.includes('ready')) ? true : undefined), 'every contender to be ready');
+  await waitFor(() => outputs.every((o) => o.text.includes('ready')), { what: 'every contender to be ready', timeout: 60_000 });
   await writeFile(go, '');
-  await until(() => (outputs.every((o) => /won|lost/.test(o.text)) ? true : undefined), 'every contender to decide');
+  await waitFor(() => outputs.every((o) => /won|lost/.test(o.text)), { what: 'every contender to decide', timeout: 60_000 });
   await writeFile(release, '');
   await Promise.all(children);
   return outputs.map((o) => o.text.split('\n')[1]!);
@@ -109,7 +101,7 @@ describe('job lock', () => {
     const created = new Set<string>();
     const watcher = watch(dir, (_event, name) => { if (name?.endsWith('.tmp')) created.add(name); });
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => acquireLock(dir, 'app', silentLogger)));
-    await until(() => (created.size >= 10 ? true : undefined), 'ten temp files', 300).catch(() => undefined);
+    await waitFor(() => created.size >= 10, { what: `ten distinct temp files (saw ${created.size})`, timeout: 10_000 });
     watcher.close();
     expect(created.size).toBe(10);
     const won = results.filter((r) => r.status === 'fulfilled');

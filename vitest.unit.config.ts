@@ -1,0 +1,28 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * `npm run test:unit`: the tests that need no root, no servers and no system
+ * packages beyond a POSIX shell, tar and ssh-keygen, so that any user can run
+ * them on a fresh clone. Tests that spawn `dist/` are in the list: the script
+ * builds first. A file that moves must be moved here too.
+ */
+export default defineConfig({
+  cacheDir: join(tmpdir(), 'ferry-vitest-unit-cache'),
+  test: {
+    include: [
+      'test/config/*.test.ts',
+      'test/retention/*.test.ts',
+      'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives}.test.ts',
+      'test/pipeline/{tar-writer,walk,fan-out,run-status,hooks,command-source,inventory-commands}.test.ts',
+      'test/storage/{wrappers,local,ssh-host-key}.test.ts',
+      'test/service/{scheduler,metrics}.test.ts',
+      'test/state/lock.test.ts',
+      'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+  },
+});
