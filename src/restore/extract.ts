@@ -58,7 +58,9 @@ const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
  * then modes (setuid, setgid and sticky included, which a chown after the
  * chmod would clear), then mtimes are restored; directories last, deepest
  * first, so writing their contents does not disturb their mtime and a
- * read-only directory is filled before it becomes read-only. Any failure
+ * read-only directory is filled before it becomes read-only. With `only`,
+ * the directories the archive lists above a selected entry get their stored
+ * owner, mode and mtime too (they are not counted in the result). Any failure
  * names the entry it happened on.
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
@@ -92,10 +94,25 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
     made.add(path);
   };
   const wanted = (clean: string, _e: { type: string }) => !skip.has(clean) && (!only || only(clean));
+  // With `--only`: unselected directory entries that are ancestors of the latest entry (at most one per
+  // depth, as archives list parents first); when a selected entry follows, they are restored with it.
+  const ancestors = new Map<string, DirMeta>();
+  const parents = new Map<string, DirMeta>();
 
   for await (const entry of readTarEntries(input)) {
     const path = checker.admit(entry);
-    if (!path || !wanted(text(path), entry)) continue;
+    if (!path) continue;
+    if (only) {
+      for (const key of ancestors.keys()) if (!path.startsWith(`${key}/`)) ancestors.delete(key);
+    }
+    if (!wanted(text(path), entry)) {
+      if (only && entry.type === 'Directory' && !skip.has(text(path))) {
+        ancestors.set(path, { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime });
+      }
+      continue;
+    }
+    for (const [key, meta] of ancestors) parents.set(key, meta);
+    ancestors.clear();
     try {
       for (const w of entry.warnings) options.onWarning?.(text(path), w);
       symlinks.delete(path);
@@ -144,7 +161,8 @@ export async function extractTar(input: Readable, dir: string, options: ExtractO
       throw entryError(link.name, err);
     }
   }
-  const deepestFirst = [...dirs].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+  for (const key of dirs.keys()) parents.delete(key);
+  const deepestFirst = [...parents, ...dirs].sort(([a], [b]) => b.split('/').length - a.split('/').length);
   for (const [path, d] of deepestFirst) {
     try {
       if (AS_ROOT) chownSync(at(path), d.uid, d.gid);

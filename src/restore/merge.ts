@@ -1,6 +1,5 @@
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, opendir, readdir, rename, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
 
 /** An archive entry and an existing destination path of a different type (file, directory, symlink, other). */
 export class TypeConflictError extends Error {
@@ -10,6 +9,15 @@ export class TypeConflictError extends Error {
   }
 }
 
+/*
+ * Paths are handled as binary strings (one char per byte, latin1), as in
+ * extract.ts, so names that are not valid UTF-8 are read, compared and
+ * moved byte for byte; they become Buffers only at the file-system call.
+ */
+const bytes = (path: string) => Buffer.from(path, 'latin1');
+const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
+const binary = (name: Buffer | string) => (typeof name === 'string' ? Buffer.from(name) : name).toString('latin1');
+
 /**
  * Moves the contents of a fully extracted tree into an existing directory.
  * First every entry is compared with what `to` already has at that path: when
@@ -18,11 +26,11 @@ export class TypeConflictError extends Error {
  * touched. Then files and symlinks replace same-named ones (rename is atomic
  * per file), directories are merged, and entries of `to` that the archive
  * does not hold are left alone. `--force` never deletes anything. Directory
- * mtimes from the archive are kept.
+ * mtimes from the archive are kept. Names need not be valid UTF-8.
  */
 export async function mergeInto(from: string, to: string): Promise<void> {
-  await checkTypes(from, to);
-  await moveInto(from, to);
+  await checkTypes(binary(from), binary(to));
+  await moveInto(binary(from), binary(to));
 }
 
 function kind(s: Stats): string {
@@ -34,30 +42,33 @@ function kind(s: Stats): string {
 
 /** Walks `from` one directory at a time (never a whole listing in memory), descending only where both sides are directories. */
 async function checkTypes(from: string, to: string): Promise<void> {
-  for await (const entry of await opendir(from)) {
-    const src = join(from, entry.name);
-    const dst = join(to, entry.name);
-    const d = await lstat(dst).catch(() => undefined);
+  // Node returns Buffer names with encoding 'buffer'; its types only know string names.
+  for await (const entry of await opendir(bytes(from), { encoding: 'buffer' as BufferEncoding })) {
+    const name = binary(entry.name as unknown as Buffer);
+    const src = `${from}/${name}`;
+    const dst = `${to}/${name}`;
+    const d = await lstat(bytes(dst)).catch(() => undefined);
     if (!d) continue;
-    const s = await lstat(src);
-    if (kind(s) !== kind(d)) throw new TypeConflictError(dst, kind(s), kind(d));
+    const s = await lstat(bytes(src));
+    if (kind(s) !== kind(d)) throw new TypeConflictError(text(dst), kind(s), kind(d));
     if (s.isDirectory()) await checkTypes(src, dst);
   }
 }
 
 /** Entries are moved out of `from` as it is read, so each directory's names are listed before the first move. */
 async function moveInto(from: string, to: string): Promise<void> {
-  for (const name of await readdir(from)) {
-    const src = join(from, name);
-    const dst = join(to, name);
-    const s = await lstat(src);
-    const d = await lstat(dst).catch(() => undefined);
+  for (const raw of await readdir(bytes(from), { encoding: 'buffer' })) {
+    const name = binary(raw);
+    const src = `${from}/${name}`;
+    const dst = `${to}/${name}`;
+    const s = await lstat(bytes(src));
+    const d = await lstat(bytes(dst)).catch(() => undefined);
     if (s.isDirectory() && d?.isDirectory()) {
       await moveInto(src, dst);
-      await utimes(dst, s.atime, s.mtime);
+      await utimes(bytes(dst), s.atime, s.mtime);
       continue;
     }
-    if (!d) await mkdir(to, { recursive: true });
-    await rename(src, dst);
+    if (!d) await mkdir(bytes(to), { recursive: true });
+    await rename(bytes(src), bytes(dst));
   }
 }

@@ -13,6 +13,8 @@ export interface OpenedArchive {
   stream: Readable;
   /** Resolves once every stored byte was read and matched the manifest's size and sha256. */
   verified: Promise<void>;
+  /** Destroys every stream of the chain, the target's download first; idempotent. */
+  destroy(): void;
 }
 
 /** Streams an archive from a target through the manifest check and, optionally, age decryption. */
@@ -22,13 +24,16 @@ export async function openArchive(target: Target, manifest: Manifest, options: {
   pipeline(raw, verify, () => {});
   const verified = finished(verify);
   verified.catch(() => {});
-  if (!manifest.encrypted || !options.decrypt) return { stream: verify, verified };
-  const decrypt = await makeDecrypter(options.decrypt);
+  const chain: Readable[] = [raw, verify];
+  const destroy = () => { for (const s of chain) s.destroy(); };
+  if (!manifest.encrypted || !options.decrypt) return { stream: verify, verified, destroy };
   try {
-    return { stream: await decrypt(verify, `${manifest.archive} (from ${target.name})`), verified };
+    const decrypt = await makeDecrypter(options.decrypt);
+    const stream = await decrypt(verify, `${manifest.archive} (from ${target.name})`);
+    chain.push(stream);
+    return { stream, verified, destroy };
   } catch (err) {
-    verify.destroy();
-    raw.destroy();
+    destroy();
     throw err;
   }
 }
@@ -48,8 +53,10 @@ export function gunzipped(stream: Readable): Readable {
 
 /**
  * Streams an archive through `consume` and resolves only once `consume` is
- * done and every stored byte matched the manifest. Any failure becomes one
- * clear ExitError (see `diagnose`).
+ * done and every stored byte matched the manifest. On any failure (a refused
+ * entry, a wrong key, a damaged archive) the target's download stream is
+ * destroyed before this rejects, so nothing stays open; the failure becomes
+ * one clear ExitError (see `diagnose`).
  */
 export async function readArchive<T>(
   target: Target,
@@ -57,11 +64,13 @@ export async function readArchive<T>(
   options: { decrypt?: DecryptKeys; signal?: AbortSignal },
   consume: (stream: Readable) => Promise<T>,
 ): Promise<T> {
+  let opened: OpenedArchive | undefined;
   try {
-    const opened = await openArchive(target, manifest, options);
+    opened = await openArchive(target, manifest, options);
     const [value] = await Promise.all([consume(opened.stream), opened.verified]);
     return value;
   } catch (err) {
+    opened?.destroy();
     throw await diagnose(err, () => checkStoredBytes(target.adapter, manifest, options.signal), `${manifest.archive} (from ${target.name})`);
   }
 }

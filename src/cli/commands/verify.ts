@@ -42,9 +42,11 @@ export async function verifyOne(ctx: CommandContext, target: string | undefined,
   }
 }
 
+/** Verifies on one target, or with `all` on each; exit 0 only when every target verified, 1 when any failed (the others are still reported). */
 export async function verifyCommand(ctx: CommandContext, archive: string, opts: { target?: string; all?: boolean; identity?: string[] }): Promise<number> {
   const config = ctx.config();
   const targets = opts.all ? selectTargetNames(config, undefined) : [opts.target];
+  decryptKeys(config, opts.identity); // usage errors (an empty FERRY_PASSPHRASE) are exit 2, not a failed target
   const reports: VerifyReport[] = [];
   for (const t of targets) {
     try {
@@ -57,7 +59,6 @@ export async function verifyCommand(ctx: CommandContext, archive: string, opts: 
     ? `${r.target}: ok ${r.archive}${r.contentsRead === false ? ' (sha256 only; encrypted, no identity)' : ` (${r.files} files)`}`
     : `${r.target}: FAILED: ${r.error}`).join('\n');
   ctx.output(human, { reports });
-  const failed = reports.filter((r) => !r.ok).length;
-  if (failed === 0) return EXIT.OK;
-  return failed === reports.length ? EXIT.FAILURE : EXIT.PARTIAL;
+  // Exit 3 means "stored, but look at this" for runs; for verify, an archive that fails on any target is a failure.
+  return reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE;
 }
