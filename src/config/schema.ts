@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ADAPTERS } from '../storage/registry.js';
+import { ADAPTERS } from '../../adapters/index.js';
 import { keepSchema, type KeepPolicy } from './keep.js';
 import { secret } from './secret.js';
 import { apiSchema, cronSchema, durationSchema, notifySchema, verifyScheduleSchema } from './service.js';

@@ -1,5 +1,5 @@
 import type { ConfigIssue } from '../errors.js';
-import { adapterDefinition } from '../storage/registry.js';
+import { adapterDefinition } from '../../adapters/index.js';
 import type { KeyPath } from './interpolate.js';
 import type { Config } from './schema.js';
 

@@ -2,7 +2,8 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeError, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readCatalog, type StoredArchive } from '../storage/catalog.js';
-import { closeTargets, openTarget, selectTargetNames, type Target } from '../storage/targets.js';
+import { closeTargets, selectTargetNames, type Target } from '../storage/targets.js';
+import { openTarget } from '../../adapters/index.js';
 import { selectArchive } from './select.js';
 
 export interface Located {

@@ -3,7 +3,8 @@ import type { Logger } from '../log.js';
 import { readHistory } from '../state/files.js';
 import type { RunResult } from '../state/types.js';
 import { readCatalog } from '../storage/catalog.js';
-import { closeTargets, openTarget } from '../storage/targets.js';
+import { closeTargets } from '../storage/targets.js';
+import { openTarget } from '../../adapters/index.js';
 
 /** One metric family in the Prometheus text exposition format (version 0.0.4). */
 export interface MetricFamily {

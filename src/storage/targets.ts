@@ -3,7 +3,7 @@ import type { TargetConfig } from '../config/schema.js';
 import { ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StorageAdapter } from './adapter.js';
-import { adapterDefinition } from './registry.js';
+import type { AdapterDefinition } from './definition.js';
 import { DryRunAdapter } from './wrappers/dry-run.js';
 import { withContract } from './wrappers/contract.js';
 import { withFileStaging } from './wrappers/file-staging.js';
@@ -28,15 +28,22 @@ export function selectTargetNames(config: LoadedConfig, wanted: string[] | undef
 }
 
 /**
- * Creates one target's adapter with the standard wrappers around it:
+ * Looks up an adapter definition by its `type:`; undefined for an unknown
+ * type. The concrete list lives in `adapters/index.ts`, so the storage core
+ * never imports an adapter.
+ */
+export type AdapterLookup = (type: string) => AdapterDefinition | undefined;
+
+/**
+ * Creates one target's adapter (its definition found through `lookup`) with the standard wrappers around it:
  * retry (retryable errors, backoff) → file staging (for adapters that
  * cannot take a stream) → the shared contract (keys, declared sizes, aborts,
  * free space) → concurrency limit → dry run.
  */
-export async function openTarget(config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
+export async function createTarget(lookup: AdapterLookup, config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
   const tc = config.targets[name];
   if (!tc) throw new ExitError(2, `unknown target "${name}"`);
-  const def = adapterDefinition(String(tc.type));
+  const def = lookup(String(tc.type));
   if (!def) throw new ExitError(2, `targets.${name}.type: unknown target type "${String(tc.type)}"`);
   const { type: _t, keep: _k, timezone: _z, retries, concurrency, ...options_ } = tc as TargetConfig & Record<string, unknown>;
   let adapter: StorageAdapter;

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import type { StorageAdapter } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
 import { isStorageError, StorageError } from '../../src/storage/errors.js';
-import { openTarget } from '../../src/storage/targets.js';
+import { openTarget } from '../../adapters/index.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { FOLDER_MIME, startDriveEmulator, type DriveEmulator } from '../servers/drive-emulator/index.js';
 

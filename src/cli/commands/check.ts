@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { describeError, EXIT } from '../../errors.js';
 import { bufferBody } from '../../storage/body.js';
 import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
-import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
+import { closeTargets, type Target } from '../../storage/targets.js';
+import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../format.js';
 

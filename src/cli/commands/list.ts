@@ -1,6 +1,7 @@
 import { EXIT } from '../../errors.js';
 import { listTarget, type TargetListing } from '../../storage/catalog.js';
-import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
+import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
+import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
 

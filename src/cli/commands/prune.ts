@@ -2,7 +2,8 @@ import { describeError, EXIT } from '../../errors.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
 import { acquireLock, type Lock } from '../../state/lock.js';
-import { closeTargets, openTarget, selectTargetNames, type Target } from '../../storage/targets.js';
+import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
+import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 

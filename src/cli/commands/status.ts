@@ -4,7 +4,8 @@ import { readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';
 import type { RunAttention } from '../../state/types.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
-import { closeTargets, openTarget, type Target } from '../../storage/targets.js';
+import { closeTargets, type Target } from '../../storage/targets.js';
+import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
 
