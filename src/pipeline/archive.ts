@@ -2,7 +2,10 @@ import { Readable, pipeline } from 'node:stream';
 import { createParallelGzip } from './parallel-gzip.js';
 import { HashStream } from '../util/hash-stream.js';
 import { encryptStream, type ResolvedEncryption } from './encrypt.js';
-import { InventoryBuilder, inventoryText, type CommandOutput, type Inventory, type SourceSummary } from './inventory.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InventoryBuilder, type CommandOutput, type InventorySummary, type SourceSummary } from './inventory.js';
 import type { PreparedSource } from './sources/types.js';
 import { tarStream } from './tar-writer.js';
 
@@ -17,13 +20,15 @@ export interface BuildOptions {
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
   onProgress?(progress: { read: number; written: number }): void;
+  /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
+  spoolDir?: string;
 }
 
 export interface ArchiveResult {
   size: number;
   sha256: string;
   /** What was stored; `inventory.warnings` and `inventory.unreadable` say what was not stored as it is on disk. */
-  inventory: Inventory;
+  inventory: InventorySummary;
   sources: SourceSummary[];
 }
 
@@ -40,18 +45,20 @@ export interface BuiltArchive {
  * not depend on the archive size. Any failure destroys `stream` with that error.
  */
 export async function buildArchive(options: BuildOptions): Promise<BuiltArchive> {
-  const inventory = new InventoryBuilder(options.job, options.started, options.sources);
+  const ownDir = options.spoolDir ? undefined : mkdtempSync(join(tmpdir(), 'ferry-inventory-'));
+  const inventory = new InventoryBuilder(options.job, options.started, options.sources, options.spoolDir ?? ownDir!);
+  const cleanup = () => {
+    inventory.remove();
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+  };
   let read = 0;
-  let built: Inventory | undefined;
+  let built: InventorySummary | undefined;
   const tar = Readable.from(
     tarStream(
       options.sources,
       async () => {
-        built = inventory.build(options.commands);
-        return [
-          { path: 'inventory.json', data: Buffer.from(JSON.stringify(built, null, 2) + '\n') },
-          { path: 'inventory.txt', data: Buffer.from(inventoryText(built)) },
-        ];
+        built = inventory.summary(options.commands, new Date());
+        return inventory.files(built);
       },
       {
         onFile: (file, source) => inventory.addFile(file, source),
@@ -70,8 +77,9 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   pipeline(stored, hasher, fail);
   if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written });
   const result = new Promise<ArchiveResult>((resolve, reject) => {
-    hasher.once('error', reject);
+    hasher.once('error', (err) => { cleanup(); reject(err); });
     hasher.once('end', () => {
+      cleanup();
       if (!built) return reject(new Error('archive ended before its inventory was written'));
       resolve({ size: hasher.bytes, sha256: hasher.digest(), inventory: built, sources: inventory.summaries() });
     });

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { hostname, platform, release, arch } from 'node:os';
+import { join } from 'node:path';
+import { SpoolFile } from '../util/spool-file.js';
 import type { StoredFile } from './tar-writer.js';
 import type { PreparedSource } from './sources/types.js';
 import { FERRY_VERSION } from '../version.js';
@@ -44,18 +47,51 @@ export interface SourceDetails {
   excludes?: { path: string; reason: string }[];
 }
 
-/** Collects what the tar writer stores, to be written as the archive's last two entries. */
+/** An inventory without its per-file entries: what a run keeps in memory and reports. */
+export type InventorySummary = Omit<Inventory, 'sources'> & { sources: (SourceSummary & SourceDetails)[] };
+
+/** A trailing archive file whose bytes are streamed: `size` is exact and known up front. */
+export interface InventoryFile {
+  path: string;
+  size: number;
+  chunks(): AsyncIterable<Buffer>;
+}
+
+/**
+ * Collects what the tar writer stores, to be written as the archive's last
+ * two entries. Per-file entries never stay in memory: each one is appended
+ * to two spool files in `spoolDir` (the inventory.json line and the
+ * inventory.txt line) as the run goes, so memory does not depend on the file
+ * count. Files must be added source by source, in archive order (as the tar
+ * writer does). Call `remove()` once the archive has ended or failed.
+ */
 export class InventoryBuilder {
-  private readonly bySource = new Map<PreparedSource, StoredFile[]>();
+  private readonly counts = new Map<PreparedSource, { files: number; bytes: number; start: number; end: number }>();
+  private readonly json: SpoolFile;
+  private readonly text: SpoolFile;
+  private current: PreparedSource | undefined;
   readonly warnings: { path: string; message: string }[] = [];
   readonly unreadable: { path: string; message: string }[] = [];
 
-  constructor(private readonly job: string, private readonly started: Date, private readonly sources: PreparedSource[]) {
-    for (const s of sources) this.bySource.set(s, []);
+  constructor(private readonly job: string, private readonly started: Date, private readonly sources: PreparedSource[], spoolDir: string) {
+    for (const s of sources) this.counts.set(s, { files: 0, bytes: 0, start: 0, end: 0 });
+    this.json = new SpoolFile(join(spoolDir, 'inventory-entries.json'));
+    this.text = new SpoolFile(join(spoolDir, 'inventory-files.txt'));
   }
 
   addFile(file: StoredFile, source: PreparedSource): void {
-    this.bySource.get(source)?.push(file);
+    const c = this.counts.get(source);
+    if (!c) return;
+    if (this.current !== source) {
+      if (c.files > 0) throw new Error(`inventory: files of source "${source.as}" were not added together`);
+      this.current = source;
+      c.start = this.json.bytes;
+    }
+    this.json.append(`${c.files ? ',' : ''}\n${ENTRY_INDENT}${JSON.stringify(file)}`);
+    c.end = this.json.bytes;
+    c.files++;
+    c.bytes += file.size;
+    this.text.append(`  ${file.sha256}  ${file.size}  ${file.path}\n`);
   }
 
   addWarning(path: string, message: string): void {
@@ -68,12 +104,13 @@ export class InventoryBuilder {
 
   summaries(): SourceSummary[] {
     return this.sources.map((s) => {
-      const files = this.bySource.get(s) ?? [];
-      return { as: s.as, kind: s.kind, origin: s.origin, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0), meta: s.meta };
+      const c = this.counts.get(s)!;
+      return { as: s.as, kind: s.kind, origin: s.origin, files: c.files, bytes: c.bytes, meta: s.meta };
     });
   }
 
-  build(commands: Record<string, CommandOutput>, ended = new Date()): Inventory {
+  /** The inventory without per-file entries (what the run reports). */
+  summary(commands: Record<string, CommandOutput>, ended: Date): InventorySummary {
     return {
       format: 'ferry-inventory/1',
       job: this.job,
@@ -82,13 +119,70 @@ export class InventoryBuilder {
       ferry_version: FERRY_VERSION,
       started: this.started.toISOString(),
       ended: ended.toISOString(),
-      sources: this.summaries().map((s, i) => ({ ...s, ...details(this.sources[i]!), entries: this.bySource.get(this.sources[i]!) ?? [] })),
+      sources: this.summaries().map((s, i) => ({ ...s, ...details(this.sources[i]!) })),
       warnings: this.warnings,
       unreadable: this.unreadable,
       commands,
     };
   }
+
+  /**
+   * inventory.json and inventory.txt as streamed files, their entries read
+   * back from the spool files. inventory.json is pretty-printed JSON with
+   * each file entry on a line of its own, in archive order.
+   */
+  files(summary: InventorySummary): [InventoryFile, InventoryFile] {
+    this.json.flush();
+    this.text.flush();
+    const mark = `\u0000ferry-entries-${randomUUID()}`;
+    const skeleton = JSON.stringify({ ...summary, sources: summary.sources.map((s, i) => ({ ...s, entries: `${mark}${i}` })) }, null, 2);
+    const parts: (string | { start: number; end: number })[] = [];
+    let at = 0;
+    this.sources.forEach((s, i) => {
+      const placeholder = JSON.stringify(`${mark}${i}`);
+      const found = skeleton.indexOf(placeholder, at);
+      const c = this.counts.get(s)!;
+      parts.push(skeleton.slice(at, found));
+      if (c.files === 0) parts.push('[]');
+      else parts.push('[', { start: c.start, end: c.end }, `\n${ENTRY_INDENT.slice(2)}]`);
+      at = found + placeholder.length;
+    });
+    parts.push(skeleton.slice(at) + '\n');
+    const jsonSize = parts.reduce<number>((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p) : p.end - p.start), 0);
+    const head = Buffer.from(inventoryHead(summary) + 'Files:\n');
+    const json = this.json;
+    const text = this.text;
+    return [
+      {
+        path: 'inventory.json',
+        size: jsonSize,
+        async *chunks() {
+          for (const p of parts) {
+            if (typeof p === 'string') yield Buffer.from(p);
+            else yield* json.range(p.start, p.end) as AsyncIterable<Buffer>;
+          }
+        },
+      },
+      {
+        path: 'inventory.txt',
+        size: head.length + text.bytes,
+        async *chunks() {
+          yield head;
+          if (text.bytes) yield* text.range(0, text.bytes) as AsyncIterable<Buffer>;
+        },
+      },
+    ];
+  }
+
+  /** Deletes the spool files (idempotent). */
+  remove(): void {
+    this.json.remove();
+    this.text.remove();
+  }
 }
+
+/** Indentation of a file entry in inventory.json (sources[i].entries[j]). */
+const ENTRY_INDENT = '        ';
 
 function details(source: PreparedSource): SourceDetails {
   const d: SourceDetails = {};
@@ -99,6 +193,13 @@ function details(source: PreparedSource): SourceDetails {
 
 /** The human-readable twin of inventory.json. */
 export function inventoryText(inv: Inventory): string {
+  const lines = ['Files:'];
+  for (const s of inv.sources) for (const f of s.entries) lines.push(`  ${f.sha256}  ${f.size}  ${f.path}`);
+  return inventoryHead(inv) + lines.join('\n') + '\n';
+}
+
+/** inventory.txt up to (not including) its "Files:" section. */
+function inventoryHead(inv: InventorySummary): string {
   const lines = [
     `Ferry archive inventory`,
     `job:      ${inv.job}`,
@@ -125,7 +226,6 @@ export function inventoryText(inv: Inventory): string {
     lines.push('', `Command ${name}: ${c.command}  (exit ${c.exitCode ?? c.error ?? 'none'})`);
     lines.push(...c.stdout.replace(/\n$/, '').split('\n').map((l) => `  ${l}`));
   }
-  lines.push('', 'Files:');
-  for (const s of inv.sources) for (const f of s.entries) lines.push(`  ${f.sha256}  ${f.size}  ${f.path}`);
-  return lines.join('\n') + '\n';
+  lines.push('', '');
+  return lines.join('\n');
 }

@@ -108,6 +108,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
       level: config.compression.level,
       encryption,
       commands,
+      spoolDir: staging,
       onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
     });
     const archive = result.archive;

@@ -40,11 +40,8 @@ export interface TarWriterEvents {
   onRead?(bytes: number): void;
 }
 
-/** A file appended after the sources (the inventory). */
-export interface TrailingFile {
-  path: string;
-  data: Buffer;
-}
+/** A file appended after the sources (the inventory): its whole `data`, or `size` bytes streamed from `chunks()`. */
+export type TrailingFile = { path: string; data: Buffer } | { path: string; size: number; chunks(): AsyncIterable<Buffer> };
 
 /**
  * Streams a POSIX tar (ustar, pax headers where needed) of the prepared
@@ -92,7 +89,20 @@ export async function* tarStream(
     if (batch.length) yield Buffer.concat(batch);
   }
   for (const file of await trailing()) {
-    yield Buffer.concat([encodeHeader({ path: file.path, type: 'File', size: file.data.length, mode: 0o644, mtime: new Date() }), file.data, padding(file.data.length)]);
+    const size = 'data' in file ? file.data.length : file.size;
+    const header = encodeHeader({ path: file.path, type: 'File', size, mode: 0o644, mtime: new Date() });
+    if ('data' in file) {
+      yield Buffer.concat([header, file.data, padding(size)]);
+      continue;
+    }
+    yield header;
+    let got = 0;
+    for await (const chunk of file.chunks()) {
+      got += chunk.length;
+      yield chunk;
+    }
+    if (got !== size) throw new Error(`${file.path}: wrote ${got} bytes where its tar header says ${size}`);
+    yield padding(size);
   }
   yield Buffer.alloc(BLOCK * 2);
 }
