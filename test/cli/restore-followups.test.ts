@@ -79,6 +79,29 @@ describe('restore follow-ups', () => {
   });
 });
 
+describe('operator mistakes are usage errors naming what is wrong', () => {
+  let ws: Workspace;
+  beforeEach(async () => {
+    ws = await workspace();
+    await ws.writeConfig(basicConfig());
+    await mkdir(join(ws.dir, 'backups'));
+    await plantArchive(join(ws.dir, 'backups'), 'app', NAME, craftTarGz([{ path: 'app', type: 'Directory' }]));
+  });
+  afterEach(async () => { await ws.cleanup(); });
+
+  it('pull --out into a missing directory is exit 2 naming the directory, and nothing is downloaded', async () => {
+    const r = await ws.run(['pull', '--out', 'missing/dir/x.tar.gz']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([`ferry: --out missing/dir/x.tar.gz: directory ${join(ws.dir, 'missing', 'dir')} does not exist`]);
+  });
+
+  it('verify --target naming an unknown target is exit 2 naming it', async () => {
+    const r = await ws.run(['verify', '--target', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown target "nope"');
+  });
+});
+
 describe('a refused restore closes the target download', () => {
   it('the adapter\'s download stream is destroyed when extraction refuses an entry', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-refused-'));

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { EXIT, ExitError } from '../../errors.js';
 import { readManifest } from '../../restore/fetch.js';
@@ -22,6 +22,11 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     at = opts.at ? parseAt(opts.at) : undefined;
   } catch (err) {
     throw new ExitError(EXIT.USAGE, (err as Error).message);
+  }
+  if (opts.out) {
+    const dir = dirname(resolve(opts.out));
+    const s = await stat(dir).catch(() => undefined);
+    if (!s?.isDirectory()) throw new ExitError(EXIT.USAGE, `--out ${opts.out}: directory ${dir} does not exist`);
   }
   const located = await locateArchive(config, { which: archive, at, from: opts.from }, ctx.log, ctx.signal);
   try {

@@ -46,6 +46,7 @@ export async function verifyOne(ctx: CommandContext, target: string | undefined,
 export async function verifyCommand(ctx: CommandContext, archive: string, opts: { target?: string; all?: boolean; identity?: string[] }): Promise<number> {
   const config = ctx.config();
   const targets = opts.all ? selectTargetNames(config, undefined) : [opts.target];
+  if (opts.target) selectTargetNames(config, [opts.target]); // an unknown --target is a usage error (exit 2)
   decryptKeys(config, opts.identity); // usage errors (an empty FERRY_PASSPHRASE) are exit 2, not a failed target
   const reports: VerifyReport[] = [];
   for (const t of targets) {
