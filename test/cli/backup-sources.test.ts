@@ -71,8 +71,11 @@ describe('backup sources: everything the config names is stored, or the run says
     await chmod(join(ws.dir, 'app', 'locked-dir'), 0o000);
     await chmod(join(ws.dir, 'app', 'locked.txt'), 0o000);
     const r = await runWithoutDacOverride(ws);
-    // Stored, not a crash; the exit code for "stored, but look at this" (3) is chosen by the run.
-    expect([0, 3], r.stderr).toContain(r.code);
+    // Stored, but it needs attention: exit 3, and last_run.json names the files.
+    expect(r.code, r.stderr).toBe(3);
+    const lastRun = JSON.parse(readFileSync(join(ws.dir, 'state', 'last_run.json'), 'utf8')) as { status: string; attention?: { unreadable: { path: string }[] } };
+    expect(lastRun.status).toBe('partial');
+    expect(lastRun.attention?.unreadable.map((u) => u.path)).toEqual(['app/locked-dir', 'app/locked.txt']);
     const [archive] = await archives(ws);
     const inv = inventoryOf(ws, archive!);
     expect(inv.unreadable).toEqual([
