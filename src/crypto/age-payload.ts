@@ -77,18 +77,18 @@ class Chunker {
   }
 }
 
-/** Encrypts a payload as it is written; `write` and `end` return the sealed bytes ready to emit. */
-export class PayloadCipher {
-  private readonly nonce = new ChunkNonce();
-  private out: Buffer[] = [];
-  private readonly chunker = new Chunker(CHUNK, (piece, last) => {
-    const c = createCipheriv('chacha20-poly1305', this.key, this.nonce.flag(last), { authTagLength: TAG });
-    this.out.push(c.update(piece));
-    c.final();
-    this.out.push(c.getAuthTag());
-    this.nonce.next();
-  });
-  constructor(private readonly key: Buffer) {}
+/**
+ * A payload transform over fixed-size pieces: `write` and `end` feed the
+ * chunker and return whatever `onPiece` pushed to `out` meanwhile.
+ */
+abstract class ChunkedPayload {
+  protected readonly nonce = new ChunkNonce();
+  protected out: Buffer[] = [];
+  private readonly chunker: Chunker;
+  constructor(protected readonly key: Buffer, pieceSize: number) {
+    this.chunker = new Chunker(pieceSize, (piece, last) => this.onPiece(piece, last));
+  }
+  protected abstract onPiece(piece: Buffer, last: boolean): void;
   write(data: Buffer): Buffer {
     this.chunker.write(data);
     return this.take();
@@ -104,6 +104,20 @@ export class PayloadCipher {
   }
 }
 
+/** Encrypts a payload as it is written; `write` and `end` return the sealed bytes ready to emit. */
+export class PayloadCipher extends ChunkedPayload {
+  constructor(key: Buffer) {
+    super(key, CHUNK);
+  }
+  protected onPiece(piece: Buffer, last: boolean): void {
+    const c = createCipheriv('chacha20-poly1305', this.key, this.nonce.flag(last), { authTagLength: TAG });
+    this.out.push(c.update(piece));
+    c.final();
+    this.out.push(c.getAuthTag());
+    this.nonce.next();
+  }
+}
+
 /** A payload that failed authentication, was cut short or has bytes after its final chunk. */
 export class PayloadError extends Error {}
 
@@ -112,20 +126,11 @@ export class PayloadError extends Error {}
  * chunk authenticated. Throws PayloadError on a flipped bit, reordered or
  * missing chunks, a missing final chunk (truncation) and trailing data.
  */
-export class PayloadDecipher {
-  private readonly nonce = new ChunkNonce();
-  private out: Buffer[] = [];
-  private readonly chunker = new Chunker(SEALED, (piece, last) => this.open(piece, last));
-  constructor(private readonly key: Buffer) {}
-  write(data: Buffer): Buffer {
-    this.chunker.write(data);
-    return this.take();
+export class PayloadDecipher extends ChunkedPayload {
+  constructor(key: Buffer) {
+    super(key, SEALED);
   }
-  end(): Buffer {
-    this.chunker.end();
-    return this.take();
-  }
-  private open(piece: Buffer, last: boolean): void {
+  protected onPiece(piece: Buffer, last: boolean): void {
     const at = `chunk ${this.nonce.index} (at payload byte ${this.nonce.index * SEALED})`;
     if (piece.length < TAG) throw new PayloadError(`the encrypted payload is truncated: ${at} is ${piece.length} bytes, shorter than its tag`);
     if (last && piece.length === TAG && this.nonce.index > 0) throw new PayloadError(`the encrypted payload ends with an empty final ${at}, which age never writes`);
@@ -153,10 +158,5 @@ export class PayloadDecipher {
     } catch {
       return null;
     }
-  }
-  private take(): Buffer {
-    const b = this.out.length === 1 ? this.out[0]! : Buffer.concat(this.out);
-    this.out = [];
-    return b;
   }
 }
