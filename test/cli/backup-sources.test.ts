@@ -4,7 +4,7 @@ import { chmod, mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../src/pipeline/inventory.js';
-import { basicConfig, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { basicConfig, collect, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 
 /** The archives in the local target, oldest first. */
 async function archives(ws: Workspace): Promise<string[]> {
@@ -31,16 +31,9 @@ function listing(ws: Workspace, archive: string): string[] {
  * repository is checked out.
  */
 function runWithoutDacOverride(ws: Workspace): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const drop = '-dac_override,-dac_read_search';
-    const child = spawn('setpriv', ['--bounding-set', drop, '--inh-caps', drop, '--', process.execPath, FERRY, 'run'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const drop = '-dac_override,-dac_read_search';
+  const child = spawn('setpriv', ['--bounding-set', drop, '--inh-caps', drop, '--', process.execPath, FERRY, 'run'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child).done;
 }
 
 describe('backup sources: everything the config names is stored, or the run says so', () => {

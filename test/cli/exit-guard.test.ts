@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROOT, type CliResult } from '../helpers/cli.js';
+import { collect, ROOT, type CliResult } from '../helpers/cli.js';
 
 const dist = (p: string) => pathToFileURL(join(ROOT, 'dist', 'src', p)).href;
 
@@ -22,15 +22,8 @@ async function guarded(dir: string, body: string): Promise<CliResult> {
     `onAbandon(async (reason) => writeFileSync(${JSON.stringify(join(dir, 'recorded'))}, reason));`,
     `runToExit(async () => { ${body} });`,
   ].join('\n'));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(child).done;
 }
 
 describe('every way the process can end, other than the command finishing, is a recorded failure with exit 1', () => {

@@ -3,27 +3,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basicConfig, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
+import { basicConfig, collect, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Starts `ferry run --json`, stops sshd once a third of the archive is on the server, and waits for the run to end. */
 async function runAndKillSshdMidUpload(ws: Workspace, sshd: SshdHandle, remoteDir: string, archiveBytes: number): Promise<CliResult> {
   const child = spawn(process.execPath, [FERRY, 'run', '--json'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const closed = new Promise<number | null>((r) => child.on('close', r));
-  let exited = false;
-  void closed.then(() => { exited = true; });
+  const run = collect(child);
   await waitFor(async () => {
-    if (exited) throw new Error(`the run ended before the upload was a third done:\n${stdout}${stderr}`);
+    if (run.exited) throw new Error(`the run ended before the upload was a third done:\n${run.stdout}${run.stderr}`);
     const partial = (await readdir(remoteDir).catch(() => [] as string[])).find((n) => n.startsWith('.ferry-partial-'));
     return partial !== undefined && (await stat(join(remoteDir, partial)).catch(() => ({ size: 0 }))).size > archiveBytes / 3;
   }, { what: 'the sftp upload to be a third done', interval: 10 });
   await sshd.stop();
-  return { code: await closed, stdout, stderr };
+  return run.done;
 }
 
 describe('a run exits 0 only after it has recorded a successful result', () => {
@@ -85,18 +79,15 @@ describe('restore and pull exit 0 only after the work is done and checked', () =
     await ws.writeConfig(basicConfig({ targets: { offsite: { type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3 } } }));
     expect((await ws.run(['run'])).code).toBe(0);
     const child = spawn(process.execPath, [FERRY, 'restore', '--to', 'out'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const closed = new Promise<number | null>((r) => child.on('close', r));
-    let exited = false;
-    void closed.then(() => { exited = true; });
+    const restore = collect(child);
     await waitFor(async () => {
-      if (exited) throw new Error(`the restore ended before a third was read:\n${stderr}`);
+      if (restore.exited) throw new Error(`the restore ended before a third was read:\n${restore.stderr}`);
       const tmp = (await readdir(ws.dir)).find((n) => n.startsWith('.out.ferry-restore-'));
       return tmp !== undefined && (await stat(join(ws.dir, tmp, 'app', 'big.bin')).catch(() => ({ size: 0 }))).size > BIG / 3;
     }, { what: 'the restore to be a third done', interval: 10 });
     await sshd.stop();
-    expect(await closed, stderr).toBe(1);
+    const { code, stderr } = await restore.done;
+    expect(code, stderr).toBe(1);
     expect(stderr).toMatch(/ferry: .*(offsite|connection lost|pending)/);
     expect((await readdir(ws.dir)).filter((n) => n === 'out' || n.includes('ferry-restore'))).toEqual([]);
   }, 120_000);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,25 +14,42 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built `ferry` CLI as a user would. */
-export function ferry(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [FERRY, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+/** A child's output so far, readable while it runs; `done` settles with the whole result when it closes. */
+export interface Collected {
+  stdout: string;
+  stderr: string;
+  exited: boolean;
+  done: Promise<CliResult>;
+}
+
+/** Collects a spawned child's stdout and stderr (it must be spawned with both piped). */
+export function collect(child: ChildProcess): Collected {
+  const out: Collected = { stdout: '', stderr: '', exited: false, done: Promise.resolve({ code: null, stdout: '', stderr: '' }) };
+  child.stdout!.on('data', (d: Buffer) => { out.stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out.stderr += d.toString(); });
+  out.done = new Promise((resolveRun, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
-      clearTimeout(timer);
-      resolveRun({ code, stdout, stderr });
+      out.exited = true;
+      resolveRun({ code, stdout: out.stdout, stderr: out.stderr });
     });
   });
+  return out;
+}
+
+/** Runs the built `ferry` CLI as a user would. */
+export async function ferry(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+  const child = spawn(process.execPath, [FERRY, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  try {
+    return await collect(child).done;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface Workspace {
