@@ -11,6 +11,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { gunzipped } from '../src/restore/open.js';
+import { interleave, median } from './interleave.js';
 
 const file = process.argv[2] ?? '';
 if (!file) throw new Error('usage: npx vite-node bench/gunzip.ts FILE.tar.gz');
@@ -43,14 +44,7 @@ const cases: Record<string, () => Promise<Sample> | Sample> = {
   'gzip -dc': () => tool('gzip -dc'),
   'pigz -dc': () => tool('pigz -dc'),
 };
-const samples: Record<string, Sample[]> = {};
-for (let round = 0; round <= ROUNDS; round++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const s = await run();
-    if (round > 0) (samples[name] ??= []).push(s);
-  }
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const samples = await interleave(cases, ROUNDS);
 console.log(`inflating ${file}, median of ${ROUNDS} interleaved rounds after a warm-up:`);
 for (const [name, xs] of Object.entries(samples)) {
   console.log(`  ${name.padEnd(38)} ${median(xs.map((x) => x.wall)).toFixed(2).padStart(7)} s wall ${median(xs.map((x) => x.cpu)).toFixed(2).padStart(7)} s CPU`);

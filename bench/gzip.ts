@@ -10,6 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createParallelGzip } from '../src/pipeline/parallel-gzip.js';
+import { interleave, median } from './interleave.js';
 
 const dir = process.argv[2] ?? '';
 if (!dir) throw new Error('usage: npx vite-node bench/gzip.ts DIR');
@@ -40,14 +41,7 @@ const cases: Record<string, () => Promise<Sample> | Sample> = {
   'gzip -6': () => tool('gzip -6'),
   'pigz -6': () => tool('pigz -6'),
 };
-const samples: Record<string, Sample[]> = {};
-for (let round = 0; round <= ROUNDS; round++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const s = await run();
-    if (round > 0) (samples[name] ??= []).push(s);
-  }
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const samples = await interleave(cases, ROUNDS);
 const gzipSize = samples['gzip -6']![0]!.size;
 console.log(`parallel gzip on a tar of ${dir}, median of ${ROUNDS} interleaved rounds after a warm-up (tar's own CPU counts only for the tools):`);
 for (const [name, xs] of Object.entries(samples)) {
