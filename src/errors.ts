@@ -1,20 +1,26 @@
 import { redactUrlsIn } from './util/redact-url.js';
 
-/** Exit codes of the `ferry` command (SPEC §5). */
-export const EXIT = { OK: 0, FAILURE: 1, USAGE: 2, PARTIAL: 3, LOCKED: 75 } as const;
-
 /**
- * A failure that ends the command with a specific exit code. Only the CLI
- * entry point turns it into `process.exit`; everything else throws it.
+ * Ferry's domain errors. The core throws these (and StorageError for a
+ * target's failures); it never chooses an exit code or an HTTP status. The
+ * CLI maps them to exit codes in one place (`exitCodeOf` in exit-codes.ts)
+ * and the API to HTTP statuses in one place (`statusFor` in
+ * service/api/server.ts). Code decides by class, never by message text.
+ *
+ * A FerryError's message is complete as it stands: it names the file, key,
+ * archive or target, says what to do, and is shown to the user as is. The
+ * error it was made from, if any, is its `cause`. A plain FerryError is a
+ * failure that fits none of the kinds below.
  */
-export class ExitError extends Error {
-  readonly exitCode: number;
-  constructor(exitCode: number, message: string, options: { cause?: unknown } = {}) {
+export class FerryError extends Error {
+  constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
-    this.name = 'ExitError';
-    this.exitCode = exitCode;
+    this.name = new.target.name;
   }
 }
+
+/** The command, its flags, a request or the config asks for something that cannot be done as asked; changing them fixes it. */
+export class UsageError extends FerryError {}
 
 export interface ConfigIssue {
   /** Dot-path of the key, e.g. `targets.usb.keep`. */
@@ -24,16 +30,30 @@ export interface ConfigIssue {
   message: string;
 }
 
-/** A config problem: exit code 2, one line per issue with its dot-path and line. */
-export class ConfigError extends ExitError {
+/** A config problem: one line per issue with its dot-path and line. */
+export class ConfigError extends UsageError {
   readonly issues: ConfigIssue[];
   constructor(file: string, issues: ConfigIssue[]) {
     const lines = issues.map((i) => `${file}${i.line ? `:${i.line}` : ''}: ${i.path || '(top level)'}: ${i.message}`);
-    super(2, lines.length === 1 ? lines[0]! : `invalid config:\n  ${lines.join('\n  ')}`);
-    this.name = 'ConfigError';
+    super(lines.length === 1 ? lines[0]! : `invalid config:\n  ${lines.join('\n  ')}`);
     this.issues = issues;
   }
 }
+
+/** Another run of the job holds its lock. */
+export class LockHeldError extends FerryError {}
+
+/** No archive matching the request is on the targets that were asked. */
+export class ArchiveNotFoundError extends FerryError {}
+
+/** An archive's stored bytes or contents differ from what its manifest or inventory records. */
+export class DamagedArchiveError extends FerryError {}
+
+/** An encrypted archive cannot be opened: no key was given, a key cannot be read, or none matches. */
+export class DecryptError extends FerryError {}
+
+/** An archive entry that is never restored (it would leave the destination, write through a link, ...); the message names it. */
+export class UnsafeEntryError extends FerryError {}
 
 /**
  * Message of any thrown value, with its cause chain when that adds
@@ -46,4 +66,9 @@ export function describeError(err: unknown): string {
   const cause = (err as { cause?: unknown }).cause;
   if (cause instanceof Error && cause.message && !msg.includes(cause.message)) msg += ` (${cause.message})`;
   return redactUrlsIn(msg);
+}
+
+/** What the user is shown for an error: a FerryError's own message (it is complete), anything else with its cause. */
+export function userMessage(err: unknown): string {
+  return err instanceof FerryError ? redactUrlsIn(err.message) : describeError(err);
 }

@@ -1,4 +1,5 @@
-import { describeError, EXIT } from '../errors.js';
+import { describeError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 import { abandonAll, pendingWork } from '../util/pending.js';
 
 /**

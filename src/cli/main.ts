@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { describeError, EXIT, ExitError } from '../errors.js';
-import { redactUrlsIn } from '../util/redact-url.js';
+import { userMessage } from '../errors.js';
+import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
 import { beginWork } from '../util/pending.js';
 import { createContext, type CommandContext, type GlobalOptions } from './context.js';
@@ -12,7 +12,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 /**
  * The `ferry` command. Commands are loaded lazily, and this entry point (with
  * `runToExit`) is the only place that ends the process: a command returns
- * its exit code or throws an ExitError.
+ * its exit code or throws; `exitCodeOf` turns what it throws into the exit code.
  */
 function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: never[]) => Promise<number>>, args: unknown[]) => Promise<void>): Command {
   const program = new Command('ferry')
@@ -147,8 +147,8 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0 ? 0 : EXIT.USAGE;
     }
-    const exitCode = err instanceof ExitError ? err.exitCode : EXIT.FAILURE;
-    const message = err instanceof ExitError ? redactUrlsIn(err.message) : describeError(err);
+    const exitCode = exitCodeOf(err);
+    const message = userMessage(err);
     process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.

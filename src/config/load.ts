@@ -35,7 +35,7 @@ const MAX_ALIAS_COUNT = 100;
 
 /**
  * Reads, interpolates, validates and normalizes a config file. Every problem
- * is collected and thrown as one ConfigError (exit 2) whose lines name the
+ * is collected and thrown as one ConfigError whose lines name the
  * key's dot-path and its line in the file. A file over MAX_CONFIG_BYTES, or
  * one whose aliases expand too much, is refused without being built.
  */
@@ -87,7 +87,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   };
 }
 
-/** The file's text, refusing (exit 2) a missing file or one over MAX_CONFIG_BYTES; at most that much plus one byte is read to tell. */
+/** The file's text, refusing (ConfigError) a missing file or one over MAX_CONFIG_BYTES; at most that much plus one byte is read to tell. */
 function readConfigText(path: string, file: string): string {
   let fd: number;
   try {

@@ -5,7 +5,8 @@ import { encryptStream, type ResolvedEncryption } from './encrypt.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InventoryBuilder, type CommandOutput, type InventorySummary, type SourceSummary } from './inventory.js';
+import { InventoryBuilder, type CommandOutput, type InventorySummary } from './inventory.js';
+import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
 import { tarStream } from './tar-writer.js';
 

@@ -10,7 +10,7 @@ import { describeError } from '../errors.js';
 import { tee } from '../util/tee.js';
 import { tracked } from '../util/pending.js';
 import type { ArchiveResult, BuiltArchive } from './archive.js';
-import type { Manifest } from './manifest.js';
+import type { Manifest } from '../storage/manifest.js';
 
 export interface PushOutcome {
   target: string;

@@ -5,19 +5,12 @@ import { SpoolFile } from '../util/spool-file.js';
 import type { StoredFile } from './tar-writer.js';
 import type { PreparedSource } from './sources/types.js';
 import { FERRY_VERSION } from '../version.js';
+import type { SourceSummary } from '../storage/manifest.js';
 import type { InventoryCommandResult } from './inventory-commands.js';
 
 /** One inventory command's captured output, as stored in inventory.json. */
 export type CommandOutput = InventoryCommandResult;
 
-export interface SourceSummary {
-  as: string;
-  kind: string;
-  origin?: string;
-  files: number;
-  bytes: number;
-  meta?: Record<string, unknown>;
-}
 
 export interface Inventory {
   format: 'ferry-inventory/1';

@@ -1,4 +1,3 @@
-import { EXIT } from '../errors.js';
 import type { RunAttention, RunStatus, TargetResult } from '../state/types.js';
 
 /** What the status of a run is decided from. */
@@ -28,9 +27,4 @@ export function decideRun(facts: RunFacts): { status: RunStatus; attention?: Run
   };
   const needsLook = attention.failedTargets.length + attention.failedPrunes.length + attention.unreadable.length > 0;
   return needsLook ? { status: 'partial', attention } : { status: 'success' };
-}
-
-/** 0 success, 3 partial (stored, but look at `attention`), 1 failure (SPEC §5). */
-export function exitCodeFor(result: { status: RunStatus }): number {
-  return result.status === 'success' ? EXIT.OK : result.status === 'partial' ? EXIT.PARTIAL : EXIT.FAILURE;
 }

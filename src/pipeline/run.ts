@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError, EXIT, ExitError } from '../errors.js';
+import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
@@ -16,7 +16,7 @@ import { recipientFingerprints, resolveEncryption, type ResolvedEncryption } fro
 import { fanOut } from './fan-out.js';
 import { runHooks } from './hooks.js';
 import { captureInventoryCommands } from './inventory-commands.js';
-import { buildManifest } from './manifest.js';
+import { buildManifest } from '../storage/manifest.js';
 import { prepareSources } from './sources/index.js';
 import type { PreparedSource } from './sources/types.js';
 import { estimateSize } from './estimate.js';
@@ -60,7 +60,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   try {
     encryption = config.encryption ? await resolveEncryption(config.encryption, config.configDir) : undefined;
   } catch (err) {
-    throw new ExitError(EXIT.USAGE, describeError(err), { cause: err });
+    throw new UsageError(describeError(err), { cause: err });
   }
   const targets: Target[] = [];
   let lock: Lock;

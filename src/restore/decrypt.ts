@@ -4,6 +4,7 @@ import { Decrypter } from 'age-encryption';
 import { sshEd25519Identity } from '../crypto/ssh-ed25519.js';
 import { createAgeDecryptStream } from '../crypto/age-file.js';
 import { scryptIdentity } from '../crypto/age-header.js';
+import { DecryptError } from '../errors.js';
 
 export interface DecryptKeys {
   /** age identity files (`AGE-SECRET-KEY-1...` lines, `#` comments). */
@@ -14,8 +15,8 @@ export interface DecryptKeys {
 /**
  * Loads identities and returns a function that decrypts one binary age
  * stream: it resolves once the header authenticated with one of the keys
- * (age-encryption unwraps the file key), and rejects with a "cannot decrypt"
- * error otherwise. Damage in the payload (see crypto/age-payload.ts) is an
+ * (age-encryption unwraps the file key), and rejects with a DecryptError
+ * otherwise (as do unreadable identity files). Damage in the payload (see crypto/age-payload.ts) is an
  * error on the returned stream, so the caller can check the stored bytes and
  * name a damaged archive as such.
  */
@@ -27,19 +28,19 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     try {
       text = await readFile(file, 'utf8');
     } catch (err) {
-      throw new Error(`--identity: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new DecryptError(`--identity: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
     if (text.includes('-----BEGIN OPENSSH PRIVATE KEY-----')) {
       try {
         d.addIdentity(sshEd25519Identity(text));
       } catch (err) {
-        throw new Error(`--identity: ${file}: ${(err as Error).message}`);
+        throw new DecryptError(`--identity: ${file}: ${(err as Error).message}`);
       }
       count++;
       continue;
     }
     const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
-    if (ids.length === 0) throw new Error(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...) or OpenSSH Ed25519 private key`);
+    if (ids.length === 0) throw new DecryptError(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...) or OpenSSH Ed25519 private key`);
     for (const id of ids) d.addIdentity(id);
     count += ids.length;
   }
@@ -47,9 +48,13 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     d.addIdentity(scryptIdentity(keys.passphrase));
     count++;
   }
+  // Identities are tried in order, so this last one is asked only when no key matched a recipient.
+  let noneMatched = false;
+  d.addIdentity({ unwrapFileKey: () => { noneMatched = true; return null; } });
   return async (input, what) => {
+    noneMatched = false;
     if (count === 0) {
-      throw new Error(`${what} is encrypted: pass --identity FILE, or set the passphrase (encryption.passphrase or FERRY_PASSPHRASE)`);
+      throw new DecryptError(`${what} is encrypted: pass --identity FILE, or set the passphrase (encryption.passphrase or FERRY_PASSPHRASE)`);
     }
     const out = createAgeDecryptStream((header) => d.decryptHeader(header));
     pipeline(input, out, () => {});
@@ -58,12 +63,11 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
       return out;
     } catch (err) {
       out.destroy();
-      const msg = (err as Error).message;
-      if (/no identity matched|incorrect passphrase|invalid header HMAC/i.test(msg)) {
+      if (noneMatched) {
         const tried = keys.identityFiles.length ? `the identities in ${keys.identityFiles.join(', ')}` : 'the passphrase';
-        throw new Error(`cannot decrypt ${what}: ${tried} ${keys.identityFiles.length ? 'do' : 'does'} not match its recipients (wrong key or passphrase)`, { cause: err });
+        throw new DecryptError(`cannot decrypt ${what}: ${tried} ${keys.identityFiles.length ? 'do' : 'does'} not match its recipients (wrong key or passphrase)`, { cause: err });
       }
-      throw new Error(`cannot decrypt ${what}: ${msg}`, { cause: err });
+      throw new DecryptError(`cannot decrypt ${what}: ${(err as Error).message}`, { cause: err });
     }
   };
 }

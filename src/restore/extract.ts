@@ -1,5 +1,6 @@
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { UnsafeEntryError } from '../errors.js';
 import { EntryChecker, normalisePath } from './entry-check.js';
 import { display, readTarEntries, type TarEntry } from './tar-reader.js';
 import { pathSelector } from './select-paths.js';
@@ -211,7 +212,7 @@ function parentOf(path: string): string {
 
 /** A failure while restoring an entry, naming it; the file system's own message (EEXIST, EINVAL...) is kept, without our temporary path. */
 function entryError(path: string, err: unknown): Error {
-  if (err instanceof Error && err.name === 'RefusedEntry') return err;
+  if (err instanceof UnsafeEntryError) return err;
   const e = err as NodeJS.ErrnoException;
   const reason = e.code ? `${e.code}${e.syscall ? ` (${e.syscall})` : ''}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ .*$/, '')}` : e.message;
   return new Error(`cannot restore archive entry ${display(path)}: ${reason}`, { cause: err });

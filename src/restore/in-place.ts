@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load.js';
 import type { PostgresSource, SourceKind } from '../config/sources.js';
-import { EXIT, ExitError } from '../errors.js';
+import { DamagedArchiveError, FerryError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Inventory } from '../pipeline/inventory.js';
 import { pgDumpCommand } from '../pipeline/sources/postgres.js';
@@ -12,9 +12,9 @@ import type { DecryptKeys } from './decrypt.js';
 import { applyCommandLine, applyDump, dumpFormat } from './postgres-apply.js';
 import { restoreArchive } from './restore.js';
 import {
-  findConfigSource, normalizeSourceName, peekArchive, requireArchiveSource, sourceGlobs,
-  type ArchiveQuery, type PeekedArchive,
+  findConfigSource, normalizeSourceName, peekArchive, requireArchiveSource, sourceGlobs, type PeekedArchive,
 } from './source.js';
+import type { ArchiveQuery } from './locate.js';
 import { SQLITE_SIDECARS, swapIntoPlace } from './swap.js';
 
 export interface InPlaceOptions extends ArchiveQuery {
@@ -52,7 +52,7 @@ export interface InPlaceResult {
   database?: string;
 }
 
-const usage = (message: string) => new ExitError(EXIT.USAGE, message);
+const usage = (message: string) => new UsageError(message);
 
 /**
  * Puts one source of an archive back where it came from (`ferry restore
@@ -60,7 +60,7 @@ const usage = (message: string) => new ExitError(EXIT.USAGE, message);
  * the live data untouched:
  *
  * 1. The archive is pinned by name and its manifest must list the source
- *    (else exit 2, naming the sources it has).
+ *    (else a UsageError naming the sources it has).
  * 2. Only that source (and the inventory) is extracted into a temporary
  *    directory beside the destination, while the whole archive is read and
  *    checked against the manifest's sha256.
@@ -78,7 +78,7 @@ const usage = (message: string) => new ExitError(EXIT.USAGE, message);
  *    transaction.
  *
  * Other sources' live files are never touched. Command sources have no
- * original place and are refused (exit 2). Stop the app first: a process
+ * original place and are refused (UsageError). Stop the app first: a process
  * holding the old file open keeps writing to it, beside the restored one.
  */
 export async function restoreSourceInPlace(config: LoadedConfig, options: InPlaceOptions): Promise<InPlaceResult> {
@@ -101,7 +101,7 @@ export async function restoreSourceInPlace(config: LoadedConfig, options: InPlac
   const path = source
     ? resolveUserPath(config.configDir, 'path' in source ? source.path : source.sqlite)
     : summary.origin;
-  if (!path) throw new ExitError(EXIT.FAILURE, `source "${as}" is not in the config and ${peeked.archive} records no original path for it; restore it with --to DIR`);
+  if (!path) throw new FerryError(`source "${as}" is not in the config and ${peeked.archive} records no original path for it; restore it with --to DIR`);
   if (!source) options.log.warn(`source "${as}" is not in the config; restoring it to the path recorded in the archive: ${path}`);
 
   await mkdir(dirname(path), { recursive: true });
@@ -188,21 +188,21 @@ async function extractSource(config: LoadedConfig, peeked: PeekedArchive, as: st
   });
   const item = join(to, as);
   await lstat(item).catch((err: unknown) => {
-    throw new ExitError(EXIT.FAILURE, `${peeked.archive} lists source "${as}" but holds no data for it`, { cause: err });
+    throw new DamagedArchiveError(`${peeked.archive} lists source "${as}" but holds no data for it`, { cause: err });
   });
   const inventory = await readFile(join(to, 'inventory.json'), 'utf8').then((t) => JSON.parse(t) as Inventory, () => undefined);
   return { item, entry: inventory?.sources.find((s) => s.as === as) };
 }
 
 /**
- * Fails (exit 1, live data untouched) unless `file` opens as a SQLite
+ * Throws a DamagedArchiveError (live data untouched) unless `file` opens as a SQLite
  * database and passes `PRAGMA integrity_check`. On success the file takes
  * the mode (and, when running as root, the owner) of the live database it
  * replaces, so the app can open it as before.
  */
 async function checkRestoredDatabase(file: string, livePath: string, as: string): Promise<void> {
   const fail = (why: string, cause?: unknown) =>
-    new ExitError(EXIT.FAILURE, `restored database "${as}" ${why}; the live database was not touched`, { cause });
+    new DamagedArchiveError(`restored database "${as}" ${why}; the live database was not touched`, { cause });
   let db: Database.Database;
   try {
     db = new Database(file, { fileMustExist: true });
@@ -214,7 +214,7 @@ async function checkRestoredDatabase(file: string, livePath: string, as: string)
     const problems = rows.flatMap((r) => r.integrity_check.split('\n')).filter((m) => m.trim() && m !== 'ok' && !m.startsWith('*** in database'));
     if (problems.length > 0) throw fail(`failed integrity_check: ${problems.slice(0, 5).join('; ')}`);
   } catch (err) {
-    throw err instanceof ExitError ? err : fail(`cannot be read: ${(err as Error).message}`, err);
+    throw err instanceof DamagedArchiveError ? err : fail(`cannot be read: ${(err as Error).message}`, err);
   } finally {
     db.close();
   }

@@ -1,14 +1,12 @@
 import type { LoadedConfig } from '../config/load.js';
-import { ExitError } from '../errors.js';
+import { DamagedArchiveError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { SourceSummary } from '../pipeline/inventory.js';
-import { closeTargets } from '../storage/targets.js';
+import type { SourceSummary } from '../storage/manifest.js';
 import type { DecryptKeys } from './decrypt.js';
-import { readManifest } from './fetch.js';
-import { locateArchive } from './locate.js';
+import { hasKeys } from './keys.js';
+import { withArchive, type ArchiveQuery } from './locate.js';
 import { gunzipped, readArchive } from './open.js';
 import { readTar } from './read-tar.js';
-import type { ArchiveQuery } from './source.js';
 
 export interface ArchiveSources {
   archive: string;
@@ -30,19 +28,14 @@ export async function listArchiveSources(
   options: ArchiveQuery & { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
 ): Promise<ArchiveSources> {
   const { keys, log, signal } = options;
-  const located = await locateArchive(config, options, log, signal);
-  const where = located.target.name;
-  try {
-    const manifest = await readManifest(located.target.adapter, located.archive.name, signal);
-    const base = { archive: manifest.archive, target: where };
-    if (manifest.encrypted && keys.identityFiles.length === 0 && keys.passphrase === undefined) {
+  return withArchive(config, options, { log, signal }, async ({ target, manifest }) => {
+    const base = { archive: manifest.archive, target: target.name };
+    if (manifest.encrypted && !hasKeys(keys)) {
       log.warn(`${manifest.archive} is encrypted and no identity was given; showing the summary from its manifest`);
       return { ...base, readFrom: 'manifest', sources: manifest.sources ?? [] };
     }
-    const { inventory } = await readArchive(located.target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { hashFiles: false }));
-    if (!inventory) throw new ExitError(1, `cannot read ${manifest.archive} (from ${where}): it has no inventory.json`);
+    const { inventory } = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { hashFiles: false }));
+    if (!inventory) throw new DamagedArchiveError(`cannot read ${manifest.archive} (from ${target.name}): it has no inventory.json`);
     return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
-  } finally {
-    await closeTargets(located.opened);
-  }
+  });
 }

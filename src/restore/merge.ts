@@ -1,11 +1,11 @@
 import type { Stats } from 'node:fs';
 import { lstat, mkdir, opendir, readdir, rename, utimes } from 'node:fs/promises';
+import { FerryError } from '../errors.js';
 
 /** An archive entry and an existing destination path of a different type (file, directory, symlink, other). */
-export class TypeConflictError extends Error {
+export class TypeConflictError extends FerryError {
   constructor(readonly path: string, archiveType: string, destinationType: string) {
     super(`refusing to restore ${path}: the archive holds a ${archiveType} there but the destination has a ${destinationType}; nothing was changed (move it away first)`);
-    this.name = 'TypeConflictError';
   }
 }
 

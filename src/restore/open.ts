@@ -1,11 +1,11 @@
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { finished } from 'node:stream/promises';
-import type { Manifest } from '../pipeline/manifest.js';
+import type { Manifest } from '../storage/manifest.js';
 import type { Target } from '../storage/targets.js';
 import { makeDecrypter, type DecryptKeys } from './decrypt.js';
-import { checkStoredBytes, VerifyStream } from './fetch.js';
-import { describeError, ExitError } from '../errors.js';
+import { checkStoredBytes, VerifyStream } from './verify-stream.js';
+import { DamagedArchiveError, DecryptError, describeError, FerryError, UnsafeEntryError } from '../errors.js';
 import { isStorageError } from '../storage/errors.js';
 
 export interface OpenedArchive {
@@ -56,7 +56,7 @@ export function gunzipped(stream: Readable): Readable {
  * done and every stored byte matched the manifest. On any failure (a refused
  * entry, a wrong key, a damaged archive) the target's download stream is
  * destroyed before this rejects, so nothing stays open; the failure becomes
- * one clear ExitError (see `diagnose`).
+ * one clear FerryError (see `diagnose`).
  */
 export async function readArchive<T>(
   target: Target,
@@ -77,19 +77,21 @@ export async function readArchive<T>(
 
 /**
  * Turns a failed read into one clear error. Key and refusal errors are
- * already clear; anything else (gzip or tar errors from flipped bits, a cut
- * stream) is checked against the manifest so a damaged archive is named as such.
+ * already clear (a DecryptError, an UnsafeEntryError); a CORRUPT download
+ * is a DamagedArchiveError; anything else (gzip or tar errors from flipped
+ * bits, a cut stream) is checked against the manifest so a damaged archive
+ * is named as such.
  */
-export async function diagnose(err: unknown, recheck: () => Promise<void>, what: string): Promise<ExitError> {
-  if (err instanceof ExitError) return err;
+export async function diagnose(err: unknown, recheck: () => Promise<void>, what: string): Promise<FerryError> {
   const msg = describeError(err);
-  if (isStorageError(err, 'CORRUPT') || /^(cannot decrypt|refusing archive entry)/.test(msg) || /is encrypted: pass/.test(msg)) {
-    return new ExitError(1, msg, { cause: err });
-  }
+  if (err instanceof DecryptError) return new DecryptError(msg, { cause: err });
+  if (err instanceof UnsafeEntryError) return new UnsafeEntryError(msg, { cause: err });
+  if (err instanceof FerryError) return err;
+  if (isStorageError(err, 'CORRUPT')) return new DamagedArchiveError(msg, { cause: err });
   try {
     await recheck();
   } catch (checkErr) {
-    if (isStorageError(checkErr, 'CORRUPT')) return new ExitError(1, describeError(checkErr), { cause: err });
+    if (isStorageError(checkErr, 'CORRUPT')) return new DamagedArchiveError(describeError(checkErr), { cause: err });
   }
-  return new ExitError(1, `cannot read ${what}: ${msg}`, { cause: err });
+  return new FerryError(`cannot read ${what}: ${msg}`, { cause: err });
 }

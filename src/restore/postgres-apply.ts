@@ -1,5 +1,5 @@
 import type { PostgresSource } from '../config/sources.js';
-import { EXIT, ExitError } from '../errors.js';
+import { FerryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pgDumpCommand, redactSecrets } from '../pipeline/sources/postgres.js';
 import { describeFailure, runProcess, succeeded } from '../util/spawn.js';
@@ -75,10 +75,10 @@ export async function applyDump(file: string, format: DumpFormat, source: Postgr
   const stderr = redactSecrets(result.stderr.trim(), conn.secrets);
   if (!succeeded(result)) {
     if ((result.spawnError as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
-      throw new ExitError(EXIT.FAILURE, `${tool} not found on PATH; install the PostgreSQL client tools (e.g. the postgresql-client package)`);
+      throw new FerryError(`${tool} not found on PATH; install the PostgreSQL client tools (e.g. the postgresql-client package)`);
     }
     const hint = /already exists/.test(stderr) ? '\nnothing was changed; apply the dump to an empty database (create a new one, or drop and recreate this one)' : '';
-    throw new ExitError(EXIT.FAILURE, `${tool} ${describeFailure(result, timeoutMs)}${stderr ? `: ${stderr}` : ''}${hint}`);
+    throw new FerryError(`${tool} ${describeFailure(result, timeoutMs)}${stderr ? `: ${stderr}` : ''}${hint}`);
   }
   if (stderr) log.debug(`${tool}: ${stderr}`);
 }

@@ -1,13 +1,11 @@
 import { access, chmod, mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
-import { ExitError } from '../errors.js';
+import { ArchiveNotFoundError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { closeTargets } from '../storage/targets.js';
 import type { DecryptKeys } from './decrypt.js';
 import { extractTar, type ExtractResult } from './extract.js';
-import { readManifest } from './fetch.js';
-import { locateArchive } from './locate.js';
+import { withArchive } from './locate.js';
 import { gunzipped, readArchive } from './open.js';
 import { mergeInto } from './merge.js';
 
@@ -44,41 +42,47 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
   const to = resolve(options.to);
   const state = await destinationState(to);
   if (state === 'non-empty' && !options.force) {
-    throw new ExitError(2, `${to} is not empty; pass --force to restore into it`);
+    throw new UsageError(`${to} is not empty; pass --force to restore into it`);
   }
-  const { target, archive, opened } = await locateArchive(config, { which: options.which, at: options.at, from: options.from }, options.log, options.signal);
-  await mkdir(dirname(to), { recursive: true });
-  const tmp = await mkdtemp(join(dirname(to), `.${basename(to)}.ferry-restore-`));
-  try {
-    const manifest = await readManifest(target.adapter, archive.name, options.signal);
-    options.log.info(`restoring ${archive.name} from ${target.name} into ${to}`);
-    const only = options.only?.length ? options.only : undefined;
-    const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
-    const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
-      (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
-    if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
-      throw new ExitError(1, `${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive.name}; nothing was restored`);
+  const query = { which: options.which, at: options.at, from: options.from };
+  return withArchive(config, query, options, async ({ target, manifest }) => {
+    const archive = manifest.archive;
+    await mkdir(dirname(to), { recursive: true });
+    const tmp = await mkdtemp(join(dirname(to), `.${basename(to)}.ferry-restore-`));
+    try {
+      options.log.info(`restoring ${archive} from ${target.name} into ${to}`);
+      const only = options.only?.length ? options.only : undefined;
+      const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
+      const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
+        (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
+      if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
+        throw new ArchiveNotFoundError(`${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive}; nothing was restored`);
+      }
+      await chmod(tmp, 0o777 & ~process.umask());
+      await options.beforeSwap?.();
+      await moveIntoPlace(tmp, to, state);
+      return { ...extracted, archive, target: target.name, to };
+    } finally {
+      await removeTree(tmp);
     }
-    await chmod(tmp, 0o777 & ~process.umask());
-    await options.beforeSwap?.();
-    if (state === 'missing') await rename(tmp, to);
-    else if (state === 'empty') {
-      await rmdir(to);
-      await rename(tmp, to);
-    } else {
-      await mergeInto(tmp, to);
-    }
-    return { ...extracted, archive: archive.name, target: target.name, to };
-  } finally {
-    await removeTree(tmp);
-    await closeTargets(opened);
+  });
+}
+
+/** Moves the extracted tree `tmp` to `to`: a rename when `to` is missing or empty, else a merge (archive files win). */
+async function moveIntoPlace(tmp: string, to: string, state: 'missing' | 'empty' | 'non-empty'): Promise<void> {
+  if (state === 'missing') await rename(tmp, to);
+  else if (state === 'empty') {
+    await rmdir(to);
+    await rename(tmp, to);
+  } else {
+    await mergeInto(tmp, to);
   }
 }
 
 async function destinationState(dir: string): Promise<'missing' | 'empty' | 'non-empty'> {
   try {
     const s = await stat(dir);
-    if (!s.isDirectory()) throw new ExitError(2, `--to ${dir} exists and is not a directory`);
+    if (!s.isDirectory()) throw new UsageError(`--to ${dir} exists and is not a directory`);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw err;

@@ -2,19 +2,10 @@ import type { LoadedConfig } from '../config/load.js';
 import { sourceArchivePath } from '../config/load.js';
 import type { SourceConfig, SourceKind } from '../config/sources.js';
 import { sourceKindOf } from '../config/sources.js';
-import { EXIT, ExitError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Manifest } from '../pipeline/manifest.js';
-import { closeTargets } from '../storage/targets.js';
-import { readManifest } from './fetch.js';
-import { locateArchive } from './locate.js';
-
-/** Which archive to use: a name or `latest`, optionally pinned to a target or a point in time. */
-export interface ArchiveQuery {
-  which?: string;
-  from?: string;
-  at?: Date;
-}
+import type { Manifest } from '../storage/manifest.js';
+import { withArchive, type ArchiveQuery } from './locate.js';
 
 /** One archive, pinned by name and target, with its manifest. */
 export interface PeekedArchive {
@@ -30,13 +21,7 @@ export interface PeekedArchive {
  * in between cannot change what is restored.
  */
 export async function peekArchive(config: LoadedConfig, query: ArchiveQuery, log: Logger, signal?: AbortSignal): Promise<PeekedArchive> {
-  const located = await locateArchive(config, query, log, signal);
-  try {
-    const manifest = await readManifest(located.target.adapter, located.archive.name, signal);
-    return { archive: located.archive.name, target: located.target.name, manifest };
-  } finally {
-    await closeTargets(located.opened);
-  }
+  return withArchive(config, query, { log, signal }, async ({ target, manifest }) => ({ archive: manifest.archive, target: target.name, manifest }));
 }
 
 /** A `--source` value as stored: without trailing slashes. */
@@ -51,7 +36,7 @@ export function findConfigSource(config: LoadedConfig, as: string): { source: So
 }
 
 /**
- * The manifest's summary of source `as`. Throws a usage error (exit 2)
+ * The manifest's summary of source `as`. Throws a UsageError
  * naming the sources the archive does hold when it has no such source.
  */
 export function requireArchiveSource(peeked: PeekedArchive, as: string): Manifest['sources'][number] {
@@ -59,7 +44,7 @@ export function requireArchiveSource(peeked: PeekedArchive, as: string): Manifes
   const found = sources.find((s) => s.as === as);
   if (!found) {
     const names = sources.map((s) => s.as).join(', ') || 'none';
-    throw new ExitError(EXIT.USAGE, `archive ${peeked.archive} holds no source "${as}" (its sources: ${names})`);
+    throw new UsageError(`archive ${peeked.archive} holds no source "${as}" (its sources: ${names})`);
   }
   return found;
 }

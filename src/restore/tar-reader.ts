@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { UnsafeEntryError } from '../errors.js';
 import { ByteReader } from './byte-reader.js';
 import { BLOCK, checksumOk, isZeroBlock, mergePax, paxInteger, parseHeader, parsePax, paxTime, timeInRange, type PaxRecords, type RawHeader } from './tar-header.js';
 import { readSparseMap, type Segment } from './tar-sparse.js';
@@ -28,10 +29,9 @@ export interface TarEntry {
 }
 
 /** An entry that must not be restored; the message names it. */
-export class RefusedEntry extends Error {
+export class RefusedEntry extends UnsafeEntryError {
   constructor(readonly path: string, reason: string) {
     super(`refusing archive entry ${display(path)}: ${reason}`);
-    this.name = 'RefusedEntry';
   }
 }
 

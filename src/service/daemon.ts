@@ -1,5 +1,5 @@
 import type { LoadedConfig } from '../config/load.js';
-import { describeError, ExitError } from '../errors.js';
+import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startApiServer, type ApiServer } from './api/server.js';
 import { notifyPayload } from './notify/index.js';
@@ -33,11 +33,11 @@ export function fileStore(stateDir: string): AccountStore {
  * `ferry daemon`: runs the job on `schedule` (and read-back checks on
  * `verify.schedule`) until stopped, catching up once for slots missed while
  * it was down. Resolves with exit code 0 after a clean stop. A config without
- * any schedule is a usage error (exit 2).
+ * any schedule is a UsageError.
  */
 export async function runDaemon(config: LoadedConfig, options: DaemonOptions): Promise<number> {
   const { log, signal } = options;
-  if (!config.schedule && !config.verify) throw new ExitError(2, 'ferry daemon needs `schedule:` (or `verify.schedule`) in the config');
+  if (!config.schedule && !config.verify) throw new UsageError('ferry daemon needs `schedule:` (or `verify.schedule`) in the config');
   const runs = new RunManager(config, log);
   const stop = graceOnStop(signal, runs, options.graceSeconds, log);
   const tasks: ScheduledTask[] = [];

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
-import { describeError, ExitError } from '../errors.js';
+import { describeError } from '../errors.js';
+import { exitCodeOf, exitCodeForStatus } from '../exit-codes.js';
 import type { Logger } from '../log.js';
 import { runJob, type ProgressEvent } from '../pipeline/run.js';
 import { readLiveLock } from '../state/lock.js';
 import type { RunResult } from '../state/types.js';
 import { notifyRun, notifyStart } from './notify/index.js';
-import { exitCodeFor } from '../pipeline/run-status.js';
 
 export type RunTrigger = 'api' | 'schedule' | 'catch-up';
 
@@ -124,12 +124,12 @@ export class RunManager {
         onProgress: (e) => applyProgress(record, e),
       });
       record.result = result;
-      record.exit_code = exitCodeFor(result);
+      record.exit_code = exitCodeForStatus(result.status);
       log.info(`run ${record.id}: ${result.status}${result.archive ? ` (${result.archive})` : ''}`);
       await notifyRun(config, result, log);
     } catch (err) {
       record.error = describeError(err);
-      record.exit_code = err instanceof ExitError ? err.exitCode : 1;
+      record.exit_code = exitCodeOf(err);
       log.error(`run ${record.id}: ${record.error}`);
     }
     record.state = 'finished';

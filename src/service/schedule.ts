@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { ExitError } from '../errors.js';
+import { UsageError } from '../errors.js';
 
 /**
  * Pure scheduling decisions. Nothing here reads the clock or sleeps: the
@@ -14,13 +14,13 @@ export interface Schedule {
   next(after: Date): Date | undefined;
 }
 
-/** Parses a cron expression; an invalid one is a config error (exit 2) naming `key`. */
+/** Parses a cron expression; an invalid one is a UsageError naming `key`. */
 export function parseSchedule(expression: string, timezone: string | undefined, key = 'schedule'): Schedule {
   let cron: Cron;
   try {
     cron = new Cron(expression, { timezone, paused: true });
   } catch (err) {
-    throw new ExitError(2, `${key}: invalid cron expression "${expression}": ${(err as Error).message}`, { cause: err });
+    throw new UsageError(`${key}: invalid cron expression "${expression}": ${(err as Error).message}`, { cause: err });
   }
   return { expression, timezone, next: (after) => cron.nextRun(after) ?? undefined };
 }

@@ -1,11 +1,11 @@
-import { verifyOne } from '../cli/commands/verify.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { decryptKeys } from '../restore/keys.js';
+import { verifyArchive } from '../restore/verify.js';
 import { selectTargetNames } from '../storage/targets.js';
 import { resolveUserPath } from '../util/paths.js';
-import { serviceContext } from './context.js';
 import type { VerifyOutcome } from './notify/payload.js';
 
 /**
@@ -14,7 +14,6 @@ import type { VerifyOutcome } from './notify/payload.js';
  * rejects; each target's failure is in its outcome.
  */
 export async function verifyLatest(config: LoadedConfig, v: NonNullable<Config['verify']>, log: Logger, signal: AbortSignal): Promise<VerifyOutcome[]> {
-  const ctx = serviceContext(config, log, signal);
   const identities = v.identity_file ? [resolveUserPath(config.configDir, v.identity_file)] : undefined;
   let names: string[];
   try {
@@ -26,7 +25,7 @@ export async function verifyLatest(config: LoadedConfig, v: NonNullable<Config['
   for (const name of names) {
     const t0 = Date.now();
     try {
-      const r = await verifyOne(ctx, name, v.sample, identities);
+      const r = await verifyArchive(config, { which: v.sample, from: name }, { keys: decryptKeys(config, identities), log, signal });
       outcomes.push({ target: name, ok: r.ok, archive: r.archive, error: r.error, durationMs: Date.now() - t0 });
     } catch (err) {
       outcomes.push({ target: name, ok: false, error: describeError(err), durationMs: Date.now() - t0 });

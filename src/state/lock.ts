@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ExitError, EXIT } from '../errors.js';
+import { LockHeldError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface LockInfo {
@@ -22,7 +22,7 @@ export interface Lock {
 }
 
 /**
- * Takes `<stateDir>/lock` for one run of the job, or throws exit 75 when a
+ * Takes `<stateDir>/lock` for one run of the job, or throws a LockHeldError when a
  * live run holds it. The lock file is created complete: written under a
  * temporary name unique to this call (so two runs in one process never share
  * it), then hard-linked into place, which fails if a lock exists.
@@ -62,14 +62,14 @@ export async function acquireLock(stateDir: string, job: string, log: Logger): P
       await removeStale(path, found.ino, tmp, 0);
     }
     const holder = await readLock(path);
-    throw holder && isHeld(holder) ? lockedError(job, path, holder) : new ExitError(EXIT.LOCKED, `job ${job}: another run is taking over the stale lock ${path}`);
+    throw holder && isHeld(holder) ? lockedError(job, path, holder) : new LockHeldError(`job ${job}: another run is taking over the stale lock ${path}`);
   } finally {
     await unlink(tmp).catch(() => {});
   }
 }
 
-function lockedError(job: string, path: string, holder: LockInfo): ExitError {
-  return new ExitError(EXIT.LOCKED, `job ${job}: another run holds the lock ${path} (pid ${holder.pid} on ${holder.host}, since ${holder.started})`);
+function lockedError(job: string, path: string, holder: LockInfo): LockHeldError {
+  return new LockHeldError(`job ${job}: another run holds the lock ${path} (pid ${holder.pid} on ${holder.host}, since ${holder.started})`);
 }
 
 async function statLock(path: string): Promise<{ ino: number; holder: LockInfo | undefined } | undefined> {

@@ -1,7 +1,7 @@
 import type { StorageAdapter } from './adapter.js';
 import { StorageError } from './errors.js';
 import { jobOfArchive, manifestKey } from './layout.js';
-import { parseManifest, type Manifest } from '../pipeline/manifest.js';
+import { parseManifest, type Manifest } from './manifest.js';
 
 /** A manifest that exists but does not belong to its archive (CORRUPT); `reason` says why, for humans. */
 export class ForeignManifestError extends StorageError {

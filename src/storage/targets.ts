@@ -1,6 +1,5 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { TargetConfig } from '../config/schema.js';
-import { ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { StorageAdapter } from './adapter.js';
 import type { AdapterDefinition } from './definition.js';
@@ -9,7 +8,7 @@ import { withContract } from './wrappers/contract.js';
 import { withFileStaging } from './wrappers/file-staging.js';
 import { LimitAdapter } from './wrappers/limit.js';
 import { RetryAdapter } from './wrappers/retry.js';
-import { describeError } from '../errors.js';
+import { describeError, UsageError } from '../errors.js';
 
 export interface Target {
   name: string;
@@ -17,12 +16,12 @@ export interface Target {
   adapter: StorageAdapter;
 }
 
-/** Names of the selected targets, in config order. Unknown names are a usage error (exit 2). */
+/** Names of the selected targets, in config order. Unknown names are a UsageError. */
 export function selectTargetNames(config: LoadedConfig, wanted: string[] | undefined): string[] {
   const all = Object.keys(config.targets);
   if (!wanted || wanted.length === 0) return all;
   for (const w of wanted) {
-    if (!all.includes(w)) throw new ExitError(2, `unknown target "${w}"; the config has: ${all.join(', ')}`);
+    if (!all.includes(w)) throw new UsageError(`unknown target "${w}"; the config has: ${all.join(', ')}`);
   }
   return all.filter((n) => wanted.includes(n));
 }
@@ -42,15 +41,15 @@ export type AdapterLookup = (type: string) => AdapterDefinition | undefined;
  */
 export async function createTarget(lookup: AdapterLookup, config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
   const tc = config.targets[name];
-  if (!tc) throw new ExitError(2, `unknown target "${name}"`);
+  if (!tc) throw new UsageError(`unknown target "${name}"`);
   const def = lookup(String(tc.type));
-  if (!def) throw new ExitError(2, `targets.${name}.type: unknown target type "${String(tc.type)}"`);
+  if (!def) throw new UsageError(`targets.${name}.type: unknown target type "${String(tc.type)}"`);
   const { type: _t, keep: _k, timezone: _z, retries, concurrency, ...options_ } = tc as TargetConfig & Record<string, unknown>;
   let adapter: StorageAdapter;
   try {
     adapter = await def.create(name, options_ as never, { configDir: config.configDir, log });
   } catch (err) {
-    throw new ExitError(2, `targets.${name}: ${describeError(err)}`, { cause: err });
+    throw new UsageError(`targets.${name}: ${describeError(err)}`, { cause: err });
   }
   adapter = new RetryAdapter(adapter, {
     retries: retries as number,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalAdapter } from '../../adapters/local/adapter.js';
-import { readManifest } from '../../src/restore/fetch.js';
+import { readManifest } from '../../src/storage/manifest-read.js';
 import { extractTar } from '../../src/restore/extract.js';
 import { gunzipped, readArchive } from '../../src/restore/open.js';
 import type { Target } from '../../src/storage/targets.js';

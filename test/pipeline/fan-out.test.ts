@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalAdapter } from '../../adapters/local/adapter.js';
 import { buildArchive } from '../../src/pipeline/archive.js';
 import { fanOut } from '../../src/pipeline/fan-out.js';
-import { buildManifest } from '../../src/pipeline/manifest.js';
+import { buildManifest } from '../../src/storage/manifest.js';
 import type { PreparedSource } from '../../src/pipeline/sources/types.js';
 import type { OpOptions, PutBody } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';

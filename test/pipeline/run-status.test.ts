@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideRun, exitCodeFor, type RunFacts } from '../../src/pipeline/run-status.js';
+import { exitCodeForStatus } from '../../src/exit-codes.js';
+import { decideRun, type RunFacts } from '../../src/pipeline/run-status.js';
 
 const ok = (target: string, pruneError?: string) => ({ target, status: 'success' as const, pruneError });
 const bad = (target: string) => ({ target, status: 'failure' as const });
@@ -19,7 +20,7 @@ describe('exit code: 0 only when everything was stored and pruned, 3 when stored
     it(`${what}: ${status}, exit ${code}`, () => {
       const decided = decideRun(facts);
       expect(decided.status).toBe(status);
-      expect(exitCodeFor(decided)).toBe(code);
+      expect(exitCodeForStatus(decided.status)).toBe(code);
     });
   }
 

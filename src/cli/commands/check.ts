@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { describeError, EXIT } from '../../errors.js';
+import { describeError } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
 import { bufferBody } from '../../storage/body.js';
 import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, type Target } from '../../storage/targets.js';

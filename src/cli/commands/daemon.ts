@@ -1,4 +1,4 @@
-import { ExitError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { runDaemon } from '../../service/daemon.js';
 import type { CommandContext } from '../context.js';
 
@@ -6,7 +6,7 @@ import type { CommandContext } from '../context.js';
 export async function daemonCommand(ctx: CommandContext, opts: { api?: boolean; listen?: string; grace: string }): Promise<number> {
   const config = ctx.config();
   const grace = Number(opts.grace);
-  if (!Number.isInteger(grace) || grace < 0) throw new ExitError(2, `--grace: expected whole seconds, got "${opts.grace}"`);
+  if (!Number.isInteger(grace) || grace < 0) throw new UsageError(`--grace: expected whole seconds, got "${opts.grace}"`);
   const listen = opts.listen ?? (opts.api ? config.api?.listen ?? '127.0.0.1:8787' : undefined);
   return runDaemon(config, { log: ctx.log, signal: ctx.signal, graceSeconds: grace, listen });
 }

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { generateX25519Identity, identityToRecipient } from 'age-encryption';
-import { EXIT, ExitError } from '../../errors.js';
+import { FerryError } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
 import type { CommandContext } from '../context.js';
 
 /**
@@ -16,7 +17,7 @@ export async function keygenCommand(ctx: CommandContext, opts: { out?: string })
     try {
       await writeFile(opts.out, text, { mode: 0o600, flag: 'wx' });
     } catch (err) {
-      throw new ExitError(EXIT.FAILURE, `cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'file exists' : (err as Error).message}`);
+      throw new FerryError(`cannot write ${opts.out}: ${(err as NodeJS.ErrnoException).code === 'EEXIST' ? 'file exists' : (err as Error).message}`);
     }
     ctx.output(`Public key: ${recipient}`, { recipient, identity_file: opts.out });
   } else if (ctx.options.json) {

@@ -1,4 +1,4 @@
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
 import { listTarget, type TargetListing } from '../../storage/catalog.js';
 import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';

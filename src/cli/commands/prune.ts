@@ -1,4 +1,5 @@
-import { describeError, EXIT } from '../../errors.js';
+import { describeError } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
 import { applyPrune } from '../../retention/prune.js';
 import { planFor } from '../../retention/run-prune.js';
 import { acquireLock, type Lock } from '../../state/lock.js';

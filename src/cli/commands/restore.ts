@@ -3,10 +3,11 @@ import { listArchiveSources, type ArchiveSources } from '../../restore/list-sour
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
 import { normalizeSourceName, peekArchive, requireArchiveSource, sourceGlobs } from '../../restore/source.js';
-import { ExitError, EXIT } from '../../errors.js';
+import { UsageError } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
+import { decryptKeys } from '../../restore/keys.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
-import { decryptKeys } from './keys.js';
 
 export interface RestoreFlags {
   to?: string;
@@ -21,7 +22,7 @@ export interface RestoreFlags {
   listSources?: boolean;
 }
 
-const usage = (message: string) => new ExitError(EXIT.USAGE, message);
+const usage = (message: string) => new UsageError(message);
 
 /** Rejects flag combinations that have no meaning; every problem is a usage error (exit 2). */
 function checkFlags(opts: RestoreFlags): void {
@@ -37,12 +38,7 @@ function checkFlags(opts: RestoreFlags): void {
 export async function restoreCommand(ctx: CommandContext, archive: string, opts: RestoreFlags): Promise<number> {
   checkFlags(opts);
   const config = ctx.config();
-  let at: Date | undefined;
-  try {
-    at = opts.at ? parseAt(opts.at) : undefined;
-  } catch (err) {
-    throw usage((err as Error).message);
-  }
+  const at = opts.at ? parseAt(opts.at) : undefined;
   const common = { which: archive, from: opts.from, at, keys: decryptKeys(config, opts.identity), log: ctx.log, signal: ctx.signal };
 
   if (opts.listSources) {

@@ -1,5 +1,5 @@
 import { runJob } from '../../pipeline/run.js';
-import { exitCodeFor } from '../../pipeline/run-status.js';
+import { exitCodeForStatus } from '../../exit-codes.js';
 import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
@@ -24,7 +24,7 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
   }
   await notifyRun(config, result, ctx.log);
   ctx.output(renderRun(result), result);
-  return exitCodeFor(result);
+  return exitCodeForStatus(result.status);
 }
 
 function renderRun(r: RunResult): string {

@@ -1,4 +1,5 @@
-import { describeError, EXIT } from '../../errors.js';
+import { describeError } from '../../errors.js';
+import { EXIT } from '../../exit-codes.js';
 import { nextScheduledRun } from '../../service/schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';

@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ExitError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { cronToOnCalendar } from '../../service/systemd/on-calendar.js';
 import { backupServiceUnit, backupTimerUnit, daemonUnit, type UnitOptions } from '../../service/systemd/units.js';
 import type { CommandContext } from '../context.js';
@@ -23,10 +23,10 @@ interface SystemdOpts {
  * directory with --install. It never runs systemctl; it prints the commands.
  */
 export async function systemdCommand(ctx: CommandContext, opts: SystemdOpts): Promise<number> {
-  if (Boolean(opts.user) === Boolean(opts.system)) throw new ExitError(2, 'pass exactly one of --user or --system');
+  if (Boolean(opts.user) === Boolean(opts.system)) throw new UsageError('pass exactly one of --user or --system');
   const config = ctx.config();
   const mode = opts.user ? 'user' : 'system';
-  if (opts.timer && !opts.onCalendar && !config.schedule) throw new ExitError(2, '--timer needs `schedule:` in the config or --on-calendar');
+  if (opts.timer && !opts.onCalendar && !config.schedule) throw new UsageError('--timer needs `schedule:` in the config or --on-calendar');
   const unit: UnitOptions = {
     mode,
     exec: opts.exec ? [opts.exec] : [process.execPath, resolve(process.argv[1] ?? 'ferry')],

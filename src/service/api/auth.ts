@@ -1,13 +1,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { ApiConfig } from '../../config/service.js';
-import { ExitError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 
 /** Splits `HOST:PORT` (IPv6 in brackets). A bad value is a usage error. */
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(listen);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ExitError(2, `--listen: expected HOST:PORT, got "${listen}"`);
+  if (!m || port > 65535) throw new UsageError(`--listen: expected HOST:PORT, got "${listen}"`);
   return { host: m[1] ?? m[2]!, port };
 }
 
@@ -22,13 +22,13 @@ export function isLoopback(host: string): boolean {
  * The token requests must carry, or undefined when the API runs without
  * authentication. That is only allowed on a loopback address with
  * `api.insecure_no_auth: true`; otherwise a missing token refuses to start
- * (exit 2).
+ * (UsageError).
  */
 export function requiredToken(api: Partial<ApiConfig> | undefined, host: string): string | undefined {
   if (api?.token) return api.token;
   if (api?.insecure_no_auth && isLoopback(host)) return undefined;
-  if (api?.insecure_no_auth) throw new ExitError(2, `api.insecure_no_auth only works on a loopback address, not ${host}; set api.token or api.token_file`);
-  throw new ExitError(2, 'ferry serve needs api.token or api.token_file (or api.insecure_no_auth: true on a loopback address)');
+  if (api?.insecure_no_auth) throw new UsageError(`api.insecure_no_auth only works on a loopback address, not ${host}; set api.token or api.token_file`);
+  throw new UsageError('ferry serve needs api.token or api.token_file (or api.insecure_no_auth: true on a loopback address)');
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsageError } from '../../errors.js';
 
 /** Request bodies of the API. Unknown keys are rejected, like in the config. */
 const targetList = z.array(z.string().min(1).max(64)).max(64);
@@ -31,9 +32,8 @@ export const verifyBody = z.strictObject({
   all: z.boolean().default(false),
 });
 
-export class BadRequest extends Error {
-  readonly statusCode = 400;
-}
+/** A request body, parameter or query that cannot be served as asked (400). */
+export class BadRequest extends UsageError {}
 
 /** Parses a body (a missing body is `{}`); any problem is a 400 naming the field. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {

@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { FerryError } from '../../errors.js';
 
-export class ForbiddenPath extends Error {
-  readonly statusCode = 403;
-}
+/** A restore destination outside `api.restore_root` (403). */
+export class ForbiddenPath extends FerryError {}
 
 const inside = (root: string, p: string) => {
   const rel = relative(root, p);

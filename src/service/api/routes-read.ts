@@ -2,16 +2,15 @@ import type { FastifyInstance } from 'fastify';
 import { redact } from '../../config/secret.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { Logger } from '../../log.js';
-import { readManifest } from '../../restore/fetch.js';
+import { checkArchiveName } from '../../restore/locate.js';
 import { nextScheduledRun } from '../schedule.js';
 import { readLastRun } from '../../state/files.js';
 import { listTarget } from '../../storage/catalog.js';
-import { parseArchiveName } from '../../storage/layout.js';
+import { readManifest } from '../../storage/manifest-read.js';
 import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';
 import type { RunManager } from '../runs.js';
 import { liveLockHolder } from '../runs.js';
-import { BadRequest } from './bodies.js';
 
 export interface ApiDeps {
   config: LoadedConfig;
@@ -33,10 +32,9 @@ export async function withTarget<T>(deps: ApiDeps, name: string, fn: (t: Target)
   }
 }
 
-/** An archive name from a URL: it must be one of this job's archives, else 400. */
+/** An archive name from a URL: it must be one of this job's archives (else a UsageError: 400). */
 export function archiveParam(config: LoadedConfig, name: string): string {
-  if (!parseArchiveName(name, config.job)) throw new BadRequest(`"${name}" is not an archive name of job ${config.job}`);
-  return name;
+  return checkArchiveName(name, config.job);
 }
 
 /** Read-only endpoints: status, targets, archives, manifests, runs, metrics. */

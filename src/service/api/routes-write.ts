@@ -1,9 +1,8 @@
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { verifyOne, type VerifyReport } from '../../cli/commands/verify.js';
-import { decryptKeys } from '../../cli/commands/keys.js';
 import { sourceArchivePath } from '../../config/load.js';
-import { describeError, EXIT, ExitError } from '../../errors.js';
+import { describeError } from '../../errors.js';
+import { decryptKeys } from '../../restore/keys.js';
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
 import { applyPrune } from '../../retention/prune.js';
@@ -12,9 +11,8 @@ import { acquireLock, type Lock } from '../../state/lock.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
 import { selectTargetNames } from '../../storage/targets.js';
+import { verifyArchive, type VerifyReport } from '../../restore/verify.js';
 import { resolveUserPath } from '../../util/paths.js';
-import { serviceContext } from '../context.js';
-import { RunInProgressError } from '../runs.js';
 import { BadRequest, parseBody, pruneBody, restoreBody, runBody, verifyBody } from './bodies.js';
 import { confineToRoot, openInsideRoot } from './restore-path.js';
 import { archiveParam, withTarget, type ApiDeps } from './routes-read.js';
@@ -26,14 +24,9 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/api/runs', async (req, reply) => {
     const body = parseBody(runBody, req.body);
     if (body.targets) selectTargetNames(config, body.targets);
-    try {
-      const { record, done } = await deps.runs.start({ trigger: 'api', description: body.description, targets: body.targets });
-      void done.then(() => deps.metrics.invalidate());
-      return reply.code(202).header('Location', `/api/runs/${record.id}`).send({ id: record.id, url: `/api/runs/${record.id}`, state: record.state });
-    } catch (err) {
-      if (err instanceof RunInProgressError) return reply.code(409).send({ error: err.message });
-      throw err;
-    }
+    const { record, done } = await deps.runs.start({ trigger: 'api', description: body.description, targets: body.targets });
+    void done.then(() => deps.metrics.invalidate());
+    return reply.code(202).header('Location', `/api/runs/${record.id}`).send({ id: record.id, url: `/api/runs/${record.id}`, state: record.state });
   });
 
   app.post('/api/restore', async (req, reply) => {
@@ -57,12 +50,7 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     } else {
       to = await confineToRoot(root, body.to!);
     }
-    let at: Date | undefined;
-    try {
-      at = body.at ? parseAt(body.at) : undefined;
-    } catch (err) {
-      throw new BadRequest(describeError(err));
-    }
+    const at = body.at ? parseAt(body.at) : undefined;
     // The destination is opened inside the root now and written only through that descriptor,
     // so swapping a directory under the root for a symlink later cannot redirect the restore.
     const dest = await openInsideRoot(root, to);
@@ -84,16 +72,10 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   // A real prune holds the job lock like a run (409 while a run holds it); a dry run takes none.
-  app.post('/api/prune', async (req, reply) => {
+  app.post('/api/prune', async (req) => {
     const body = parseBody(pruneBody, req.body);
     const names = selectTargetNames(config, body.targets);
-    let lock: Lock | undefined;
-    try {
-      if (!body.dry_run) lock = await acquireLock(config.stateDir, config.job, log);
-    } catch (err) {
-      if (err instanceof ExitError && err.exitCode === EXIT.LOCKED) return reply.code(409).send({ error: err.message });
-      throw err;
-    }
+    const lock: Lock | undefined = body.dry_run ? undefined : await acquireLock(config.stateDir, config.job, log);
     try {
       return await pruneTargets(deps, names, body.dry_run);
     } finally {
@@ -103,12 +85,11 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post('/api/verify', async (req) => {
     const body = parseBody(verifyBody, req.body);
-    const ctx = serviceContext(config, log, deps.signal);
     const names: (string | undefined)[] = body.all ? selectTargetNames(config, undefined) : [body.target && selectTargetNames(config, [body.target])[0]];
     const reports: VerifyReport[] = [];
     for (const t of names) {
       try {
-        reports.push(await verifyOne(ctx, t, body.archive));
+        reports.push(await verifyArchive(config, { which: body.archive, from: t }, { keys: decryptKeys(config, undefined), log, signal: deps.signal }));
       } catch (err) {
         reports.push({ target: t ?? '(any)', ok: false, error: describeError(err) });
       }

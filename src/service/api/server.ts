@@ -1,12 +1,13 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { LoadedConfig } from '../../config/load.js';
-import { ExitError } from '../../errors.js';
+import { ArchiveNotFoundError, FerryError, LockHeldError, UsageError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isStorageError } from '../../storage/errors.js';
 import { redactUrlsIn } from '../../util/redact-url.js';
 import { FERRY_VERSION } from '../../version.js';
 import { metricsCollector } from '../metrics.js';
-import { liveLockHolder, type RunManager } from '../runs.js';
+import { liveLockHolder, RunInProgressError, type RunManager } from '../runs.js';
+import { ForbiddenPath } from './restore-path.js';
 import { authorized, parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerWriteRoutes } from './routes-write.js';
@@ -19,11 +20,10 @@ export interface ApiServer {
 }
 
 /**
- * Starts the REST API on `listen` (HOST:PORT). Refuses to start (exit 2)
+ * Starts the REST API on `listen` (HOST:PORT). Refuses to start (UsageError)
  * without a token unless bound to loopback with `api.insecure_no_auth`.
  * Every route except `GET /api/health` needs `Authorization: Bearer <token>`.
- * Errors map to status codes: bad input 400, forbidden path 403, missing
- * archive 404, a run in progress 409; the message never holds a secret.
+ * Errors map to status codes in `statusFor`; the message never holds a secret.
  */
 export async function startApiServer(config: LoadedConfig, options: { listen: string; runs: RunManager; log: Logger }): Promise<ApiServer> {
   const { host, port } = parseListen(options.listen);
@@ -57,7 +57,7 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   try {
     await app.listen({ host, port });
   } catch (err) {
-    throw new ExitError(1, `cannot listen on ${options.listen}: ${(err as Error).message}`, { cause: err });
+    throw new FerryError(`cannot listen on ${options.listen}: ${(err as Error).message}`, { cause: err });
   }
   const addr = app.server.address();
   const address = addr && typeof addr === 'object' ? `${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}` : options.listen;
@@ -72,9 +72,18 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   };
 }
 
+/**
+ * The one place errors become HTTP statuses: bad input or a usage problem
+ * 400, a restore path outside the root 403, a missing archive 404, the lock
+ * or a run in progress 409; fastify's own errors (malformed JSON, a body too
+ * large) keep theirs; everything else 500.
+ */
 function statusFor(err: FastifyError & { statusCode?: number }): number {
-  if (err instanceof ExitError) return err.exitCode === 2 ? 400 : err.exitCode === 75 ? 409 : 500;
-  if (isStorageError(err, 'NOT_FOUND')) return 404;
+  if (err instanceof UsageError) return 400;
+  if (err instanceof ForbiddenPath) return 403;
+  if (err instanceof ArchiveNotFoundError || isStorageError(err, 'NOT_FOUND')) return 404;
+  if (err instanceof LockHeldError || err instanceof RunInProgressError) return 409;
+  if (err instanceof FerryError) return 500;
   if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 600) return err.statusCode;
   return 500;
 }

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { NotifyEvent } from '../../config/service.js';
-import { exitCodeFor } from '../../pipeline/run-status.js';
+import { exitCodeForStatus } from '../../exit-codes.js';
 import type { RunResult } from '../../state/types.js';
 
 /** One per-target line of a notification. */
@@ -39,15 +39,13 @@ export interface NotifyPayload {
   attention?: { failed_targets: string[]; failed_prunes: { target: string; error: string }[]; unreadable: { path: string; message: string }[] };
 }
 
-const EXIT_FOR: Record<NotifyEvent, number> = { success: 0, failure: 1, partial: 3 };
-
 export function runPayload(result: RunResult): NotifyPayload {
   return {
     kind: 'run',
     job: result.job,
     host: hostname(),
     status: result.status,
-    exit_code: exitCodeFor(result),
+    exit_code: exitCodeForStatus(result.status),
     run_id: result.id,
     archive: result.archive,
     size: result.size,
@@ -83,7 +81,7 @@ export function verifyPayload(job: string, outcomes: VerifyOutcome[], started: D
     job,
     host: hostname(),
     status,
-    exit_code: EXIT_FOR[status],
+    exit_code: exitCodeForStatus(status),
     archive: outcomes.find((o) => o.archive)?.archive,
     started: started.toISOString(),
     ended: ended.toISOString(),

@@ -1,4 +1,4 @@
-import { ExitError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 
 /**
  * Converts a cron expression (5 fields, or 6 with seconds first, or a
@@ -35,7 +35,7 @@ const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const SYSTEMD_DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 function refuse(expression: string, why: string): never {
-  throw new ExitError(2, `cannot turn the schedule "${expression}" into a systemd timer (${why}); pass --on-calendar`);
+  throw new UsageError(`cannot turn the schedule "${expression}" into a systemd timer (${why}); pass --on-calendar`);
 }
 
 /** Every value a cron field selects, sorted. Names (jan, mon) are accepted where `names` is given. */

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os';
-import type { SourceSummary } from './inventory.js';
 import { FERRY_VERSION } from '../version.js';
+
+/** One source as the manifest and the inventory summarize it. */
+export interface SourceSummary {
+  as: string;
+  kind: string;
+  origin?: string;
+  files: number;
+  bytes: number;
+  meta?: Record<string, unknown>;
+}
 
 /**
  * `<archive>.manifest.json` (SPEC §4). Written last on every target: its

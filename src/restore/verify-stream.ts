@@ -2,10 +2,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { StorageAdapter } from '../storage/adapter.js';
 import { StorageError } from '../storage/errors.js';
-import type { Manifest } from '../pipeline/manifest.js';
-
-/** Reads a manifest bound to its archive (see `readManifest` in storage). */
-export { readManifest } from '../storage/manifest-read.js';
+import type { Manifest } from '../storage/manifest.js';
 
 /**
  * Passes the archive bytes through, and fails at the end (before signalling

@@ -1,0 +1,48 @@
+import type { LoadedConfig } from '../config/load.js';
+import { DamagedArchiveError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { DecryptKeys } from './decrypt.js';
+import { hasKeys } from './keys.js';
+import { withArchive } from './locate.js';
+import { gunzipped, readArchive } from './open.js';
+import { readTar } from './read-tar.js';
+import { checkStoredBytes } from './verify-stream.js';
+
+export interface VerifyReport {
+  target: string;
+  archive?: string;
+  ok: boolean;
+  files?: number;
+  bytes?: number;
+  /** False when the archive is encrypted and no key was given: only the stored bytes were checked. */
+  contentsRead?: boolean;
+  error?: string;
+}
+
+/**
+ * Verifies one archive (`which`: a name or `latest`) on one target (`from`;
+ * undefined: the first that holds it): the stored bytes against the
+ * manifest, then, when it can decrypt, every file against the inventory.
+ * Resolves with an ok report; rejects when anything does not match (a
+ * DamagedArchiveError when files differ from the inventory).
+ */
+export async function verifyArchive(
+  config: LoadedConfig,
+  query: { which: string; from?: string },
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
+): Promise<VerifyReport> {
+  const { keys, log, signal } = options;
+  return withArchive(config, query, { log, signal }, async ({ target, manifest }) => {
+    const where = target.name;
+    if (manifest.encrypted && !hasKeys(keys)) {
+      await checkStoredBytes(target.adapter, manifest, signal);
+      log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
+      return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
+    }
+    const check = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream)));
+    if (check.mismatches.length) {
+      throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatches.length} file(s) differ from the inventory, first ${check.mismatches[0]}`);
+    }
+    return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
+  });
+}
