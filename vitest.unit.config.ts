@@ -12,6 +12,7 @@ export default defineConfig({
   cacheDir: join(tmpdir(), 'ferry-vitest-unit-cache'),
   test: {
     include: [
+      'test/exit-codes.test.ts',
       'test/config/*.test.ts',
       'test/retention/*.test.ts',
       'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives}.test.ts',

@@ -126,6 +126,17 @@ describe('restore --only and --source select exactly', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/"missing", "nope\/\*" matched nothing/);
   });
+
+  for (const name of ['other-20261101T031500Z.tar.gz', '../x', 'app-latest.tar.gz']) {
+    it(`restoring ${name}, which is not an archive name of this job, is a usage error (exit 2) naming it, before any target is read`, async () => {
+      for (const args of [['restore', name, '--to', 'out'], ['pull', name], ['verify', name]]) {
+        const r = await ws.run(args);
+        expect(r.code, `${args[0]}: ${r.stderr}`).toBe(2);
+        expect(r.stderr).toContain(`"${name}" is not an archive name of job app`);
+      }
+      expect(await readdir(ws.dir)).not.toContain('out');
+    });
+  }
 });
 
 /** Every path under `dir` (directories with a trailing slash) with file contents or link targets. */

@@ -7,19 +7,22 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { silentLogger } from '../../src/log.js';
+import { exitCodeOf } from '../../src/exit-codes.js';
 import { acquireLock, processStart, readLiveLock } from '../../src/state/lock.js';
 
 const LOCK_JS = join(ROOT, 'dist', 'src', 'state', 'lock.js');
+const EXIT_JS = join(ROOT, 'dist', 'src', 'exit-codes.js');
 
 /**
  * One contender, in its own process: it says "ready", waits for the go file,
  * tries the lock, says "won" (then holds it until the release file appears)
- * or "lost <exit code>".
+ * or "lost <exit code> <message>".
  */
 const CONTENDER = `
 import { existsSync } from 'node:fs';
-const [lockJs, stateDir, go, release] = process.argv.slice(1);
+const [lockJs, exitJs, stateDir, go, release] = process.argv.slice(1);
 const { acquireLock } = await import(lockJs);
+const { exitCodeOf } = await import(exitJs);
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 process.stdout.write('ready\\n');
 while (!existsSync(go)) await new Promise((r) => setImmediate(r));
@@ -29,7 +32,7 @@ try {
   while (!existsSync(release)) await new Promise((r) => setTimeout(r, 5));
   await lock.release();
 } catch (err) {
-  process.stdout.write('lost ' + err.exitCode + ' ' + err.message + '\\n');
+  process.stdout.write('lost ' + exitCodeOf(err) + ' ' + err.message + '\\n');
 }
 `;
 
@@ -43,7 +46,7 @@ async function race(stateDir: string, n: number): Promise<string[]> {
   const release = join(stateDir, '..', `${stateDir.split('/').pop()}.release`);
   const outputs = Array.from({ length: n }, () => ({ text: '' }));
   const children = outputs.map((o) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, LOCK_JS, stateDir, go, release], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', CONTENDER, LOCK_JS, EXIT_JS, stateDir, go, release], { stdio: ['ignore', 'pipe', 'inherit'] });
     child.stdout.on('data', (d: Buffer) => { o.text += d.toString(); });
     return new Promise((r) => child.on('close', r));
   });
@@ -92,7 +95,7 @@ describe('job lock', () => {
   it('a lock from this boot and this process incarnation blocks a second run with exit 75', async () => {
     const lock = await acquireLock(dir, 'app', silentLogger);
     expect(await readLiveLock(dir)).toMatchObject({ pid: process.pid });
-    await expect(acquireLock(dir, 'app', silentLogger)).rejects.toMatchObject({ exitCode: 75 });
+    await expect(acquireLock(dir, 'app', silentLogger)).rejects.toSatisfy((err) => exitCodeOf(err) === 75);
     await lock.release();
     expect(await readdir(dir)).toEqual([]);
   });
@@ -106,14 +109,14 @@ describe('job lock', () => {
     expect(created.size).toBe(10);
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    for (const r of results) if (r.status === 'rejected') expect(r.reason).toMatchObject({ exitCode: 75 });
+    for (const r of results) if (r.status === 'rejected') expect(exitCodeOf(r.reason)).toBe(75);
     await won[0]!.value.release();
     expect(await readdir(dir)).toEqual([]);
   });
 
   it('an old lock without boot id or start time keeps the pid rule: live pid holds, dead pid is stale', async () => {
     await writeFile(join(dir, 'lock'), staleLock({ pid: 1 }));
-    await expect(acquireLock(dir, 'app', silentLogger)).rejects.toMatchObject({ exitCode: 75 });
+    await expect(acquireLock(dir, 'app', silentLogger)).rejects.toSatisfy((err) => exitCodeOf(err) === 75);
     await writeFile(join(dir, 'lock'), staleLock({}));
     const lock = await acquireLock(dir, 'app', silentLogger);
     await lock.release();

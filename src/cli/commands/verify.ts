@@ -1,6 +1,7 @@
 import { describeError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { decryptKeys } from '../../restore/keys.js';
+import { checkArchiveName } from '../../restore/locate.js';
 import { verifyArchive, type VerifyReport } from '../../restore/verify.js';
 import { selectTargetNames } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
@@ -10,6 +11,7 @@ export async function verifyCommand(ctx: CommandContext, archive: string, opts: 
   const config = ctx.config();
   const targets = opts.all ? selectTargetNames(config, undefined) : [opts.target];
   if (opts.target) selectTargetNames(config, [opts.target]); // an unknown --target is a usage error (exit 2)
+  if (archive !== 'latest') checkArchiveName(archive, config.job); // so is a name that is not one of the job's archives
   const keys = decryptKeys(config, opts.identity); // usage errors (an empty FERRY_PASSPHRASE) are exit 2, not a failed target
   const reports: VerifyReport[] = [];
   for (const t of targets) {

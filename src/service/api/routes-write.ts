@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { sourceArchivePath } from '../../config/load.js';
 import { describeError } from '../../errors.js';
 import { decryptKeys } from '../../restore/keys.js';
+import { checkArchiveName } from '../../restore/locate.js';
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
 import { applyPrune } from '../../retention/prune.js';
@@ -85,6 +86,7 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.post('/api/verify', async (req) => {
     const body = parseBody(verifyBody, req.body);
+    if (body.archive !== 'latest') checkArchiveName(body.archive, config.job);
     const names: (string | undefined)[] = body.all ? selectTargetNames(config, undefined) : [body.target && selectTargetNames(config, [body.target])[0]];
     const reports: VerifyReport[] = [];
     for (const t of names) {
