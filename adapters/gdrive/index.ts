@@ -1,9 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
-import { resolveUserPath } from '../../src/util/paths.js';
 
 const KIB256 = 256 * 1024;
 
@@ -60,15 +58,8 @@ export default defineAdapter({
     if ((options.folder_id === undefined) === (options.folder === undefined)) {
       throw new StorageError('CONFIG', name, 'set exactly one of folder_id (an existing folder) or folder (a folder name under My Drive)');
     }
-    let json = options.credentials;
-    if (json === undefined && options.credentials_file !== undefined) {
-      const file = resolveUserPath(context.configDir, options.credentials_file);
-      try {
-        json = await readFile(file, 'utf8');
-      } catch (err) {
-        throw new StorageError('CONFIG', name, `cannot read credentials_file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
-      }
-    }
+    // The config loader has read `credentials_file` into `credentials`.
+    const json = options.credentials;
     if (json === undefined) {
       throw new StorageError('CONFIG', name, 'set credentials_file to a service account key or an OAuth authorized_user JSON file');
     }

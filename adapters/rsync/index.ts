@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
+import { canonicalRemotePath } from '../../src/util/paths.js';
 
 export const rsyncOptions = {
   /** Server name or address (passed to ssh; names from ~/.ssh/config work). */
@@ -45,8 +45,7 @@ export default defineAdapter({
       port: options.port,
       user: options.user,
       root: options.path,
-      // The config loader turns `private_key_file` into `private_key`; a file path that reaches here unread is used directly.
-      privateKeyFile: options.private_key_file !== undefined ? resolveUserPath(context.configDir, options.private_key_file) : undefined,
+      // The config loader has read `private_key_file` into `private_key`.
       privateKey: options.private_key,
       bwlimit: options.bwlimit,
       hostKey,

@@ -1,10 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { StorageError } from '../../src/storage/errors.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
+import { canonicalRemotePath } from '../../src/util/paths.js';
 
 export const sftpOptions = {
   /** Server name or address. */
@@ -38,8 +36,8 @@ export default defineAdapter({
       port: options.port,
       user: options.user,
       root: options.path,
-      // The config loader turns `private_key_file` into `private_key`; a file path that reaches here unread is read now.
-      privateKey: options.private_key ?? (options.private_key_file !== undefined ? await readKey(name, resolveUserPath(context.configDir, options.private_key_file)) : undefined),
+      // The config loader has read `private_key_file` into `private_key`.
+      privateKey: options.private_key,
       passphrase: options.passphrase,
       password: options.password,
       hostKey,
@@ -47,11 +45,3 @@ export default defineAdapter({
     });
   },
 });
-
-async function readKey(target: string, file: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    throw new StorageError('CONFIG', target, `cannot read private_key_file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
-  }
-}

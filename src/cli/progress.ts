@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { ProgressEvent } from '../pipeline/run.js';
+import type { ProgressEvent } from '../job/run.js';
 import type { CommandContext } from './context.js';
 import { formatBytes } from './format.js';
 

@@ -8,7 +8,7 @@ import { resolveUserPath } from '../util/paths.js';
 import { interpolate, type KeyPath } from './interpolate.js';
 import { splitConnInfo } from './pg-conninfo.js';
 import { configSchema, type Config } from './schema.js';
-import { SECRET_NAMES } from './secret.js';
+import { secretKeys } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
 import { checkTargetPlaces } from './target-places.js';
@@ -152,7 +152,14 @@ function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | u
   }
 }
 
-/** Reads every `<secret>_file` into `<secret>`, resolving paths against the config's directory. */
+/** Every option the config schema marks as secret; each accepts a `<name>_file` twin. */
+const SECRETS = secretKeys(configSchema);
+
+/**
+ * Reads every `<secret>_file` into `<secret>`, resolving paths against the
+ * config's directory: the one place a secret file is read (adapters get the
+ * value, never the file).
+ */
 function resolveSecretFiles(
   node: unknown,
   configDir: string,
@@ -165,7 +172,7 @@ function resolveSecretFiles(
   const obj = node as Record<string, unknown>;
   for (const [key, value] of Object.entries(obj)) {
     const base = key.endsWith('_file') ? key.slice(0, -5) : undefined;
-    if (base && SECRET_NAMES.has(base) && typeof value === 'string') {
+    if (base && SECRETS.has(base) && typeof value === 'string') {
       const p = [...path, key];
       if (obj[base] !== undefined) {
         issues.push({ path: p.join('.'), line: lineOf(p), message: `set either ${base} or ${key}, not both` });

@@ -1,30 +1,40 @@
 import { z } from 'zod';
-import { redactUrlsIn } from '../util/redact-url.js';
 
 /**
- * Secret option names. Each secret `x` also accepts `x_file`, and its value
- * is redacted wherever config is printed. Schemas declare secrets through
- * `secret()`, so the list is always complete.
+ * Secret options are marked on their own schema, in this registry: the
+ * loader's `*_file` reading and redaction are derived from the schema that
+ * holds them (`secretKeys`), so a secret cannot be declared without being
+ * treated as one. `file` names the option's `*_file` twin.
  */
-export const SECRET_NAMES = new Set<string>();
+export const secretOptions = z.registry<{ file: string }>();
 
 /** Declares a secret option `name` plus its `name_file` twin. An empty or whitespace-only value is a config error. */
 export function secret<N extends string>(name: N, description: string) {
-  SECRET_NAMES.add(name);
+  const value = z.string().regex(/\S/, `${name} is empty; set a non-empty value (or remove the key)`).optional().describe(`${description} (secret; never logged)`);
   return {
-    [name]: z.string().regex(/\S/, `${name} is empty; set a non-empty value (or remove the key)`).optional().describe(`${description} (secret; never logged)`),
+    [name]: value.register(secretOptions, { file: `${name}_file` }),
     [`${name}_file`]: z.string().min(1).optional().describe(`File whose contents are ${name}`),
   } as { [K in N]: z.ZodOptional<z.ZodString> } & { [K in `${N}_file`]: z.ZodOptional<z.ZodString> };
 }
 
-/** Replaces every value of a secret key with a placeholder, and credentials and queries of URLs in any value, for printing. */
-export function redact<T>(value: T): T {
-  if (typeof value === 'string') return redactUrlsIn(value) as T;
-  if (Array.isArray(value)) return value.map(redact) as T;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_NAMES.has(k) && v !== undefined ? '***' : redact(v);
-    return out as T;
-  }
-  return value;
+/** The names of every secret option anywhere in `schema` (objects, unions, arrays, optional and default values). */
+export function secretKeys(schema: z.ZodType): ReadonlySet<string> {
+  const found = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (s: unknown): void => {
+    if (!(s instanceof z.ZodType) || seen.has(s)) return;
+    seen.add(s);
+    const def = s._zod.def as unknown as Record<string, unknown>;
+    if (def.type === 'object') {
+      for (const [key, option] of Object.entries(def.shape as Record<string, z.ZodType>)) {
+        if (secretOptions.has(option)) found.add(key);
+        walk(option);
+      }
+    }
+    for (const inner of ['innerType', 'element', 'in', 'out', 'valueType', 'left', 'right']) walk(def[inner]);
+    if (Array.isArray(def.options)) def.options.forEach(walk);
+    if (def.type === 'lazy') walk((def.getter as () => unknown)());
+  };
+  walk(schema);
+  return found;
 }

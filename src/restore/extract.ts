@@ -65,117 +65,159 @@ const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
  * names the entry it happened on.
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
-  const only = options.only?.length ? pathSelector(options.only) : undefined;
-  const skip = new Set(options.skip ?? []);
-  const checker = new EntryChecker();
-  const symlinks = new Map<string, Deferred>();
-  const hardlinks = new Map<string, Deferred>();
-  const dirs = new Map<string, DirMeta>();
-  const root = Buffer.from(dir).toString('latin1');
-  const made = new Set<string>(['']);
-  const result: ExtractResult = { files: 0, directories: 0, symlinks: 0 };
-  const at = (path: string) => bytes(path ? `${root}/${path}` : root);
+  const x = new Extraction(dir, options);
+  for await (const entry of readTarEntries(input)) await x.take(entry);
+  x.checkLinks();
+  x.makeHardLinks();
+  x.makeSymlinks();
+  x.finishDirectories();
+  return x.result;
+}
 
-  /** Makes a directory and its parents; a file an earlier entry left in the way is replaced (the later entry wins, as for same-named files). */
-  const ensureDir = (path: string) => {
-    if (made.has(path)) return;
-    try {
-      mkdirSync(at(path), { recursive: true, mode: 0o700 });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
-      for (let i = path.indexOf('/'); ; i = path.indexOf('/', i + 1)) {
-        const step = i === -1 ? path : path.slice(0, i);
-        const s = lstatSync(at(step), { throwIfNoEntry: false });
-        if (s && !s.isDirectory()) unlinkSync(at(step));
-        if (!s?.isDirectory()) mkdirSync(at(step), { mode: 0o700 });
-        if (i === -1) break;
-      }
-    }
-    made.add(path);
-  };
-  const wanted = (clean: string, _e: { type: string }) => !skip.has(clean) && (!only || only(clean));
+/** The state of one `extractTar`, and its steps in the order they run. */
+class Extraction {
+  readonly result: ExtractResult = { files: 0, directories: 0, symlinks: 0 };
+  private readonly only?: (path: string) => boolean;
+  private readonly skip: Set<string>;
+  private readonly checker = new EntryChecker();
+  private readonly symlinks = new Map<string, Deferred>();
+  private readonly hardlinks = new Map<string, Deferred>();
+  private readonly dirs = new Map<string, DirMeta>();
+  private readonly root: string;
+  private readonly made = new Set<string>(['']);
   // With `--only`: unselected directory entries that are ancestors of the latest entry (at most one per
   // depth, as archives list parents first); when a selected entry follows, they are restored with it.
-  const ancestors = new Map<string, DirMeta>();
-  const parents = new Map<string, DirMeta>();
+  private readonly ancestors = new Map<string, DirMeta>();
+  private readonly parents = new Map<string, DirMeta>();
 
-  for await (const entry of readTarEntries(input)) {
-    const path = checker.admit(entry);
-    if (!path) continue;
-    if (only) {
-      for (const key of ancestors.keys()) if (!path.startsWith(`${key}/`)) ancestors.delete(key);
-    }
-    if (!wanted(text(path), entry)) {
-      if (only && entry.type === 'Directory' && !skip.has(text(path))) {
-        ancestors.set(path, { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime });
-      }
-      continue;
-    }
-    for (const [key, meta] of ancestors) parents.set(key, meta);
-    ancestors.clear();
+  constructor(dir: string, private readonly options: ExtractOptions) {
+    this.only = options.only?.length ? pathSelector(options.only) : undefined;
+    this.skip = new Set(options.skip ?? []);
+    this.root = Buffer.from(dir).toString('latin1');
+  }
+
+  private at(path: string): Buffer {
+    return bytes(path ? `${this.root}/${path}` : this.root);
+  }
+
+  /** Step 1, per entry in archive order: check it, select it, write a file or directory, or defer a link. */
+  async take(entry: TarEntry): Promise<void> {
+    const path = this.checker.admit(entry);
+    if (!path || !this.select(entry, path)) return;
     try {
-      for (const w of entry.warnings) options.onWarning?.(text(path), w);
-      symlinks.delete(path);
-      hardlinks.delete(path);
+      for (const w of entry.warnings) this.options.onWarning?.(text(path), w);
+      this.symlinks.delete(path);
+      this.hardlinks.delete(path);
       switch (entry.type) {
         case 'Directory':
-          ensureDir(path);
-          dirs.delete(path);
-          dirs.set(path, { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime });
+          this.ensureDir(path);
+          this.dirs.delete(path);
+          this.dirs.set(path, dirMeta(entry));
           break;
         case 'SymbolicLink':
-          symlinks.set(path, { name: entry.path, target: entry.linkpath ?? '', mtime: entry.mtime });
+          this.symlinks.set(path, { name: entry.path, target: entry.linkpath ?? '', mtime: entry.mtime });
           break;
         case 'Link':
-          hardlinks.set(path, { name: entry.path, target: normalisePath(entry.linkpath ?? '') });
+          this.hardlinks.set(path, { name: entry.path, target: normalisePath(entry.linkpath ?? '') });
           break;
         case 'File':
         case 'ContiguousFile':
-          ensureDir(parentOf(path));
-          await writeFile(entry, at(path));
-          result.files++;
+          this.ensureDir(parentOf(path));
+          await writeFile(entry, this.at(path));
+          this.result.files++;
           break;
         default:
-          options.onWarning?.(text(path), `${entry.type} entries are not restored`);
+          this.options.onWarning?.(text(path), `${entry.type} entries are not restored`);
       }
     } catch (err) {
       throw entryError(entry.path, err);
     }
   }
-  checker.finish();
 
-  for (const [path, link] of hardlinks) {
-    try {
-      ensureDir(parentOf(path));
-      replacing(at(path), () => linkSync(at(link.target), at(path)));
-    } catch (err) {
-      throw entryError(link.name, err);
+  /** Whether the entry is restored (`only`, `skip`); with `only`, remembers the directories above a later selected entry. */
+  private select(entry: TarEntry, path: string): boolean {
+    const { only, skip, ancestors } = this;
+    if (only) {
+      for (const key of ancestors.keys()) if (!path.startsWith(`${key}/`)) ancestors.delete(key);
+    }
+    if (skip.has(text(path)) || (only && !only(text(path)))) {
+      if (only && entry.type === 'Directory' && !skip.has(text(path))) ancestors.set(path, dirMeta(entry));
+      return false;
+    }
+    for (const [key, meta] of ancestors) this.parents.set(key, meta);
+    ancestors.clear();
+    return true;
+  }
+
+  /** Step 2: the checks that need the whole archive (hard links to entries stored after them). */
+  checkLinks(): void {
+    this.checker.finish();
+  }
+
+  /** Step 3: hard links, now that every file they point to is written. */
+  makeHardLinks(): void {
+    for (const [path, link] of this.hardlinks) {
+      try {
+        this.ensureDir(parentOf(path));
+        replacing(this.at(path), () => linkSync(this.at(link.target), this.at(path)));
+      } catch (err) {
+        throw entryError(link.name, err);
+      }
     }
   }
-  for (const [path, link] of symlinks) {
-    try {
-      ensureDir(parentOf(path));
-      replacing(at(path), () => symlinkSync(bytes(link.target), at(path)));
-      if (link.mtime !== undefined) lutimesSync(at(path), link.mtime, link.mtime);
-    } catch (err) {
-      throw entryError(link.name, err);
+
+  /** Step 4: symlinks, last of all entries, so nothing was written through one. */
+  makeSymlinks(): void {
+    for (const [path, link] of this.symlinks) {
+      try {
+        this.ensureDir(parentOf(path));
+        replacing(this.at(path), () => symlinkSync(bytes(link.target), this.at(path)));
+        if (link.mtime !== undefined) lutimesSync(this.at(path), link.mtime, link.mtime);
+      } catch (err) {
+        throw entryError(link.name, err);
+      }
     }
+    this.result.symlinks = this.symlinks.size;
   }
-  for (const key of dirs.keys()) parents.delete(key);
-  const deepestFirst = [...parents, ...dirs].sort(([a], [b]) => b.split('/').length - a.split('/').length);
-  for (const [path, d] of deepestFirst) {
-    try {
-      if (AS_ROOT) chownSync(at(path), d.uid, d.gid);
-      chmodSync(at(path), d.mode & 0o7777);
-      if (d.mtime !== undefined) utimesSync(at(path), d.mtime, d.mtime);
-    } catch (err) {
-      throw entryError(d.name, err);
+
+  /** Step 5: directories' owner, mode and mtime, deepest first (with `only`, their stored parents too). */
+  finishDirectories(): void {
+    for (const key of this.dirs.keys()) this.parents.delete(key);
+    const deepestFirst = [...this.parents, ...this.dirs].sort(([a], [b]) => b.split('/').length - a.split('/').length);
+    for (const [path, d] of deepestFirst) {
+      try {
+        if (AS_ROOT) chownSync(this.at(path), d.uid, d.gid);
+        chmodSync(this.at(path), d.mode & 0o7777);
+        if (d.mtime !== undefined) utimesSync(this.at(path), d.mtime, d.mtime);
+      } catch (err) {
+        throw entryError(d.name, err);
+      }
     }
+    this.result.directories = this.dirs.size;
   }
-  result.directories = dirs.size;
-  result.symlinks = symlinks.size;
-  return result;
+
+  /** Makes a directory and its parents; a file an earlier entry left in the way is replaced (the later entry wins, as for same-named files). */
+  private ensureDir(path: string): void {
+    if (this.made.has(path)) return;
+    try {
+      mkdirSync(this.at(path), { recursive: true, mode: 0o700 });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
+      for (let i = path.indexOf('/'); ; i = path.indexOf('/', i + 1)) {
+        const step = i === -1 ? path : path.slice(0, i);
+        const s = lstatSync(this.at(step), { throwIfNoEntry: false });
+        if (s && !s.isDirectory()) unlinkSync(this.at(step));
+        if (!s?.isDirectory()) mkdirSync(this.at(step), { mode: 0o700 });
+        if (i === -1) break;
+      }
+    }
+    this.made.add(path);
+  }
+}
+
+function dirMeta(entry: TarEntry): DirMeta {
+  return { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
 }
 
 /** Writes one file's content (holes stay holes), then owner, mode and times, in that order. */

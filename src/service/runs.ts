@@ -3,7 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import { exitCodeOf, exitCodeForStatus } from '../exit-codes.js';
 import type { Logger } from '../log.js';
-import { runJob, type ProgressEvent } from '../pipeline/run.js';
+import { runJob, type ProgressEvent } from '../job/run.js';
 import { readLiveLock } from '../state/lock.js';
 import type { RunResult } from '../state/types.js';
 import { notifyRun, notifyStart } from './notify/index.js';

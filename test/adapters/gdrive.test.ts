@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +8,7 @@ import { GDriveAdapter, type GDriveSettings } from '../../adapters/gdrive/adapte
 import { createAuth, parseCredentials } from '../../adapters/gdrive/auth.js';
 import gdrive from '../../adapters/gdrive/index.js';
 import { loadConfig } from '../../src/config/load.js';
-import { redact } from '../../src/config/secret.js';
+import { redact } from '../../src/config/redact.js';
 import { silentLogger } from '../../src/log.js';
 import type { StorageAdapter } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
@@ -36,9 +36,10 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** An adapter made the way `ferry` makes it: from config options, through the registry definition. */
+/** An adapter made the way `ferry` makes it: from config options, through the registry definition (`credentials_file` read as the config loader reads it). */
 async function fromConfig(options: Record<string, unknown>): Promise<StorageAdapter> {
-  const all = { chunk_size: 256 * KiB, api_root: emulator.rootUrl, token_url: emulator.tokenUrl, credentials_file: userCreds, ...options };
+  const { credentials_file: file = userCreds, ...rest } = options;
+  const all = { chunk_size: 256 * KiB, api_root: emulator.rootUrl, token_url: emulator.tokenUrl, credentials: await readFile(file as string, 'utf8'), ...rest };
   return gdrive.create('drive', all as never, { configDir: dir, log: silentLogger });
 }
 

@@ -43,7 +43,7 @@ describe('rsync target against a real sshd', () => {
   const adapters: RsyncAdapter[] = [];
   const track = <T extends RsyncAdapter>(a: T) => (adapters.push(a), a);
   const create = async (options: Record<string, unknown>, log: Logger = silentLogger) =>
-    track((await rsyncDefinition.create('nas', { host: server.host, port: server.port, user: server.user, path: join(server.dataDir, 'cfg'), private_key_file: server.privateKeyFile, ...options } as never, { configDir: server.dir, log })) as RsyncAdapter);
+    track((await rsyncDefinition.create('nas', { host: server.host, port: server.port, user: server.user, path: join(server.dataDir, 'cfg'), private_key: server.privateKey, ...options } as never, { configDir: server.dir, log })) as RsyncAdapter);
   const localFile = async (data: Buffer | string) => {
     const f = join(local, randomBytes(4).toString('hex'));
     await writeFile(f, data);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { redact } from '../../src/config/secret.js';
+import { redact } from '../../src/config/redact.js';
 import { configJsonSchema } from '../../src/config/json-schema.js';
 import { ConfigError } from '../../src/errors.js';
 

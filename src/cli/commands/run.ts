@@ -1,4 +1,4 @@
-import { runJob } from '../../pipeline/run.js';
+import { runJob } from '../../job/run.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
 import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { redact } from '../../config/secret.js';
+import { redact } from '../../config/redact.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { Logger } from '../../log.js';
 import { checkArchiveName } from '../../restore/locate.js';

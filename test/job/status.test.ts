@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeForStatus } from '../../src/exit-codes.js';
-import { decideRun, type RunFacts } from '../../src/pipeline/run-status.js';
+import { decideRun, type RunFacts } from '../../src/job/status.js';
 
 const ok = (target: string, pruneError?: string) => ({ target, status: 'success' as const, pruneError });
 const bad = (target: string) => ({ target, status: 'failure' as const });

@@ -11,11 +11,11 @@ export interface RunFacts {
 }
 
 /**
- * The one decision behind a run's status and exit code (SPEC §5):
- * `failure` (exit 1) when the run failed as a whole or no target holds the
- * archive; otherwise `partial` (exit 3) when a target failed, a prune failed
- * or some files could not be read, with `attention` naming them; otherwise
- * `success` (exit 0). Pure.
+ * The one decision behind a run's status (and so its exit code, see
+ * `exitCodeForStatus`): `failure` when the run failed as a whole or no
+ * target holds the archive; otherwise `partial` when a target failed, a
+ * prune failed or some files could not be read, with `attention` naming
+ * them; otherwise `success`. Pure.
  */
 export function decideRun(facts: RunFacts): { status: RunStatus; attention?: RunAttention } {
   const stored = facts.targets.filter((t) => t.status === 'success');
