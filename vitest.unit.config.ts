@@ -19,6 +19,7 @@ export default defineConfig({
       'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands}.test.ts',
       'test/job/status.test.ts',
       'test/storage/{wrappers,local,ssh-host-key}.test.ts',
+      'test/adapters/sftp-errors.test.ts',
       'test/service/{scheduler,metrics}.test.ts',
       'test/state/lock.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',

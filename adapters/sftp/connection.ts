@@ -1,8 +1,9 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import type { SFTPWrapper } from 'ssh2';
+import type { EventEmitter } from 'node:events';
+import { utils, type SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '../../src/log.js';
-import { abortedError } from '../../src/storage/errors.js';
+import { abortedError, StorageError } from '../../src/storage/errors.js';
 import { fingerprint, hostKeyAccepted, hostKeyError, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
 import { fromSftpError } from './errors.js';
 
@@ -36,6 +37,7 @@ export interface SftpConnection {
  */
 export async function openSftp(target: string, o: SftpConnectOptions): Promise<SftpConnection> {
   const timeoutMs = o.timeoutMs ?? 20_000;
+  checkPrivateKey(target, o);
   const sock = await openSocket(target, o.host, o.port, timeoutMs);
   let dead = false;
   const markDead = () => { dead = true; };
@@ -43,6 +45,11 @@ export async function openSftp(target: string, o: SftpConnectOptions): Promise<S
   const client = new SftpClient('ferry', { error: markDead, end: markDead, close: markDead });
   let offered: Buffer | undefined;
   let refused = false;
+  // ssh2-sftp-client re-creates ssh2's errors without their `level`; the first original becomes the cause, to classify by.
+  const ssh = (client as unknown as { client: EventEmitter }).client;
+  let original: Error | undefined;
+  const keep = (err: Error) => { original ??= err; };
+  ssh.on('error', keep);
   try {
     const sftp = await client.connect({
       sock,
@@ -70,7 +77,19 @@ export async function openSftp(target: string, o: SftpConnectOptions): Promise<S
     sock.destroy();
     await client.end().catch(() => {});
     if (refused && offered) throw hostKeyError(target, o, o.hostKey, [offered], err);
+    if (err instanceof Error && err.cause === undefined && original !== err) err.cause = original;
     throw fromSftpError(target, err, `connecting to ${o.user}@${o.host}:${o.port}`);
+  } finally {
+    ssh.off('error', keep);
+  }
+}
+
+/** A login key that cannot be parsed (or needs a passphrase that was not given) is AUTH before anything connects. */
+function checkPrivateKey(target: string, o: SftpConnectOptions): void {
+  if (o.privateKey === undefined) return;
+  const parsed = utils.parseKey(o.privateKey, o.passphrase);
+  if (parsed instanceof Error) {
+    throw new StorageError('AUTH', target, `connecting to ${o.user}@${o.host}:${o.port}: Cannot parse privateKey: ${parsed.message}`, { cause: parsed });
   }
 }
 

@@ -1,45 +1,61 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import { networkErrorCode } from '../../src/storage/network-errors.js';
 
-/** SFTP v3 status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in `err.code`. */
+/** SFTP status codes (draft-ietf-secsh-filexfer-02, and 14/15 of later drafts) as ssh2 reports them in `err.code`. */
 const SFTP_STATUS: Record<number, StorageErrorCode> = {
   2: 'NOT_FOUND', // NO_SUCH_FILE
   3: 'AUTH', // PERMISSION_DENIED
   6: 'UNAVAILABLE', // NO_CONNECTION
   7: 'UNAVAILABLE', // CONNECTION_LOST
+  14: 'NO_SPACE', // NO_SPACE_ON_FILESYSTEM
+  15: 'NO_SPACE', // QUOTA_EXCEEDED
 };
 
-const ERRNO: Record<string, StorageErrorCode> = {
+/** Codes of errno and of ssh2-sftp-client's own errors. */
+const CLIENT_CODES: Record<string, StorageErrorCode> = {
   ENOENT: 'NOT_FOUND',
+  ENOTDIR: 'NOT_FOUND',
   EACCES: 'AUTH',
   ENOSPC: 'NO_SPACE',
   EDQUOT: 'NO_SPACE',
   ABORT_ERR: 'ABORTED',
+  ERR_BAD_AUTH: 'AUTH',
+  ERR_BAD_PATH: 'NOT_FOUND',
+  // No SFTP channel, or it ended: the connection is gone.
+  ERR_NOT_CONNECTED: 'UNAVAILABLE',
+  // ssh2-sftp-client's code for an unexpected end or close of the connection, and for ssh2 errors
+  // that carry no code of their own (a request the closing channel never answered).
+  ERR_GENERIC_CLIENT: 'UNAVAILABLE',
 };
 
-/** Message fragments of ssh2 / ssh2-sftp-client for a connection that is gone or never came up. */
-const UNAVAILABLE_TEXT = /no response from server|unexpected (end|close) event|not connected|no sftp connection|timed out|connection lost|socket|keepalive|channel open failure|refused|reset/i;
-const AUTH_TEXT = /authentication methods failed|permission denied|cannot parse privatekey|encrypted private key detected|bad passphrase/i;
-const SPACE_TEXT = /no space left|quota exceeded|disk full/i;
+/** ssh2's `level` of a connection-wide error. */
+const LEVELS: Record<string, StorageErrorCode> = {
+  'client-authentication': 'AUTH',
+  'client-socket': 'UNAVAILABLE',
+  'client-timeout': 'UNAVAILABLE',
+  'client-dns': 'UNAVAILABLE',
+};
 
 /**
  * Converts an ssh2 / ssh2-sftp-client error into a StorageError naming the
- * target and the operation. Client errors carry either an SFTP status number,
- * an errno string, or only a message; all three are looked at.
+ * target and the operation. Decided from codes only, never from message
+ * text: an SFTP status number, an errno or client code, a network error
+ * anywhere in the cause chain, or ssh2's `level` (on the error or on its
+ * cause: ssh2-sftp-client re-creates connection errors without it, so the
+ * connection keeps ssh2's original as the cause).
  */
 export function fromSftpError(target: string, err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
-  const e = err as { code?: unknown; level?: unknown; message?: unknown; name?: unknown } | undefined;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   let code: StorageErrorCode | undefined;
-  if (typeof e?.code === 'number') code = SFTP_STATUS[e.code];
-  else if (typeof e?.code === 'string') code = ERRNO[e.code];
-  if (!code && networkErrorCode(err)) code = 'UNAVAILABLE';
   if (e?.name === 'AbortError') code = 'ABORTED';
-  if (!code && e?.level === 'client-authentication') code = 'AUTH';
-  if (!code && (e?.level === 'client-socket' || e?.level === 'client-timeout')) code = 'UNAVAILABLE';
-  if (!code && SPACE_TEXT.test(message)) code = 'NO_SPACE';
-  if (!code && AUTH_TEXT.test(message)) code = 'AUTH';
-  if (!code && UNAVAILABLE_TEXT.test(message)) code = 'UNAVAILABLE';
+  for (const x of [e, e?.cause as typeof e]) {
+    const level = (x as { level?: unknown } | undefined)?.level;
+    code ??= typeof level === 'string' ? LEVELS[level] : undefined;
+  }
+  if (!code && typeof e?.code === 'number') code = SFTP_STATUS[e.code];
+  if (!code && networkErrorCode(err)) code = 'UNAVAILABLE';
+  if (!code && typeof e?.code === 'string') code = CLIENT_CODES[e.code];
   return new StorageError(code ?? 'UNKNOWN', target, `${what}: ${message}`, { cause: err });
 }

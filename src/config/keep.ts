@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const count = z.number().int().min(0);
 
-/** `keep: N` or restic-style `keep: { last, hourly, daily, weekly, monthly, yearly }` (SPEC §6). */
+/** `keep: N` or restic-style `keep: { last, hourly, daily, weekly, monthly, yearly }` (README: Retention). */
 export const keepSchema = z.union([
   z.number().int().min(1).describe('Keep the newest N complete archives'),
   z

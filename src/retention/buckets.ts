@@ -1,5 +1,5 @@
 /**
- * Calendar buckets for retention rules (SPEC §6): hour, day, ISO week, month
+ * Calendar buckets for retention rules (README: Retention): hour, day, ISO week, month
  * and year of an instant, read in an IANA time zone. Two instants share a
  * bucket exactly when their labels are equal, so a label doubles as the key
  * and as the human-readable part of a keep reason.

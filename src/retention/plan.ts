@@ -2,7 +2,7 @@ import type { KeepPolicy } from '../config/keep.js';
 import { isDatedInFuture, parseArchiveName } from '../storage/layout.js';
 import { BUCKET_UNITS, bucketLabels, type BucketLabels, type BucketUnit } from './buckets.js';
 
-/** How long an archive without a manifest may be a push in progress before prune removes it (SPEC §4). */
+/** How long an archive without a manifest may be a push in progress before prune removes it (README: Retention). */
 export const INCOMPLETE_GRACE_MS = 24 * 60 * 60 * 1000;
 
 /** One archive as the catalog reports it (`StoredArchive` fits). */

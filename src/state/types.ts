@@ -1,5 +1,5 @@
 /**
- * Outcome of one run (SPEC §7): `last_run.json` holds one, `history.jsonl` one per line.
+ * Outcome of one run (README: Exit codes): `last_run.json` holds one, `history.jsonl` one per line.
  * `success`: every selected target has the archive, every prune ran, every file was stored;
  * `partial`: stored on at least one target, and `attention` says what else happened;
  * `failure`: stored nowhere (or the run ended before it could be checked).

@@ -29,7 +29,7 @@ export interface Catalog {
   incomplete: StoredArchive[];
   /**
    * Archives named like this job's whose manifest is not bound to them
-   * (SPEC §4), oldest first. Nothing restores, selects or prunes them.
+   * (README: The archive), oldest first. Nothing restores, selects or prunes them.
    */
   foreign: ForeignArchive[];
   /** Manifests of this job whose archive is gone. */
@@ -98,7 +98,7 @@ export function buildCatalog(objects: ObjectInfo[], job: string): Catalog {
   return { complete, incomplete, foreign: [], orphanManifests };
 }
 
-/** Archives dated more than an hour after `now` (SPEC §4): reported, never the newest nor `latest`. */
+/** Archives dated more than an hour after `now` (README: The archive): reported, never the newest nor `latest`. */
 export function datedInFuture<T extends { created: Date }>(archives: readonly T[], now: Date): T[] {
   return archives.filter((a) => isDatedInFuture(a.created, now));
 }

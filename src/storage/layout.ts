@@ -1,5 +1,5 @@
 /**
- * Archive and manifest naming (SPEC §3, §4). Everything that decides whether
+ * Archive and manifest naming (README: The archive). Everything that decides whether
  * a stored object belongs to a job goes through here, so retention can never
  * touch a file that does not match `<job>-<timestamp>`.
  */
@@ -8,7 +8,7 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 /**
  * How far in the future an archive's timestamp may be (clock skew between
  * hosts, a clock that stepped) before it is reported and no longer counts as
- * the newest archive or as `latest` (SPEC §4).
+ * the newest archive or as `latest` (README: The archive).
  */
 export const FUTURE_SKEW_MS = 60 * 60 * 1000;
 const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)\.tar\.gz(\.age)?$/;

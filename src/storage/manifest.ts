@@ -12,7 +12,7 @@ export interface SourceSummary {
 }
 
 /**
- * `<archive>.manifest.json` (SPEC §4). Written last on every target: its
+ * `<archive>.manifest.json` (README: The archive). Written last on every target: its
  * presence is what makes an archive complete. It never holds a secret.
  */
 export interface Manifest {
