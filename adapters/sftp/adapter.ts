@@ -84,7 +84,7 @@ export class SftpAdapter implements StorageAdapter {
       failWhenChannelCloses(c, stream);
       return stream;
     } catch (err) {
-      throw fromSftpError(this.name, err, `reading ${path}`);
+      throw fromSftpError(this.name, err, `reading ${path}`, c.dead);
     }
   }
 
@@ -96,7 +96,7 @@ export class SftpAdapter implements StorageAdapter {
       if (!s.isFile) throw new StorageError('NOT_FOUND', this.name, `${path} is not a regular file`);
       return { key, size: s.size, modified: new Date(s.modifyTime) };
     } catch (err) {
-      throw fromSftpError(this.name, err, `stat ${path}`);
+      throw fromSftpError(this.name, err, `stat ${path}`, c.dead);
     }
   }
 
@@ -113,7 +113,7 @@ export class SftpAdapter implements StorageAdapter {
         .filter((e) => e.type === '-' && !e.name.startsWith('.') && e.name.startsWith(prefix))
         .map((e) => ({ key: e.name, size: e.size, modified: new Date(e.modifyTime) }));
     } catch (err) {
-      const mapped = fromSftpError(this.name, err, `listing ${this.root}`);
+      const mapped = fromSftpError(this.name, err, `listing ${this.root}`, c.dead);
       if (mapped.code === 'NOT_FOUND') return [];
       throw mapped;
     }
@@ -125,7 +125,7 @@ export class SftpAdapter implements StorageAdapter {
     try {
       await c.client.delete(path, true);
     } catch (err) {
-      throw fromSftpError(this.name, err, `removing ${path}`);
+      throw fromSftpError(this.name, err, `removing ${path}`, c.dead);
     }
   }
 
@@ -179,7 +179,7 @@ export class SftpAdapter implements StorageAdapter {
 
   /** SFTP v3 reports a full disk as a generic failure; statvfs tells it apart. */
   private async writeError(c: SftpConnection, err: unknown, what: string): Promise<StorageError> {
-    const mapped = fromSftpError(this.name, err, what);
+    const mapped = fromSftpError(this.name, err, what, c.dead);
     if (mapped.code !== 'UNKNOWN' || c.dead) return mapped;
     const free = await statvfsFree(c, this.root);
     if (free !== undefined && free < WRITE_CHUNK * 2) {

@@ -42,9 +42,11 @@ const LEVELS: Record<string, StorageErrorCode> = {
  * text: an SFTP status number, an errno or client code, a network error
  * anywhere in the cause chain, or ssh2's `level` (on the error or on its
  * cause: ssh2-sftp-client re-creates connection errors without it, so the
- * connection keeps ssh2's original as the cause).
+ * connection keeps ssh2's original as the cause). An error with none of
+ * these on a connection that has ended (`connectionGone`: ssh2 fails the
+ * requests a closed channel never answered without a code) is UNAVAILABLE.
  */
-export function fromSftpError(target: string, err: unknown, what: string): StorageError {
+export function fromSftpError(target: string, err: unknown, what: string, connectionGone = false): StorageError {
   if (err instanceof StorageError) return err;
   const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
@@ -57,5 +59,6 @@ export function fromSftpError(target: string, err: unknown, what: string): Stora
   if (!code && typeof e?.code === 'number') code = SFTP_STATUS[e.code];
   if (!code && networkErrorCode(err)) code = 'UNAVAILABLE';
   if (!code && typeof e?.code === 'string') code = CLIENT_CODES[e.code];
+  if (!code && connectionGone) code = 'UNAVAILABLE';
   return new StorageError(code ?? 'UNKNOWN', target, `${what}: ${message}`, { cause: err });
 }

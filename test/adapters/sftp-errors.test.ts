@@ -28,6 +28,12 @@ describe('sftp errors are classified by their codes, never by their message text
     expect(fromSftpError('offsite', withProps('connect', { code: 'ECONNRESET' }), 'put').retryable).toBe(true);
   });
 
+  it('a request the closed channel never answered (no code) is a retryable UNAVAILABLE once the connection has ended', () => {
+    const err = fromSftpError('offsite', new Error('No response from server'), 'writing x', true);
+    expect(err.code).toBe('UNAVAILABLE');
+    expect(err.retryable).toBe(true);
+  });
+
   it('words in a message alone classify nothing: an error with no code is UNKNOWN, and the message is kept naming the operation', () => {
     for (const message of ['permission denied', 'no space left on device', 'connection lost', 'timed out']) {
       const err = fromSftpError('offsite', new Error(message), 'reading x');
