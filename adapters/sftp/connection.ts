@@ -3,7 +3,7 @@ import type { SFTPWrapper } from 'ssh2';
 import SftpClient from 'ssh2-sftp-client';
 import type { Logger } from '../../src/log.js';
 import { abortedError } from '../../src/storage/errors.js';
-import { fingerprint, hostKeyAccepted, hostKeyError, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { fingerprint, hostKeyAccepted, hostKeyError, type HostKeyPolicy } from '../ssh/host-key.js';
 import { fromSftpError } from './errors.js';
 
 export interface SftpConnectOptions {

@@ -6,7 +6,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fingerprint, parsePublicKey } from '../../src/storage/ssh-host-key.js';
+import { fingerprint, parsePublicKey } from '../../adapters/ssh/host-key.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';

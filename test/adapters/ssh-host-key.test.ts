@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import {
   fingerprint, hostKeyAccepted, hostKeyError, parseHostKeyOption, parseKnownHosts, parsePublicKey, resolveHostKeyPolicy,
-} from '../../src/storage/ssh-host-key.js';
+} from '../../adapters/ssh/host-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-hostkey-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
