@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { isStorageError } from '../../src/storage/errors.js';
-import {
-  fingerprint, hostKeyAccepted, hostKeyError, parseHostKeyOption, parseKnownHosts, parsePublicKey, resolveHostKeyPolicy,
-} from '../../adapters/ssh/host-key.js';
+import { fingerprint, hostKeyAccepted, hostKeyError, parseHostKeyOption, parsePublicKey, resolveHostKeyPolicy } from '../../adapters/ssh/host-key.js';
+import { parseKnownHosts } from '../../adapters/ssh/known-hosts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-hostkey-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
