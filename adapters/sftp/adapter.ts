@@ -19,11 +19,14 @@ export interface SftpAdapterOptions extends SftpConnectOptions {
   root: string;
   /** Bytes of an upload kept in memory to resume it after a dropped connection (see ReplayBuffer). */
   replayBuffer?: number;
+  /** Milliseconds an interrupted upload may go without progress before it fails (default 120 s). */
+  resumeTimeoutMs?: number;
 }
 
 /** Bytes per READ request of a download (ssh2 splits larger ones to the server's limit). */
 const READ_CHUNK = 255 * 1024;
 const DEFAULT_REPLAY_BUFFER = 32 * 1024 * 1024;
+const DEFAULT_RESUME_TIMEOUT_MS = 120_000;
 /** S_IFMT and S_IFREG of a file's mode. */
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;
@@ -70,6 +73,7 @@ export class SftpAdapter implements StorageAdapter {
         path: tmp,
         mode: 0o600,
         replayBuffer: this.options.replayBuffer ?? DEFAULT_REPLAY_BUFFER,
+        resumeTimeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS,
         signal,
         connect: () => this.connection(signal),
         onInterrupted: (err, done) => this.options.log.warn(`target "${this.name}": upload of ${key} interrupted (${err.message}); resuming (${done} resumed so far)`),

@@ -1,5 +1,5 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
-import { Client } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { Logger } from '../../src/log.js';
 import { abortedError, StorageError } from '../../src/storage/errors.js';
 import { fingerprint, hostKeyAccepted, hostKeyAlgorithms, hostKeyError, keyType, type HostKeyPolicy } from '../ssh/host-key.js';
@@ -61,7 +61,7 @@ function login(target: string, o: SftpConnectOptions, serverHostKey: string[] | 
   const timeoutMs = o.timeoutMs ?? 20_000;
   const where = `connecting to ${o.user}@${o.host}:${o.port}`;
   return openSocket(target, o.host, o.port, timeoutMs, signal).then((sock) => new Promise<LoginResult>((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let offered: Buffer | undefined;
     let refused = false;
     let settled = false;

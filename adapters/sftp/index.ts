@@ -27,6 +27,18 @@ export const sftpOptions = {
     .max(1024 * MIB)
     .default(32 * MIB)
     .describe('Bytes of an upload held in memory to resume it after a dropped connection (default 32 MiB; costs that much memory per upload in progress)'),
+  /**
+   * Seconds an interrupted upload keeps reconnecting (with backoff) without
+   * making progress before the target fails with UNAVAILABLE. Default 120;
+   * 0 fails at the first dropped connection.
+   */
+  resume_timeout: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 3600)
+    .default(120)
+    .describe('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
 };
 
 export default defineAdapter({
@@ -47,6 +59,7 @@ export default defineAdapter({
       password: options.password,
       hostKey,
       replayBuffer: options.replay_buffer,
+      resumeTimeoutMs: options.resume_timeout * 1000,
       log: context.log,
     });
   },

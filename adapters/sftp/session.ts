@@ -43,8 +43,11 @@ export class SftpSession {
     client.on('error', this.onGone);
     // ssh2 keeps the negotiated extensions and limits in private fields; it applies the limits to its own requests too.
     const internals = sftp as unknown as { _extensions?: Record<string, string>; _maxWriteLen?: number };
-    const announced = internals._extensions?.['limits@openssh.com'] !== undefined && (internals._maxWriteLen ?? 0) > 0;
-    this.writeChunk = announced ? internals._maxWriteLen! : DEFAULT_WRITE;
+    // A request larger than `_maxWriteLen` is split by ssh2 into sequential parts, which would interleave with the
+    // next requests in flight: no request may exceed it, and without announced limits none exceeds 32 KiB either.
+    const ssh2Limit = (internals._maxWriteLen ?? 0) > 0 ? internals._maxWriteLen! : DEFAULT_WRITE;
+    const announced = internals._extensions?.['limits@openssh.com'] !== undefined;
+    this.writeChunk = announced ? ssh2Limit : Math.min(DEFAULT_WRITE, ssh2Limit);
   }
 
   /** True once the connection ended for any reason. */

@@ -11,8 +11,6 @@ const MIN_IN_FLIGHT = 8;
 /** First wait before reconnecting; it doubles up to MAX_BACKOFF_MS and starts over once the upload moves on. */
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5_000;
-/** An upload that makes no progress for this long (connections refused, reset, timing out) gives up. */
-export const OUTAGE_BUDGET_MS = 180_000;
 
 export interface ResumableUploadOptions {
   target: string;
@@ -22,6 +20,8 @@ export interface ResumableUploadOptions {
   mode: number;
   /** See ReplayBuffer: bytes of the stream kept in memory for a resume. */
   replayBuffer: number;
+  /** An upload that makes no progress for this long (connections refused, reset, timing out) gives up; 0 never resumes. */
+  resumeTimeoutMs: number;
   signal?: AbortSignal;
   /** A live session: the one in use, or a new connection once the old one is gone. */
   connect(): Promise<SftpSession>;
@@ -70,7 +70,7 @@ export async function* rechunk(input: AsyncIterable<Buffer | string>, size: numb
  * out of the replay buffer: from the smaller of that size and the bytes the
  * server had confirmed, so unconfirmed bytes are always sent again. A partial
  * file shorter than the buffer reaches back fails with CORRUPT; no progress
- * for OUTAGE_BUDGET_MS fails with UNAVAILABLE. The file is closed and its
+ * for `resumeTimeoutMs` fails with UNAVAILABLE. The file is closed and its
  * size checked before this resolves with the byte count and the number of
  * resumes. On failure the file is left for the caller to remove.
  */
@@ -108,8 +108,9 @@ export async function uploadResumable(input: Readable, o: ResumableUploadOptions
         lastProgress = Date.now();
         backoff = FIRST_BACKOFF_MS;
       }
-      if (Date.now() - lastProgress > OUTAGE_BUDGET_MS) {
-        throw new StorageError('UNAVAILABLE', o.target, `writing ${o.path}: gave up after ${OUTAGE_BUDGET_MS / 1000} s without progress (${mapped.message})`, { cause: err });
+      if (o.resumeTimeoutMs === 0) throw err;
+      if (Date.now() - lastProgress > o.resumeTimeoutMs) {
+        throw new StorageError('UNAVAILABLE', o.target, `writing ${o.path}: gave up resuming after ${Math.round(o.resumeTimeoutMs / 1000)} s without progress (${mapped.message})`, { cause: err });
       }
       o.onInterrupted?.(mapped, resumes);
       await sleep(backoff, o.target, o.signal);

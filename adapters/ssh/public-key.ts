@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 
 /** The OpenSSH SHA256 fingerprint of a raw key blob: `SHA256:` + unpadded base64. */
 export function fingerprint(blob: Buffer): string {
@@ -19,7 +19,7 @@ export function keyType(blob: Buffer): string {
  * ssh2 understands (a private key is not a public key line either).
  */
 export function parsePublicKey(line: string): Buffer | undefined {
-  const parsed = utils.parseKey(line.trim());
+  const parsed = ssh2.utils.parseKey(line.trim());
   if (parsed instanceof Error || parsed.isPrivateKey()) return undefined;
   return parsed.getPublicSSH();
 }

@@ -33,7 +33,8 @@ describe('a run exits 0 only after it has recorded a successful result', () => {
     await sshd.dispose();
     await ws.cleanup();
   });
-  const sftpTarget = () => ({ type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3 });
+  // resume_timeout: 1: the server never comes back, so the upload stops trying after a second instead of two minutes.
+  const sftpTarget = () => ({ type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3, resume_timeout: 1 });
 
   it('when the sftp server dies a third into the upload, the run exits 1, names the target, and status shows the failure', async () => {
     await ws.writeConfig(basicConfig({ targets: { offsite: sftpTarget() } }));

@@ -77,6 +77,8 @@ export interface SshdOptions {
    * through PAM), for a throwaway account with a random password.
    */
   passwordOnly?: boolean;
+  /** SFTP requests the server refuses (`internal-sftp -P`), e.g. `posix-rename@openssh.com`, as older or other servers lack them. */
+  sftpRefuses?: string[];
 }
 
 /**
@@ -132,7 +134,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const cfg = join(dir, 'sshd_config');
-      await writeFile(cfg, sshdConfig(dir, port, Object.values(hostKeyFiles), [...auth, ...extra]));
+      const subsystem = `Subsystem sftp internal-sftp${options.sftpRefuses?.length ? ` -P ${options.sftpRefuses.join(',')}` : ''}`;
+      await writeFile(cfg, sshdConfig(dir, port, Object.values(hostKeyFiles), [...auth, subsystem, ...extra]));
       const log = join(dir, 'sshd.log');
       const launch = () => spawn(SSHD, ['-D', '-f', cfg, '-E', log], { stdio: 'ignore' });
       let child = launch();
@@ -188,7 +191,6 @@ function sshdConfig(dir: string, port: number, hostKeyFiles: string[], extra: st
     'MaxStartups 64',
     'MaxSessions 64',
     'LogLevel VERBOSE',
-    'Subsystem sftp internal-sftp',
     ...extra,
     '',
   ].join('\n');
@@ -252,7 +254,7 @@ async function toolsOnlyPath(dir: string): Promise<string> {
 }
 
 /** A port the kernel reports free right now (sshd may still lose a race for it; the caller retries). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -264,7 +266,7 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves true once `port` accepts connections, false when the process exits or 10 s pass. */
-async function waitForPort(child: ChildProcess, port: number): Promise<boolean> {
+export async function waitForPort(child: ChildProcess, port: number): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;
@@ -281,7 +283,7 @@ async function waitForPort(child: ChildProcess, port: number): Promise<boolean> 
 }
 
 /** Kills the sshd listener and all its descendants (the per-connection sessions) by PID. */
-async function stopProcessTree(child: ChildProcess): Promise<void> {
+export async function stopProcessTree(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const tree = await descendants(pid);
