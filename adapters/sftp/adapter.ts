@@ -8,6 +8,7 @@ import { checkAborted, openSftp, type SftpConnectOptions } from './connection.js
 import { fromSftpError } from './errors.js';
 import type { SftpSession } from './session.js';
 import { uploadResumable } from './upload.js';
+import { Backoff } from './backoff.js';
 
 /** Prefix of in-progress uploads. Hidden names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
@@ -79,10 +80,7 @@ export class SftpAdapter implements StorageAdapter {
         onInterrupted: (err, done) => this.options.log.warn(`target "${this.name}": upload of ${key} interrupted (${err.message}); resuming (${done} resumed so far)`),
       });
       if (resumes > 0) this.options.log.info(`target "${this.name}": ${key} stored after resuming the upload ${resumes} time${resumes === 1 ? '' : 's'}`);
-      checkAborted(this.name, signal);
-      const now = await this.connection(signal);
-      await this.refuseExisting(now, path);
-      await now.rename(tmp, path);
+      await this.commit(tmp, path, bytes, signal);
       return bytes;
     } catch (err) {
       input?.destroy();
@@ -93,6 +91,30 @@ export class SftpAdapter implements StorageAdapter {
       if (signal?.aborted) throw abortedError(this.name, signal, `upload of ${path}`);
       if (!(err instanceof StorageError) && live) await this.refuseExisting(live, path, err);
       throw mapped;
+    }
+  }
+
+  /**
+   * Renames the finished temporary file `tmp` to `path`, reconnecting like an
+   * upload when the connection drops. A rename whose answer was lost has
+   * happened when `tmp` is gone and `path` has the upload's size.
+   */
+  private async commit(tmp: string, path: string, bytes: number, signal?: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.name, this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, signal);
+    for (let attempt = 0; ; attempt++) {
+      let c: SftpSession | undefined;
+      try {
+        c = await this.connection(signal);
+        if (attempt > 0 && !(await c.stat(tmp)) && (await c.stat(path))?.size === bytes) return;
+        await this.refuseExisting(c, path);
+        await c.rename(tmp, path);
+        return;
+      } catch (err) {
+        const mapped = fromSftpError(this.name, err, `renaming ${tmp} to ${path}`);
+        if (!mapped.retryable || signal?.aborted) throw err;
+        c?.end();
+        await backoff.wait(mapped, `renaming ${tmp} to ${path}`);
+      }
     }
   }
 

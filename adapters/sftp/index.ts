@@ -30,13 +30,14 @@ export const sftpOptions = {
   /**
    * Seconds an interrupted upload keeps reconnecting (with backoff) without
    * making progress before the target fails with UNAVAILABLE. Default 120;
-   * 0 fails at the first dropped connection.
+   * 0 fails at the first dropped connection. At most 6 hours, well within
+   * the 24 hours after which a later run sweeps an abandoned partial file.
    */
   resume_timeout: z
     .number()
     .int()
     .min(0)
-    .max(24 * 3600)
+    .max(6 * 3600)
     .default(120)
     .describe('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
 };

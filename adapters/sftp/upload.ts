@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { abortedError, StorageError } from '../../src/storage/errors.js';
+import { Backoff } from './backoff.js';
 import { fromSftpError } from './errors.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import type { SftpSession } from './session.js';
@@ -8,10 +9,6 @@ import type { SftpSession } from './session.js';
 const IN_FLIGHT_BYTES = 2 * 1024 * 1024;
 /** Requests kept in flight at least, whatever their size. */
 const MIN_IN_FLIGHT = 8;
-/** First wait before reconnecting; it doubles up to MAX_BACKOFF_MS and starts over once the upload moves on. */
-const FIRST_BACKOFF_MS = 250;
-const MAX_BACKOFF_MS = 5_000;
-
 export interface ResumableUploadOptions {
   target: string;
   /** Remote path of the temporary file the bytes go to. */
@@ -84,8 +81,7 @@ export async function uploadResumable(input: Readable, o: ResumableUploadOptions
   let from = 0;
   let resumes = 0;
   let progressMark = 0;
-  let lastProgress = Date.now();
-  let backoff = FIRST_BACKOFF_MS;
+  const backoff = new Backoff(o.target, o.resumeTimeoutMs, o.signal);
   for (;;) {
     try {
       if (!session) {
@@ -105,16 +101,10 @@ export async function uploadResumable(input: Readable, o: ResumableUploadOptions
       session = undefined;
       if (state.confirmed > progressMark) {
         progressMark = state.confirmed;
-        lastProgress = Date.now();
-        backoff = FIRST_BACKOFF_MS;
+        backoff.progressed();
       }
-      if (o.resumeTimeoutMs === 0) throw err;
-      if (Date.now() - lastProgress > o.resumeTimeoutMs) {
-        throw new StorageError('UNAVAILABLE', o.target, `writing ${o.path}: gave up resuming after ${Math.round(o.resumeTimeoutMs / 1000)} s without progress (${mapped.message})`, { cause: err });
-      }
-      o.onInterrupted?.(mapped, resumes);
-      await sleep(backoff, o.target, o.signal);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      if (o.resumeTimeoutMs > 0) o.onInterrupted?.(mapped, resumes);
+      await backoff.wait(mapped, `writing ${o.path}`);
     }
   }
 }
@@ -207,19 +197,4 @@ async function writeAttempt(
   if (stored !== buffer.end) {
     throw new StorageError('CORRUPT', o.target, `the server reports ${stored ?? 'no'} bytes for ${o.path} after ${buffer.end} were written`);
   }
-}
-
-function sleep(ms: number, target: string, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(target, signal));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortedError(target, signal));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

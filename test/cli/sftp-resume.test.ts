@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicConfig, collect, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { waitFor } from '../helpers/wait.js';
+import { waitForPartialUpload } from '../helpers/partial-upload.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
 
 const BIG = 40 * 1024 * 1024;
@@ -56,11 +56,7 @@ describe('a ferry run to an sftp target rides out dropped connections and a rest
     const dir = join(sshd.dataDir, 'direct');
     await ws.writeConfig(basicConfig({ targets: { local: { type: 'local', path: './backups', keep: 3 }, offsite: sftpTarget('direct', sshd.port) } }));
     const run = collect(spawn(process.execPath, [FERRY, 'run', '--json'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] }));
-    await waitFor(async () => {
-      if (run.exited) throw new Error(`the run ended before the upload was a quarter done:\n${run.stdout}${run.stderr}`);
-      const partial = (await readdir(dir).catch(() => [] as string[])).find((n) => n.startsWith('.ferry-partial-'));
-      return partial !== undefined && (await stat(join(dir, partial)).catch(() => ({ size: 0 }))).size > BIG / 4;
-    }, { what: 'the sftp upload to be a quarter done', interval: 5 });
+    await waitForPartialUpload(run, dir, BIG / 4, 'a quarter done');
     await sshd.restart();
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
