@@ -28,7 +28,8 @@ export const gdriveOptions = {
   ...secret('credentials', 'Google credentials JSON: a service account key or an OAuth authorized_user file'),
   /**
    * Resumable upload chunk size in bytes: a multiple of 256 KiB, default
-   * 8 MiB. One chunk per upload is held in memory; larger chunks mean fewer
+   * 8 MiB. One chunk per upload is held in memory until Drive confirms it,
+   * so a failed chunk is resent from memory; larger chunks mean fewer
    * requests.
    */
   chunk_size: z
@@ -79,6 +80,7 @@ export default defineAdapter({
       folderName: options.folder,
       apiRoot: options.api_root,
       chunkSize: options.chunk_size,
+      log: context.log,
     });
   },
 });
