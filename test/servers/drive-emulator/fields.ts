@@ -88,21 +88,21 @@ export function pick(value: unknown, sel: Selector | true): unknown {
   return out;
 }
 
-/** The first selected name the resource does not have (dotted for nested names), or undefined. */
+/** The first selected name the resource (or a nested one) does not have, or undefined. */
 export function unknownField(sel: Selector, kind: ResourceKind): string | undefined {
-  const walk = (s: Selector, schema: Schema, path: string): string | undefined => {
+  const walk = (s: Selector, schema: Schema): string | undefined => {
     for (const [name, sub] of s) {
       if (name === '*') continue;
       const known = schema[name];
-      if (!known) return path + name;
+      if (!known) return name;
       if (sub !== true && known !== true) {
-        const bad = walk(sub, known, `${path}${name}/`);
+        const bad = walk(sub, known);
         if (bad) return bad;
       }
     }
     return undefined;
   };
-  return walk(sel, SCHEMAS[kind], '');
+  return walk(sel, SCHEMAS[kind]);
 }
 
 /**

@@ -136,7 +136,8 @@ export class Uploads {
     };
     await (await open(session.path, 'w')).close();
     this.sessions.set(session.id, session);
-    const location = new URL('upload/drive/v3/files', this.rootUrl());
+    // Relative to the host the client asked for, so a proxy in between stays in the path of the chunks.
+    const location = new URL('upload/drive/v3/files', req.headers.host ? `http://${req.headers.host}/` : this.rootUrl());
     location.searchParams.set('uploadType', 'resumable');
     location.searchParams.set('upload_id', session.id);
     res.writeHead(200, { Location: location.href, 'Content-Length': 0 });
