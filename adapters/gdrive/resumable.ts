@@ -219,6 +219,7 @@ async function deliver(ctx: UploadContext, up: Upload, metadata: Record<string, 
             data: up.buf.subarray(from - up.start, up.fill),
             signal,
           });
+      if (ask) up.resumes++; // the session answered after an interruption: the upload goes on from what it holds
       if (res.status !== 308) {
         if (!final) throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive finished the upload before the last chunk (HTTP ${res.status})`, { retryable: false });
         ctx.backoff.progress();
@@ -226,16 +227,16 @@ async function deliver(ctx: UploadContext, up: Upload, metadata: Record<string, 
       }
       const held = confirmed(res.headers);
       if (held < up.start || held > end) throw lostData(ctx, held, up.start);
-      const wasAsking = ask;
-      ask = false;
-      if (held > from || wasAsking) ctx.backoff.progress();
+      const progressed = held > from;
+      if (progressed) ctx.backoff.progress();
       if (held === end && !final) return '';
-      if (held < end && !wasAsking) {
-        // Drive kept fewer bytes than were sent: resend the rest from the chunk in memory.
+      if (!ask) {
+        // Drive answered a PUT but kept fewer bytes than it carried: resend the rest from the chunk in memory.
         up.resumes++;
         ctx.onInterruption?.(`${ctx.what}: Drive kept ${held - from} of ${end - from} bytes sent; resending from byte ${held}`);
-        if (held === from && !(await ctx.backoff.wait(undefined, signal))) throw giveUp(ctx, { status: 308 }, undefined);
+        if (!progressed && !(await ctx.backoff.wait(undefined, signal))) throw giveUp(ctx, { status: 308 }, undefined);
       }
+      ask = false;
       from = held;
     } catch (err) {
       if (err instanceof StorageError || signal?.aborted) throw err;
@@ -251,8 +252,7 @@ async function deliver(ctx: UploadContext, up: Upload, metadata: Record<string, 
         ask = false;
         continue;
       }
-      await waitOut(ctx, failure, err, `sending bytes ${from}-${end - 1}`, signal);
-      up.resumes++;
+      await waitOut(ctx, failure, err, ask ? 'asking the session how much it holds' : `sending bytes ${from}-${end - 1}`, signal);
       ask = true;
     }
   }
