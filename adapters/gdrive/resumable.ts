@@ -313,11 +313,9 @@ function giveUp(ctx: UploadContext, failure: DriveFailure, err: unknown): Storag
 function sessionGone(ctx: UploadContext, failure: DriveFailure, offset: number, err: unknown): StorageError {
   const tail = ctx.replayable
     ? 'the upload starts over from the first byte'
-    : 'the archive stream cannot be replayed from the start, so this target failed; use a local copy (spool) to make it replayable';
-  return new StorageError('UNAVAILABLE', ctx.target, `${ctx.what}: the Drive upload session expired (HTTP ${failure.status}) after ${offset} bytes; ${tail}`, {
-    cause: err,
-    retryable: ctx.replayable,
-  });
+    : 'the archive stream cannot be replayed from the start, so this upload failed (a local copy of the archive, from another target of the run, can be sent again)';
+  // Retryable: a new session works; only a body that can be read again (a file) gets the retry.
+  return new StorageError('UNAVAILABLE', ctx.target, `${ctx.what}: the Drive upload session expired (HTTP ${failure.status}) after ${offset} bytes; ${tail}`, { cause: err });
 }
 
 function lostData(ctx: UploadContext, held: number, expected: number): StorageError {

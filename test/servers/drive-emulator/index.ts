@@ -13,7 +13,14 @@
  * - OAuth: the token endpoint (refresh-token and service-account grants) and
  *   401 for a missing, unknown or revoked bearer token (see oauth.ts);
  * - `setFailure()` to answer the next requests with Drive's 403
- *   rate-limit / storage-quota errors or a 503.
+ *   rate-limit / storage-quota errors, a 429 (with `Retry-After` when
+ *   asked) or a 503; `cutNextChunks()`, `shortNextChunks()` and
+ *   `expireSessions()` for the upload faults Drive's resumable protocol is
+ *   built to survive (see uploads.ts);
+ * - partial responses: an unknown name in `fields` is Drive's 400
+ *   `invalidParameter` (see fields.ts);
+ * - shared drives, as far as `driveId` on their files and
+ *   `supportsAllDrives` go.
  *
  * File bodies live in a temporary directory, removed by `stop()`.
  */
