@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
-import { workspace, type Workspace } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+import { ferry, workspace, type Workspace } from '../helpers/cli.js';
 import { startDriveEmulator, type DriveEmulator } from '../servers/drive-emulator/index.js';
 
 const CLIENT = { clientId: 'ferry-push.apps.googleusercontent.com', clientSecret: 'emulator-client-secret', refreshToken: '1//emulator-refresh-token' };
@@ -56,7 +57,8 @@ describe('ferry run to Google Drive through a faulty network', () => {
   }
 
   async function run(): Promise<{ code: number | null; stderr: string; archive: string }> {
-    const r = await ws.run(['run', '--json']);
+    const r = await ferry(['run', '--json'], { cwd: ws.dir, timeoutMs: 170_000 }); // outlives the 60 s outage below
+    if (!r.stdout) throw new Error(`ferry run printed no result (exit ${r.code}): ${r.stderr}`);
     const archive = (JSON.parse(r.stdout) as { archive?: string }).archive ?? '';
     return { code: r.code, stderr: r.stderr, archive };
   }
@@ -93,6 +95,22 @@ describe('ferry run to Google Drive through a faulty network', () => {
     for (const s of waits) expect(s).toBeGreaterThanOrEqual(2);
     expectStoredArchiveMatchesManifest(r.archive);
   }, 120_000);
+
+  it('a 60-second outage in the middle of the archive (connections refused) is ridden out: exit 0, archive complete', async () => {
+    await writeFile(join(ws.dir, 'app', 'media-2.bin'), randomBytes(6 * 1024 * 1024)); // long enough to cut into
+    const before = drive.requests.length;
+    const running = run();
+    await waitFor(() => drive.requests.slice(before).some((q) => q.method === 'PUT' && q.status === 308), { what: 'the first chunk of the archive to be confirmed' });
+    await proxy.refuse();
+    const outage = new Promise<void>((resolve) => setTimeout(resolve, 61_000)); // the outage under test, not a wait for a condition
+    await outage;
+    await proxy.heal();
+    const r = await running;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/failed \((ECONNREFUSED|ECONNRESET|UND_ERR_SOCKET)\); trying again in/);
+    expect(r.stderr).toMatch(/uploaded; resumed [1-9]\d* times? after interruptions/);
+    expectStoredArchiveMatchesManifest(r.archive);
+  }, 180_000);
 
   it('`ferry check` on a folder in a shared drive gives no free-space figure and says why', async () => {
     const driveId = drive.createSharedDrive('Team backups');
