@@ -3,6 +3,7 @@ import { addAbortSignal, type Readable } from 'node:stream';
 import type { DriveAuth } from './auth.js';
 import type { Backoff } from './backoff.js';
 import { describeFailure, sessionFailureKind, toStorageError, type DriveFailure } from './errors.js';
+import { giveUp, lengthError, lostData, reasonOf, sessionGone } from './upload-errors.js';
 import { StorageError, abortedError } from '../../src/storage/errors.js';
 
 /** Drive requires every chunk but the last to be a multiple of this. */
@@ -294,30 +295,4 @@ function parseFile(ctx: UploadContext, body: string): DriveFile {
     // fall through
   }
   throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive answered the last chunk without a file resource`, { retryable: false });
-}
-
-function lengthError(ctx: UploadContext, expected: number, got: number, which: string): StorageError {
-  return new StorageError('CORRUPT', ctx.target, `${ctx.what}: the source produced ${which} bytes than announced (${got} vs ${expected})`, { retryable: false });
-}
-
-function reasonOf(f: DriveFailure): string {
-  if (f.status !== undefined) return `HTTP ${f.status}${f.reason ? ` ${f.reason}` : ''}`;
-  return f.systemCode ?? 'connection failed';
-}
-
-function giveUp(ctx: UploadContext, failure: DriveFailure, err: unknown): StorageError {
-  const base = toStorageError(ctx.target, ctx.what, failure, err);
-  return new StorageError(base.code, ctx.target, `${ctx.what}: gave up after ${ctx.backoff.stalledSeconds()} s without progress (${reasonOf(failure)})`, { cause: err, retryable: base.retryable });
-}
-
-function sessionGone(ctx: UploadContext, failure: DriveFailure, offset: number, err: unknown): StorageError {
-  const tail = ctx.replayable
-    ? 'the upload starts over from the first byte'
-    : 'the archive stream cannot be replayed from the start, so this upload failed (a local copy of the archive, from another target of the run, can be sent again)';
-  // Retryable: a new session works; only a body that can be read again (a file) gets the retry.
-  return new StorageError('UNAVAILABLE', ctx.target, `${ctx.what}: the Drive upload session expired (HTTP ${failure.status}) after ${offset} bytes; ${tail}`, { cause: err });
-}
-
-function lostData(ctx: UploadContext, held: number, expected: number): StorageError {
-  return new StorageError('UNAVAILABLE', ctx.target, `${ctx.what}: the upload session holds ${held} bytes where ${expected} were expected; the upload must start over`);
 }
