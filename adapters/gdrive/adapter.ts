@@ -8,6 +8,7 @@ import { Backoff, DEFAULT_BACKOFF, realClock, type BackoffPolicy, type Clock } f
 import { describeFailure, toStorageError } from './errors.js';
 import { escapeQ, FOLDER_MIME, isNewer, toInfo } from './files.js';
 import { CHUNK_QUANTUM, resumableUpload, type DriveFile } from './resumable.js';
+import { reasonOf } from './upload-errors.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,createdTime,modifiedTime';
 
@@ -301,7 +302,7 @@ export class GDriveAdapter implements StorageAdapter {
         const error = toStorageError(this.name, what, failure, err);
         const delay = error.retryable ? backoff?.next(failure.retryAfterMs) : undefined;
         if (delay === undefined) throw error;
-        this.settings.log?.warn(`${error.message}; trying again in ${(delay / 1000).toFixed(1)} s`);
+        this.settings.log?.warn(`${this.name}: ${what} failed (${reasonOf(failure)}); trying again in ${(delay / 1000).toFixed(1)} s`);
         await backoff!.sleep(delay, signal).catch(() => { throw abortedError(this.name, signal); });
       }
     }
