@@ -270,7 +270,16 @@ describe('the Drive emulator answers as Drive does', () => {
   });
 });
 
-describe('free space in a shared drive', () => {
+describe('shared drives', () => {
+  it('a delete refused in a shared drive says that it needs the Manager (organizer) role', async () => {
+    const driveId = emulator.createSharedDrive('Content-managed', 'fileOrganizer');
+    const a = adapter({ folderId: emulator.createFolder('ferry', driveId) });
+    await a.put('kept.json', streamBody(Readable.from([Buffer.from('{}')])));
+    const err = (await a.remove('kept.json').catch((e: unknown) => e)) as StorageError;
+    expect(err).toSatisfy((e) => isStorageError(e, 'AUTH'));
+    expect(err.message).toMatch(/insufficientFilePermissions.*deleting needs the Manager role \(organizer\)/);
+  });
+
   it('a folder in a shared drive reports no free-space figure, and the probe says why', async () => {
     const driveId = emulator.createSharedDrive('Backups');
     const a = adapter({ folderId: emulator.createFolder('ferry', driveId) });

@@ -95,8 +95,14 @@ export interface DriveEmulator {
   shortNextChunks(missing: number, times?: number): void;
   /** Expires every unfinished upload session: its URI answers 404 from now on. Returns how many. */
   expireSessions(): number;
-  /** Creates a shared drive (its root folder's id is the drive id); files under it carry `driveId`. */
-  createSharedDrive(name: string): string;
+  /**
+   * Creates a shared drive (its root folder's id is the drive id); files
+   * under it carry `driveId`. With `role: 'fileOrganizer'` (Content manager)
+   * the caller may add files but not delete them: `files.delete` answers 403
+   * `insufficientFilePermissions`, as the reference for `files.delete` asks
+   * for `organizer`.
+   */
+  createSharedDrive(name: string, role?: 'organizer' | 'fileOrganizer'): string;
   /** Stores the next `count` uploaded files with a wrong `md5Checksum`, as if bytes were damaged in transit. */
   corruptNextUploads(count?: number): void;
   /** Every stored file and folder, trashed or not (copies). */
@@ -132,6 +138,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
   let oauth: OAuthState | undefined;
   let failure: { kind: FailureKind; left: number; options: FailureOptions } | undefined;
   const requests: RequestLogEntry[] = [];
+  /** Shared drives where the caller is only a Content manager (`fileOrganizer`). */
+  const contentManagerOf = new Set<string>();
 
   /** Sends a file resource; `fields` were checked with `selectFields` before anything was done. */
   const reply = (res: ServerResponse, file: FileRecord, fields: string | null) => {
@@ -201,6 +209,9 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
       }
       if (method === 'GET') return reply(res, file, url.searchParams.get('fields'));
       if (method === 'DELETE') {
+        if (file.driveId && contentManagerOf.has(file.driveId)) {
+          return sendDriveError(res, 403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
+        }
         await store.delete(file.id);
         res.writeHead(204);
         return void res.end();
@@ -284,7 +295,11 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
       uploads.short = { bytes: missing, left: times };
     },
     expireSessions: () => uploads.expireAll(),
-    createSharedDrive: (name) => store.createSharedDrive(name),
+    createSharedDrive(name, role = 'organizer') {
+      const id = store.createSharedDrive(name);
+      if (role === 'fileOrganizer') contentManagerOf.add(id);
+      return id;
+    },
     corruptNextUploads(count = 1) {
       store.corruptUploads = count;
     },
