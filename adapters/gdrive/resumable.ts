@@ -63,8 +63,24 @@ async function send(ctx: UploadContext, req: Request): Promise<{ status: number;
     responseType: 'text',
     retry: false,
     validateStatus: (s: number) => (s >= 200 && s < 300) || s === 308,
+    errorRedactor: redactHeaders as never,
   });
   return { status: res.status, headers: res.headers as unknown as Headers, body: typeof res.data === 'string' ? res.data : '' };
+}
+
+/**
+ * Redacts the credentials a failed request's error carries (its
+ * `Authorization` header). It replaces gaxios's default redactor, which
+ * takes a Buffer body for form data and walks it byte by byte: seconds of
+ * blocked event loop for every failed chunk.
+ */
+function redactHeaders(error: { config?: { headers?: Headers }; response?: { config?: { headers?: Headers } } }): void {
+  for (const headers of [error.config?.headers, error.response?.config?.headers]) {
+    if (!headers || typeof headers.forEach !== 'function') continue;
+    const secret: string[] = [];
+    headers.forEach((_, key) => { if (/^(authorization|authentication)$/i.test(key) || /secret/i.test(key)) secret.push(key); });
+    for (const key of secret) headers.set(key, '<redacted>');
+  }
 }
 
 /** Bytes the server holds, from a 308's `Range: bytes=0-N` (absent: none). */
