@@ -10,11 +10,11 @@ export interface BackoffPolicy {
   baseMs: number;
   /** Longest single delay (default 32 s). */
   maxMs: number;
-  /** Give up after this long without progress (default 5 min). */
+  /** Give up after this long without progress (default 2 min, the `resume_timeout` default). */
   windowMs: number;
 }
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 32_000, windowMs: 5 * 60_000 };
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1000, maxMs: 32_000, windowMs: 120_000 };
 
 /** Time source; tests substitute a virtual one so long outages need no real waiting. */
 export interface Clock {

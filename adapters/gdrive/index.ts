@@ -41,6 +41,19 @@ export const gdriveOptions = {
     .default(8 * 1024 * 1024)
     .describe('Resumable upload chunk size in bytes, a multiple of 256 KiB (default 8 MiB)'),
   /**
+   * Seconds an interrupted upload keeps waiting out failures (dropped
+   * connections, 5xx, 429, rate limits; with backoff, honouring
+   * `Retry-After`) without a byte confirmed before the target fails with
+   * UNAVAILABLE. Default 120, as for sftp; 0 fails at the first failure. At most 6 hours.
+   */
+  resume_timeout: z
+    .number()
+    .int()
+    .min(0)
+    .max(6 * 3600)
+    .default(120)
+    .describe('Seconds an interrupted upload keeps waiting out failures and resuming before the target fails (default 120)'),
+  /**
    * Drive API root URL, default `https://www.googleapis.com/`. Advanced: for
    * testing against an emulator or going through a proxy.
    */
@@ -73,7 +86,7 @@ export default defineAdapter({
     if (json === undefined) {
       throw new StorageError('CONFIG', name, 'set credentials_file to a service account key or an OAuth authorized_user JSON file');
     }
-    const [{ parseCredentials, createAuth }, { GDriveAdapter }] = await Promise.all([import('./auth.js'), import('./adapter.js')]);
+    const [{ parseCredentials, createAuth }, { GDriveAdapter }, { DEFAULT_BACKOFF }] = await Promise.all([import('./auth.js'), import('./adapter.js'), import('./backoff.js')]);
     return new GDriveAdapter(name, {
       auth: createAuth(parseCredentials(name, json), options.token_url),
       folderId: options.folder_id,
@@ -81,6 +94,7 @@ export default defineAdapter({
       apiRoot: options.api_root,
       chunkSize: options.chunk_size,
       log: context.log,
+      backoff: { ...DEFAULT_BACKOFF, windowMs: options.resume_timeout * 1000 },
     });
   },
 });

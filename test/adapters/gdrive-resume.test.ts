@@ -221,7 +221,7 @@ describe('a Drive upload rides out network outages', () => {
     }
   });
 
-  it('the default backoff keeps trying through a 60-second outage: it gives up only after minutes without progress', () => {
+  it('the default backoff keeps trying through a 60-second outage: it gives up only after two minutes without progress', () => {
     const clock = virtualClock();
     const b = new Backoff(DEFAULT_BACKOFF, clock);
     let waited = 0;

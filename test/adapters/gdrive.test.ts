@@ -53,8 +53,8 @@ const namesInDrive = (name: string) => emulator.files().filter((f) => f.name ===
 
 testAdapterConformance('gdrive (Drive v3 emulator)', async () => ({
   adapter: await fromConfig({ folder: `conformance-${randomBytes(3).toString('hex')}`, chunk_size: 1024 * KiB }),
-  // A short backoff window: a put rides out an outage for minutes by default.
-  unreachable: async () => direct({ folderId: 'x', apiRoot: `http://127.0.0.1:${await closedPort()}/`, backoff: { baseMs: 5, maxMs: 20, windowMs: 100 } }),
+  // resume_timeout 0: by default a put waits out an unreachable Drive for minutes.
+  unreachable: async () => fromConfig({ folder_id: 'x', api_root: `http://127.0.0.1:${await closedPort()}/`, resume_timeout: 0 }),
   secret: CLIENT.refreshToken,
 }));
 

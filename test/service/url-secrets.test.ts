@@ -4,9 +4,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GDriveAdapter } from '../../adapters/gdrive/adapter.js';
-import { createAuth, parseCredentials } from '../../adapters/gdrive/auth.js';
+import gdrive from '../../adapters/gdrive/index.js';
 import { describeError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
 import { streamBody } from '../../src/storage/body.js';
 import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
 import { startDriveEmulator } from '../servers/drive-emulator/index.js';
@@ -109,11 +109,9 @@ describe('credentials inside URLs are secrets', () => {
     });
     const proxyPort = await listen(proxy);
     try {
-      // A short backoff window: by default an upload waits out an unreachable session for minutes.
-      const adapter = new GDriveAdapter('drive', {
-        auth: createAuth(parseCredentials('drive', await readFile(creds, 'utf8')), emulator.tokenUrl),
-        folderName: 'sessions', chunkSize: 256 * 1024, apiRoot: `http://127.0.0.1:${proxyPort}/`, backoff: { baseMs: 5, maxMs: 20, windowMs: 200 },
-      });
+      const adapter = await gdrive.create('drive', {
+        folder: 'sessions', chunk_size: 256 * 1024, api_root: `http://127.0.0.1:${proxyPort}/`, token_url: emulator.tokenUrl, credentials_file: creds, retries: 0, resume_timeout: 0,
+      } as never, { configDir: ws.dir, log: silentLogger });
       const err = await adapter.put('a.tar.gz', streamBody(Readable.from([Buffer.alloc(1024 * 1024, 1)])), {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect(sessions.length).toBeGreaterThan(0);
