@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
@@ -46,13 +47,7 @@ export const gdriveOptions = {
    * `Retry-After`) without a byte confirmed before the target fails with
    * UNAVAILABLE. Default 120, as for sftp; 0 fails at the first failure. At most 6 hours.
    */
-  resume_timeout: z
-    .number()
-    .int()
-    .min(0)
-    .max(6 * 3600)
-    .default(120)
-    .describe('Seconds an interrupted upload keeps waiting out failures and resuming before the target fails (default 120)'),
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps waiting out failures and resuming before the target fails (default 120)'),
   /**
    * Drive API root URL, default `https://www.googleapis.com/`. Advanced: for
    * testing against an emulator or going through a proxy.

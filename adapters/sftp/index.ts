@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
@@ -33,13 +34,7 @@ export const sftpOptions = {
    * 0 fails at the first dropped connection. At most 6 hours, well within
    * the 24 hours after which a later run sweeps an abandoned partial file.
    */
-  resume_timeout: z
-    .number()
-    .int()
-    .min(0)
-    .max(6 * 3600)
-    .default(120)
-    .describe('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
 };
 
 export default defineAdapter({
