@@ -26,7 +26,7 @@ export interface GDriveSettings {
   listPageSize?: number;
   /** Where interruptions and resumes are reported. */
   log?: Logger;
-  /** How long and how often a put waits out transient failures. Internal: tests shorten it. */
+  /** How long and how often a put waits out transient failures (`resume_timeout` sets the window). */
   backoff?: BackoffPolicy;
   /** Time source for the backoff. Internal: tests use a virtual clock. */
   clock?: Clock;
