@@ -19,6 +19,7 @@ export default defineConfig({
       'test/storage/{wrappers,local,ssh-host-key}.test.ts',
       'test/service/{scheduler,metrics}.test.ts',
       'test/state/lock.test.ts',
+      'test/util/*.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',
     ],
     testTimeout: 60_000,
