@@ -21,6 +21,7 @@ export default defineConfig({
       'test/state/lock.test.ts',
       'test/util/*.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',
+      'test/helpers/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
