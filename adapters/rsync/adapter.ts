@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { startProcess, succeeded, type ProcessResult } from '../../src/util/spawn.js';
+import { DEFAULT_RESUME_TIMEOUT_MS, ResumeLoop } from './resume.js';
 import { exec, shq, SshSession, type SshTarget } from './ssh.js';
 
 /** Directory (inside the target directory) where rsync keeps an interrupted upload. Hidden, so it never lists. */
@@ -20,6 +21,8 @@ export interface RsyncAdapterOptions extends SshTarget {
   root: string;
   /** rsync `--bwlimit` value (KiB/s, or with a K/M/G suffix). */
   bwlimit?: string | number;
+  /** How long an interrupted upload keeps resuming while the server receives nothing new (default 5 minutes). */
+  resumeTimeoutMs?: number;
 }
 
 /**
@@ -57,25 +60,86 @@ export class RsyncAdapter implements StorageAdapter {
     await this.refuseExisting(key, options.signal);
     const tmpKey = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`;
     const tmp = dashSafe(posix.join(this.root, tmpKey));
-    const args = [
-      '--protect-args', '--whole-file', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
-      ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
-      '-e', await this.ssh.rsh(options.signal),
-      resolveLocal(body.path), `${this.hostSpec()}:${tmp}`,
-    ];
-    const r = await exec('rsync', args, options.signal);
-    if (succeeded(r)) {
-      const t = shq(tmp);
-      const f = shq(remote);
-      // ln refuses an existing name; -T keeps it from linking into a directory of that name.
-      const c = await this.ssh.run(`if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; else rm -f -- ${t}; [ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}; exit 1; fi`, options.signal);
-      if (c.exitCode === 0) return body.size ?? (await this.stat(key, options)).size;
-      if (c.exitCode === EXIT_EXISTS) throw this.existsError(remote);
-      throw await this.ssh.failure(c, `committing ${remote}`, 'ssh');
+    const loop = new ResumeLoop(this.name, `uploading ${remote}`, { timeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, log: this.options.log, signal: options.signal });
+    try {
+      const resumes = await this.upload(resolveLocal(body.path), tmpKey, loop, options.signal);
+      await loop.run(() => this.commit(tmp, remote, options.signal));
+      if (resumes > 0) this.options.log.info(`${this.name}: ${remote} stored after resuming the upload ${resumes} time${resumes === 1 ? '' : 's'}`);
+    } catch (err) {
+      // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
+      await this.ssh.run(`cd -- ${shq(this.root)} && rm -f -- ${shq(`${PARTIAL_DIR}/${tmpKey}`)} ${shq(tmpKey)}`).catch(() => {});
+      throw err;
     }
-    // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
-    await this.ssh.run(`rm -f -- ${shq(dashSafe(posix.join(this.root, PARTIAL_DIR, tmpKey)))} ${shq(tmp)}`).catch(() => {});
-    throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+    return body.size ?? (await this.stat(key, options)).size;
+  }
+
+  /**
+   * Sends `local` to the hidden name `tmpKey` and returns how many times it
+   * had to resume. When the connection drops, rsync's receiver keeps what
+   * arrived in the partial directory; the next attempt (after the loop's
+   * backoff) uses it as the basis of a delta transfer, so only the rest of
+   * the file crosses the network again.
+   */
+  private async upload(local: string, tmpKey: string, loop: ResumeLoop, signal?: AbortSignal): Promise<number> {
+    const remote = dashSafe(posix.join(this.root, tmpKey));
+    let kept = 0;
+    let resumes = 0;
+    await loop.run(async (attempt) => {
+      if (attempt > 0) {
+        const now = await this.keptBytes(tmpKey, signal);
+        if (now > kept) loop.progressed();
+        kept = now;
+        resumes += 1;
+        this.options.log.warn(`${this.name}: the upload of ${remote} was interrupted; resuming it from byte ${now} (resume ${resumes})`);
+      }
+      const r = await exec('rsync', [
+        '--protect-args', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
+        ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
+        '-e', await this.ssh.rsh(signal),
+        local, `${this.hostSpec()}:${remote}`,
+      ], signal);
+      if (!succeeded(r)) throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+    });
+    return resumes;
+  }
+
+  /**
+   * Bytes of an interrupted upload that the server kept in the partial
+   * directory. First waits (up to 140 s) while rsync's in-progress file was
+   * written to in the last 130 s: a receiver that has not yet noticed the
+   * lost connection saves what it has once it gives up (`--timeout=120`).
+   */
+  private async keptBytes(tmpKey: string, signal?: AbortSignal): Promise<number> {
+    const inProgress = shq(`${tmpKey.replace(/[[\]*?\\]/g, '\\$&')}.*`);
+    const partial = shq(`${PARTIAL_DIR}/${tmpKey}`);
+    const r = await this.ssh.run([
+      `cd -- ${shq(this.root)} || exit 1`,
+      'n=0',
+      `while [ $n -lt 140 ] && [ -n "$(find . -maxdepth 1 -name ${inProgress} -mmin -2.2 -print -quit)" ]; do sleep 1; n=$((n+1)); done`,
+      `if [ -f ${partial} ]; then find ${partial} -maxdepth 0 -printf '%s'; else printf 0; fi`,
+    ].join('\n'), signal);
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `looking for the partial upload ${tmpKey}`, 'ssh');
+    return Number(r.stdout.trim()) || 0;
+  }
+
+  /**
+   * Gives the uploaded temp file its real name with a hard link, which fails
+   * when the name exists (EXISTS; the temp file is then left to the caller's
+   * cleanup). Safe to repeat after a lost answer: once the temp file is gone,
+   * only this commit can have removed it, so the name is ours.
+   */
+  private async commit(tmp: string, remote: string, signal?: AbortSignal): Promise<void> {
+    const t = shq(tmp);
+    const f = shq(remote);
+    // -T keeps ln from linking into a directory of that name.
+    const c = await this.ssh.run([
+      `[ -e ${t} ] || { [ -f ${f} ] && exit 0; exit 1; }`,
+      `if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; exit 0; fi`,
+      `[ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}`,
+      'exit 1',
+    ].join('\n'), signal);
+    if (c.exitCode === EXIT_EXISTS) throw this.existsError(remote);
+    if (c.exitCode !== 0) throw await this.ssh.failure(c, `committing ${remote}`, 'ssh');
   }
 
   /** Rejects with EXISTS when something already has the name `key`. */

@@ -29,6 +29,12 @@ export const rsyncOptions = {
     .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?[KMGkmg]?$/, 'a number of KiB/s, optionally with K, M or G')])
     .optional()
     .describe('Upload bandwidth limit, KiB/s or with a K/M/G suffix'),
+  /**
+   * Seconds an interrupted upload keeps reconnecting and resuming while the
+   * server receives nothing new (backoff from 1 s up to 20 s between
+   * attempts). `0` gives up at the first lost connection.
+   */
+  resume_timeout: z.number().int().min(0).max(86_400).default(300).describe('Seconds an interrupted upload keeps trying to resume without progress'),
   ...hostKeyOptions,
 };
 
@@ -49,6 +55,7 @@ export default defineAdapter({
       privateKeyFile: options.private_key_file !== undefined ? resolveUserPath(context.configDir, options.private_key_file) : undefined,
       privateKey: options.private_key,
       bwlimit: options.bwlimit,
+      resumeTimeoutMs: options.resume_timeout * 1000,
       hostKey,
       log: context.log,
     });

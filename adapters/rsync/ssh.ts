@@ -9,6 +9,8 @@ import { SshMaster } from './ssh-master.js';
 
 /** Bytes of stdout kept by `exec` (listings of a backup directory are far smaller). */
 const MAX_STDOUT = 32 * 1024 * 1024;
+/** Printed first by every remote command, to tell that a shell ran it. */
+const SHELL_MARK = 'ferry-shell-ok';
 /** The name the generated known_hosts file lists the server under (`HostKeyAlias`), whatever its address and port. */
 const ALIAS = 'ferry-target';
 
@@ -74,9 +76,22 @@ export class SshSession {
     return ['ssh', ...(await this.callOptions(signal))].map(rshWord).join(' ');
   }
 
-  /** Runs `command` (a string for the remote POSIX shell, already quoted) on the server. */
+  /**
+   * Runs `command` (a string for the remote POSIX shell, already quoted) on
+   * the server. The shell first prints a marker, removed from `stdout`: when
+   * it does not come back although ssh logged in, no shell ran the command (an
+   * sftp-only account, a `nologin` or `false` shell), and this rejects with
+   * CONFIG, quoting what the server printed instead.
+   */
   async run(command: string, signal?: AbortSignal): Promise<ProcessResult> {
-    return exec('ssh', await this.argsFor(command, signal), signal);
+    const r = await exec('ssh', await this.argsFor(`echo ${SHELL_MARK}; ${command}`, signal), signal);
+    const at = r.stdout.indexOf(`${SHELL_MARK}\n`);
+    if (at >= 0) return { ...r, stdout: r.stdout.slice(at + SHELL_MARK.length + 1) };
+    if (r.aborted || r.spawnError || r.exitCode === 255) return r;
+    const said = `${r.stdout}\n${r.stderrTail}`.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' / ');
+    throw new StorageError('CONFIG', this.target,
+      `the account ${this.t.user}@${this.t.host} has no shell: the server ran no command and ${said ? `said "${said}"` : 'said nothing'} (exit status ${r.exitCode}). ` +
+      'rsync needs an account with a login shell; for an sftp-only account, use a target of type sftp');
   }
 
   /** Full ssh argument list for a streaming call. */

@@ -29,6 +29,8 @@ export interface SshdHandle {
   dataDir: string;
   /** Scratch directory of this server; tests may put files here. Removed by `dispose()`. */
   dir: string;
+  /** With `sftpOnlyChroot`: the account's chroot on this machine (the client sees it as `/`); it holds a writable `upload/`. */
+  chrootDir?: string;
   pid: number;
   /** Stops the listener and every session it forked, so open connections drop too. Safe to call twice. */
   stop(): Promise<void>;
@@ -42,6 +44,13 @@ export interface SshdOptions {
    * `rsync` is "not installed" on this server.
    */
   withoutRsync?: boolean;
+  /**
+   * The login account is the common hardened setup: a `Match User` block
+   * with `ForceCommand internal-sftp` and a `ChrootDirectory` (`chrootDir`).
+   * It has no shell: a command gets sshd's "This service allows sftp
+   * connections only." and exit status 1.
+   */
+  sftpOnlyChroot?: boolean;
 }
 
 /**
@@ -54,6 +63,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server`);
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sshd-'));
+  let chrootDir: string | undefined;
   try {
     await chmod(dir, 0o700);
     const dataDir = join(dir, 'data');
@@ -70,6 +80,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
     const env = ['SHLVL=1'];
     if (options.withoutRsync) env.push(`PATH=${await toolsOnlyPath(dir)}`);
     const extra = [`SetEnv ${env.join(' ')}`];
+    // sshd wants every component of a chroot root-owned and not group- or world-writable, which /tmp is not.
+    chrootDir = options.sftpOnlyChroot ? await mkdtemp('/run/ferry-sshd-chroot-') : undefined;
+    if (chrootDir) {
+      await chmod(chrootDir, 0o755);
+      await mkdir(join(chrootDir, 'upload'));
+      extra.push('Match User root', '  ForceCommand internal-sftp', `  ChrootDirectory ${chrootDir}`);
+    }
 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
@@ -88,19 +105,22 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       const pid = child.pid!;
       let stopped: Promise<void> | undefined;
       const stop = () => (stopped ??= stopProcessTree(child));
+      const chroot = chrootDir;
       return {
         host: '127.0.0.1', port, user: 'root', privateKeyFile,
         privateKey: await readFile(privateKeyFile, 'utf8'),
         hostPublicKey, hostFingerprint: fingerprint(parsePublicKey(hostPublicKey)!),
-        knownHostsFile, dataDir, dir, pid, stop,
+        knownHostsFile, dataDir, dir, chrootDir: chroot, pid, stop,
         dispose: async () => {
           await stop();
           await rm(dir, { recursive: true, force: true });
+          if (chroot) await rm(chroot, { recursive: true, force: true });
         },
       };
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    if (chrootDir) await rm(chrootDir, { recursive: true, force: true });
     throw err;
   }
 }
