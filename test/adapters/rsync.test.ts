@@ -13,6 +13,7 @@ import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-ho
 import { withFileStaging } from '../../src/storage/wrappers/file-staging.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';
+import { basicConfig, workspace } from '../helpers/cli.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -188,6 +189,31 @@ describe('rsync target against a real sshd', () => {
       expect(proxy.stats.bytesUp - before - dropAt).toBeLessThan(data.length);
       // Nothing else is left: no temp file, no partial directory.
       expect(await readdir(root, { recursive: true })).toEqual(['job-20260103T000000Z.tar.gz']);
+    });
+
+    it('ferry run pushes through a dropped connection: exit 0, the log counts the resumes, the stored archive is byte-identical', async () => {
+      const ws = await workspace();
+      try {
+        await writeFile(join(ws.dir, 'app', 'big.bin'), randomBytes(8 * MiB));
+        const path = join(server.dataDir, 'cli-resume');
+        await ws.writeConfig(basicConfig({
+          targets: { nas: { type: 'rsync', host: server.host, port: proxy.port, user: server.user, private_key_file: server.privateKeyFile, host_key: server.hostPublicKey, path, keep: 3 } },
+        }));
+        const drops = proxy.stats.drops;
+        proxy.dropAfter(5 * MiB);
+        const { code, stdout, stderr } = await ws.run(['run', '--json']);
+        expect(code, stderr).toBe(0);
+        expect(proxy.stats.drops).toBe(drops + 1);
+        const { archive } = JSON.parse(stdout) as { archive: string };
+        expect(stderr).toMatch(/nas: the upload of \S+ was interrupted; resuming it from byte [1-9]\d* \(resume 1\)/);
+        expect(stderr).toContain(`nas: ${path}/${archive} stored after resuming the upload 1 time`);
+        const manifest = JSON.parse(await readFile(join(path, `${archive}.manifest.json`), 'utf8')) as { sha256: string; size: number };
+        const stored = await readFile(join(path, archive));
+        expect(stored.length).toBe(manifest.size);
+        expect(sha256(stored)).toBe(manifest.sha256);
+      } finally {
+        await ws.cleanup();
+      }
     });
 
     it('an upload rides out a 60 s outage with backoff and completes once the server is back', async () => {
