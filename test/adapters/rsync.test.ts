@@ -45,6 +45,7 @@ testAdapterConformance('rsync (with file staging)', async () => {
     adapter: withFileStaging(adapterFor(server, root), staging),
     unreachable: async () => withFileStaging(new RsyncAdapter('nas', { ...adapterOptions(server, root), port: await closedPort() }), staging),
     rootOnDisk: root,
+    partialDirs: ['.ferry-partial'],
     cleanup: async () => {
       // Every staged file is removed once its put ends, whatever the outcome.
       expect(existsSync(staging) ? await readdir(staging) : []).toEqual([]);
