@@ -18,7 +18,7 @@ export default defineConfig({
       'test/pipeline/{tar-writer,walk,fan-out,run-status,hooks,command-source,inventory-commands}.test.ts',
       'test/storage/{wrappers,local,ssh-host-key}.test.ts',
       'test/service/{scheduler,metrics}.test.ts',
-      'test/state/lock.test.ts',
+      'test/state/{lock,staging-dirs}.test.ts',
       'test/util/*.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',
       'test/helpers/*.test.ts',
