@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { posix, resolve as resolveLocal } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
-import { StorageError } from '../../src/storage/errors.js';
+import { isStorageError, StorageError } from '../../src/storage/errors.js';
 import { startProcess, succeeded, type ProcessResult } from '../../src/util/spawn.js';
-import { DEFAULT_RESUME_TIMEOUT_MS, ResumeLoop } from './resume.js';
+import { Backoff, DEFAULT_RESUME_TIMEOUT_MS } from '../ssh/backoff.js';
 import { exec, shq, SshSession, type SshTarget } from './ssh.js';
 
 /** Directory (inside the target directory) where rsync keeps an interrupted upload. Hidden, so it never lists. */
@@ -21,7 +21,7 @@ export interface RsyncAdapterOptions extends SshTarget {
   root: string;
   /** rsync `--bwlimit` value (KiB/s, or with a K/M/G suffix). */
   bwlimit?: string | number;
-  /** How long an interrupted upload keeps resuming while the server receives nothing new (default 5 minutes). */
+  /** How long an interrupted upload keeps resuming while the server receives nothing new (default 2 minutes). */
   resumeTimeoutMs?: number;
 }
 
@@ -29,7 +29,8 @@ export interface RsyncAdapterOptions extends SshTarget {
  * Archives as files in one directory reached by rsync over ssh. Uploads need
  * a finished local file (`PutBody.path`; wrap with `withFileStaging` for
  * streams). rsync uploads to a hidden temporary name (an interrupted
- * transfer is kept in the hidden `.ferry-partial/` directory), which then
+ * transfer is kept in the hidden `.ferry-partial/` directory, and a lost
+ * connection resumes from it: see `upload`), which then
  * gets its real name with a hard link (`ln`), which fails when the name
  * exists: a put never replaces a file (EXISTS). The name is also checked
  * before the upload starts. Files are 0600. Listing, reading, stat and
@@ -60,10 +61,10 @@ export class RsyncAdapter implements StorageAdapter {
     await this.refuseExisting(key, options.signal);
     const tmpKey = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`;
     const tmp = dashSafe(posix.join(this.root, tmpKey));
-    const loop = new ResumeLoop(this.name, `uploading ${remote}`, { timeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, log: this.options.log, signal: options.signal });
+    const backoff = new Backoff(this.name, this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, options.signal);
     try {
-      const resumes = await this.upload(resolveLocal(body.path), tmpKey, loop, options.signal);
-      await loop.run(() => this.commit(tmp, remote, options.signal));
+      const resumes = await this.upload(resolveLocal(body.path), tmpKey, backoff, options.signal);
+      await this.untilDone(backoff, `committing ${remote}`, () => this.commit(tmp, remote, options.signal));
       if (resumes > 0) this.options.log.info(`${this.name}: ${remote} stored after resuming the upload ${resumes} time${resumes === 1 ? '' : 's'}`);
     } catch (err) {
       // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
@@ -76,18 +77,18 @@ export class RsyncAdapter implements StorageAdapter {
   /**
    * Sends `local` to the hidden name `tmpKey` and returns how many times it
    * had to resume. When the connection drops, rsync's receiver keeps what
-   * arrived in the partial directory; the next attempt (after the loop's
-   * backoff) uses it as the basis of a delta transfer, so only the rest of
-   * the file crosses the network again.
+   * arrived in the partial directory; the next attempt (after the backoff)
+   * uses it as the basis of a delta transfer, so only the rest of the file
+   * crosses the network again.
    */
-  private async upload(local: string, tmpKey: string, loop: ResumeLoop, signal?: AbortSignal): Promise<number> {
+  private async upload(local: string, tmpKey: string, backoff: Backoff, signal?: AbortSignal): Promise<number> {
     const remote = dashSafe(posix.join(this.root, tmpKey));
     let kept = 0;
     let resumes = 0;
-    await loop.run(async (attempt) => {
+    await this.untilDone(backoff, `uploading ${remote}`, async (attempt) => {
       if (attempt > 0) {
         const now = await this.keptBytes(tmpKey, signal);
-        if (now > kept) loop.progressed();
+        if (now > kept) backoff.progressed();
         kept = now;
         resumes += 1;
         this.options.log.warn(`${this.name}: the upload of ${remote} was interrupted; resuming it from byte ${now} (resume ${resumes})`);
@@ -101,6 +102,19 @@ export class RsyncAdapter implements StorageAdapter {
       if (!succeeded(r)) throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
     });
     return resumes;
+  }
+
+  /** Runs `step` until it succeeds; a retryable failure (the connection was lost or refused) waits out `backoff` first, anything else ends it. */
+  private async untilDone<T>(backoff: Backoff, what: string, step: (attempt: number) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step(attempt);
+      } catch (err) {
+        if (!isStorageError(err) || !err.retryable) throw err;
+        this.options.log.debug(`${this.name}: ${err.message}; trying again`);
+        await backoff.wait(err, what);
+      }
+    }
   }
 
   /**

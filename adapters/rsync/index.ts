@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { hostKeyOptions, resolveHostKeyPolicy } from '../ssh/host-key.js';
 import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
 
 export const rsyncOptions = {
@@ -31,10 +31,10 @@ export const rsyncOptions = {
     .describe('Upload bandwidth limit, KiB/s or with a K/M/G suffix'),
   /**
    * Seconds an interrupted upload keeps reconnecting and resuming while the
-   * server receives nothing new (backoff from 1 s up to 20 s between
-   * attempts). `0` gives up at the first lost connection.
+   * server receives nothing new (backoff from 0.25 s up to 5 s between
+   * attempts), as for sftp. `0` gives up at the first lost connection.
    */
-  resume_timeout: z.number().int().min(0).max(86_400).default(300).describe('Seconds an interrupted upload keeps trying to resume without progress'),
+  resume_timeout: z.number().int().min(0).max(6 * 3600).default(120).describe('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
   ...hostKeyOptions,
 };
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/log.js';
 import { abortedError, StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
-import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
 import { runProcess, type ProcessResult } from '../../src/util/spawn.js';
+import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../ssh/host-key.js';
 import { SshMaster } from './ssh-master.js';
 
 /** Bytes of stdout kept by `exec` (listings of a backup directory are far smaller). */

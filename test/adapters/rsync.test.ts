@@ -9,7 +9,7 @@ import { RsyncAdapter } from '../../adapters/rsync/adapter.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { fileBody } from '../../src/storage/body.js';
 import { isStorageError, type StorageError } from '../../src/storage/errors.js';
-import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { parseHostKeyOption, type HostKeyPolicy } from '../../adapters/ssh/host-key.js';
 import { withFileStaging } from '../../src/storage/wrappers/file-staging.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';
@@ -252,7 +252,7 @@ describe('rsync target against a real sshd', () => {
       try {
         await waitFor(() => lines.some((l) => l.includes('looking for the partial upload')), { what: 'a reconnect attempt to fail' });
         ctrl.abort();
-        // Without the abort, the upload would keep trying for 5 minutes: it settles while the server is still unreachable.
+        // Without the abort, the upload would keep trying for 2 minutes: it settles while the server is still unreachable.
         const err = (await put.catch((e: unknown) => e)) as StorageError;
         expect(isStorageError(err, 'ABORTED')).toBe(true);
       } finally {
@@ -263,14 +263,15 @@ describe('rsync target against a real sshd', () => {
   });
 
   it('an sftp-only chroot account is reported as having no shell, quoting what the server printed', async () => {
-    const sftpOnly = await startSshd({ sftpOnlyChroot: true });
+    const sftpOnly = await startSshd({ sftpOnlyAccount: true });
     try {
-      const a = track(adapterFor(sftpOnly, 'upload/x'));
+      const account = sftpOnly.sftpOnly!;
+      const a = track(new RsyncAdapter('nas', { ...adapterOptions(sftpOnly, `${account.remotePath}/x`), user: account.user }));
       const body = await localFile('x');
       for (const op of [() => a.put('x', body), () => a.list(''), () => a.probe()]) {
         const err = (await op().catch((e: unknown) => e)) as StorageError;
         expect(isStorageError(err, 'CONFIG')).toBe(true);
-        expect(err.message).toContain('the account root@127.0.0.1 has no shell');
+        expect(err.message).toContain(`the account ${account.user}@127.0.0.1 has no shell`);
         expect(err.message).toContain('This service allows sftp connections only.');
         expect(err.retryable).toBe(false);
       }
