@@ -29,6 +29,12 @@ export const rsyncOptions = {
     .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?[KMGkmg]?$/, 'a number of KiB/s, optionally with K, M or G')])
     .optional()
     .describe('Upload bandwidth limit, KiB/s or with a K/M/G suffix'),
+  /**
+   * Seconds an interrupted upload keeps reconnecting and resuming while the
+   * server receives nothing new (backoff from 0.25 s up to 5 s between
+   * attempts), as for sftp. `0` gives up at the first lost connection.
+   */
+  resume_timeout: z.number().int().min(0).max(6 * 3600).default(120).describe('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
   ...hostKeyOptions,
 };
 
@@ -49,6 +55,7 @@ export default defineAdapter({
       privateKeyFile: options.private_key_file !== undefined ? resolveUserPath(context.configDir, options.private_key_file) : undefined,
       privateKey: options.private_key,
       bwlimit: options.bwlimit,
+      resumeTimeoutMs: options.resume_timeout * 1000,
       hostKey,
       log: context.log,
     });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, EXIT, ExitError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
 import { acquireLock, type Lock } from '../state/lock.js';
+import { makeStagingDir, prepareStagingDir } from '../state/staging-dirs.js';
 import type { RunResult, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
 import { closeTargets, selectTargetNames, type Target } from '../storage/targets.js';
@@ -66,6 +66,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   let lock: Lock;
   try {
     for (const name of names) targets.push(await openTarget(config, name, log, { dryRun: options.dryRun }));
+    await prepareStagingDir(config.stagingDir, log);
     lock = await acquireLock(config.stateDir, config.job, log);
   } catch (err) {
     await closeTargets(targets);
@@ -97,7 +98,7 @@ export async function runJob(config: LoadedConfig, options: RunOptions): Promise
   try {
     await runHooks(config.hooks.before, { timeout: config.hooks.timeout, env: hookEnv(config, result), log, signal });
     result.archive = archiveName(config.job, started, encryption !== undefined);
-    staging = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-`));
+    staging = await makeStagingDir(config.stagingDir, config.job);
     sources = await prepareSources(config.sources, { config, stagingDir: staging, log, signal });
     const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
     const estimate = estimateSize(sources);
