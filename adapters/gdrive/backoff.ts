@@ -10,7 +10,7 @@ export interface BackoffPolicy {
   baseMs: number;
   /** Longest single delay (default 32 s). */
   maxMs: number;
-  /** Give up after this long without progress (default 2 min, the `resume_timeout` default). */
+  /** Give up once this long has passed since the first failure without progress (default 2 min, the `resume_timeout` default). */
   windowMs: number;
 }
 
@@ -33,24 +33,26 @@ export const realClock: Clock = {
     }),
 };
 
-/** One operation's backoff state: failures in a row and when it last made progress. */
+/**
+ * One operation's backoff state: failures in a row, and when the first of
+ * them came (the window runs from there, so a long transfer that fails late
+ * still gets all of it).
+ */
 export class Backoff {
   private failures = 0;
-  private since: number;
+  private since?: number;
 
-  constructor(private readonly policy: BackoffPolicy = DEFAULT_BACKOFF, private readonly clock: Clock = realClock) {
-    this.since = clock.now();
-  }
+  constructor(private readonly policy: BackoffPolicy = DEFAULT_BACKOFF, private readonly clock: Clock = realClock) {}
 
-  /** Marks progress (bytes confirmed, a request answered): the next failure starts from the first delay again. */
+  /** Marks progress (bytes confirmed, a request answered): the next failure starts a fresh window from the first delay. */
   progress(): void {
     this.failures = 0;
-    this.since = this.clock.now();
+    this.since = undefined;
   }
 
-  /** Seconds since the last progress, for messages. */
+  /** Seconds since the first failure without progress, for messages. */
   stalledSeconds(): number {
-    return Math.round((this.clock.now() - this.since) / 1000);
+    return this.since === undefined ? 0 : Math.round((this.clock.now() - this.since) / 1000);
   }
 
   /**
@@ -60,6 +62,7 @@ export class Backoff {
   next(retryAfterMs?: number): number | undefined {
     const exp = Math.min(this.policy.baseMs * 2 ** this.failures + Math.random() * Math.min(1000, this.policy.baseMs), this.policy.maxMs);
     const delay = Math.max(exp, retryAfterMs ?? 0);
+    this.since ??= this.clock.now();
     if (this.clock.now() + delay - this.since > this.policy.windowMs) return undefined;
     this.failures++;
     return delay;

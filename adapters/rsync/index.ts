@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../ssh/host-key.js';
@@ -34,7 +35,7 @@ export const rsyncOptions = {
    * server receives nothing new (backoff from 0.25 s up to 5 s between
    * attempts), as for sftp. `0` gives up at the first lost connection.
    */
-  resume_timeout: z.number().int().min(0).max(6 * 3600).default(120).describe('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
   ...hostKeyOptions,
 };
 
