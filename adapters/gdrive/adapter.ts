@@ -1,16 +1,16 @@
-import { createHash } from 'node:crypto';
-import { addAbortSignal, Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { drive as driveApi, type drive_v3 } from 'googleapis/build/src/apis/drive/index.js';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
 import { abortedError, StorageError } from '../../src/storage/errors.js';
+import type { Logger } from '../../src/log.js';
 import type { DriveAuth } from './auth.js';
+import { Backoff, DEFAULT_BACKOFF, realClock, type BackoffPolicy, type Clock } from './backoff.js';
 import { describeFailure, toStorageError } from './errors.js';
 import { escapeQ, FOLDER_MIME, isNewer, toInfo } from './files.js';
 import { CHUNK_QUANTUM, resumableUpload, type DriveFile } from './resumable.js';
+import { reasonOf } from './upload-errors.js';
 
 const FILE_FIELDS = 'id,name,mimeType,size,md5Checksum,createdTime,modifiedTime';
-/** Drive's limit for a single multipart request; larger or unsized bodies go resumable. */
-const MULTIPART_MAX = 5 * 1024 * 1024;
 
 export interface GDriveSettings {
   auth: DriveAuth;
@@ -24,6 +24,12 @@ export interface GDriveSettings {
   chunkSize: number;
   /** Files per `files.list` page (1–1000). Internal: tests lower it to force several pages. */
   listPageSize?: number;
+  /** Where interruptions and resumes are reported. */
+  log?: Logger;
+  /** How long and how often a put waits out transient failures (`resume_timeout` sets the window). */
+  backoff?: BackoffPolicy;
+  /** Time source for the backoff. Internal: tests use a virtual clock. */
+  clock?: Clock;
 }
 
 /**
@@ -44,6 +50,7 @@ export class GDriveAdapter implements StorageAdapter {
   private readonly drive: drive_v3.Drive;
   private readonly apiRoot: string;
   private folder?: Promise<string>;
+  private sharedDrive?: Promise<string | undefined>;
 
   constructor(readonly name: string, private readonly settings: GDriveSettings) {
     if (settings.chunkSize <= 0 || settings.chunkSize % CHUNK_QUANTUM !== 0) {
@@ -55,17 +62,22 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   /**
-   * Uploads into a new file: one multipart request for a body of known size
-   * up to 5 MiB (buffered), the resumable protocol otherwise. The stored size
-   * and MD5 are compared with what was sent; on a mismatch the new file is
-   * deleted and the put fails with CORRUPT. A name that is taken, before or
-   * after the upload, fails with EXISTS (see `refuseTaken`).
+   * Uploads into a new file with the resumable protocol, small files too
+   * (one chunk): a lost answer can then be asked for again instead of
+   * leaving a file of unknown state. Transient failures (dropped
+   * connections, 5xx, 429, rate-limit 403s) are ridden out with backoff
+   * for up to the backoff window without progress, the lookups around the
+   * upload included; the upload resumes from the offset Drive reports.
+   * The stored size and MD5 are compared with what was sent; on a mismatch
+   * the new file is deleted and the put fails with CORRUPT. A name that is
+   * taken, before or after the upload, fails with EXISTS (see `refuseTaken`).
    */
   async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
     const { signal } = options;
-    const folderId = await this.folderId(signal);
+    const backoff = new Backoff(this.settings.backoff ?? DEFAULT_BACKOFF, this.settings.clock ?? realClock);
+    const folderId = await this.folderId(signal, backoff);
     const what = `uploading ${key} to ${this.folderLabel()}`;
-    if ((await this.find(key, signal)).length > 0) throw this.existsError(key);
+    if ((await this.find(key, signal, backoff)).length > 0) throw this.existsError(key);
     const metadata = { name: key, parents: [folderId], mimeType: 'application/octet-stream' };
     let input: Readable;
     try {
@@ -73,24 +85,26 @@ export class GDriveAdapter implements StorageAdapter {
     } catch (err) {
       throw new StorageError('UNKNOWN', this.name, `${what}: cannot open the upload body: ${(err as Error).message}`, { cause: err, retryable: false });
     }
-    const outcome = body.size !== undefined && body.size <= MULTIPART_MAX
-      ? await this.multipart(what, metadata, input, body.size, signal)
-      : await resumableUpload(
-          { target: this.name, auth: this.settings.auth, apiRoot: this.apiRoot, chunkSize: this.settings.chunkSize, fields: FILE_FIELDS, what },
-          metadata,
-          input,
-          body.size,
-          signal,
-        );
-    const { file, bytes, md5 } = outcome;
+    const log = this.settings.log;
+    const { file, bytes, md5, resumes } = await resumableUpload(
+      {
+        target: this.name, auth: this.settings.auth, apiRoot: this.apiRoot, chunkSize: this.settings.chunkSize, fields: FILE_FIELDS, what,
+        replayable: body.replayable, backoff, onInterruption: (m) => log?.warn(`${this.name}: ${m}`),
+      },
+      metadata,
+      input,
+      body.size,
+      signal,
+    );
+    if (resumes > 0) log?.info(`${this.name}: ${key} uploaded; resumed ${resumes} ${resumes === 1 ? 'time' : 'times'} after interruptions`);
     const badSize = file.size !== undefined && Number(file.size) !== bytes;
     const badMd5 = file.md5Checksum !== undefined && file.md5Checksum.toLowerCase() !== md5;
     if (badSize || badMd5) {
-      await this.deleteId(file.id).catch(() => {});
+      await this.deleteId(file.id, undefined, backoff).catch(() => {});
       const detail = badSize ? `size ${file.size} instead of ${bytes}` : `MD5 ${file.md5Checksum} instead of ${md5}`;
       throw new StorageError('CORRUPT', this.name, `${what}: Drive stored ${detail}; the file was deleted`, { retryable: true });
     }
-    await this.refuseTaken(key, file);
+    await this.refuseTaken(key, file, backoff);
     return bytes;
   }
 
@@ -127,8 +141,15 @@ export class GDriveAdapter implements StorageAdapter {
     for (const f of await this.find(key, options.signal)) await this.deleteId(f.id, options.signal);
   }
 
-  /** Storage left in the Drive (`about.storageQuota`); undefined when the account has no limit. */
+  /**
+   * Storage left in the account's Drive (`about.storageQuota`); undefined
+   * when the account has no limit, and for a folder in a shared drive: the
+   * quota `about.get` reports is the caller's own, while a shared drive's
+   * files count against the organization's pooled storage, which the Drive
+   * API does not report.
+   */
   async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
+    if (await this.sharedDriveId(options.signal)) return undefined;
     const res = await this.call('reading the storage quota', options.signal, (o) => this.drive.about.get({ fields: 'storageQuota' }, o));
     const q = res.data.storageQuota;
     if (!q?.limit) return undefined;
@@ -138,24 +159,43 @@ export class GDriveAdapter implements StorageAdapter {
   /** Checks that the credentials work and the folder is reachable (creating a named folder if needed). */
   async probe(options: OpOptions = {}): Promise<string[]> {
     const id = await this.folderId(options.signal);
-    return [`Google Drive ${this.folderLabel()} (id ${id})`];
+    const lines = [`Google Drive ${this.folderLabel()} (id ${id})`];
+    const drive = await this.sharedDriveId(options.signal);
+    if (drive) {
+      lines.push(`in shared drive ${drive}: free space unknown (shared drives use the organization's pooled storage, which the Drive API does not report; the account's own quota does not apply)`);
+    }
+    return lines;
+  }
+
+  /** The shared drive holding a `folder_id` folder, or undefined (My Drive). Memoized on success. */
+  private sharedDriveId(signal?: AbortSignal): Promise<string | undefined> {
+    const folderId = this.settings.folderId;
+    if (!folderId) return Promise.resolve(undefined);
+    if (!this.sharedDrive) {
+      const lookup = this.call(`reading ${this.folderLabel()}`, signal, (o) =>
+        this.drive.files.get({ fileId: folderId, fields: 'id,driveId', supportsAllDrives: true }, o),
+      ).then((res) => res.data.driveId ?? undefined);
+      this.sharedDrive = lookup;
+      lookup.catch(() => { if (this.sharedDrive === lookup) this.sharedDrive = undefined; });
+    }
+    return this.sharedDrive;
   }
 
   /** The folder's id: the configured one, or the named folder under My Drive, created when missing. Memoized on success. */
-  private folderId(signal?: AbortSignal): Promise<string> {
+  private folderId(signal?: AbortSignal, backoff?: Backoff): Promise<string> {
     if (this.settings.folderId) return Promise.resolve(this.settings.folderId);
     if (!this.folder) {
-      const lookup = this.findOrCreateFolder(this.settings.folderName ?? 'Ferry', signal);
+      const lookup = this.findOrCreateFolder(this.settings.folderName ?? 'Ferry', signal, backoff);
       this.folder = lookup;
       lookup.catch(() => { if (this.folder === lookup) this.folder = undefined; });
     }
     return this.folder;
   }
 
-  private async findOrCreateFolder(name: string, signal?: AbortSignal): Promise<string> {
+  private async findOrCreateFolder(name: string, signal?: AbortSignal, backoff?: Backoff): Promise<string> {
     const what = `finding folder "${name}" in My Drive`;
     const q = `name = '${escapeQ(name)}' and mimeType = '${FOLDER_MIME}' and 'root' in parents and trashed = false`;
-    const found = await this.query(q, what, signal);
+    const found = await this.query(q, what, signal, backoff);
     const oldest = found.sort((a, b) => (isNewer(a, b) ? 1 : -1))[0];
     if (oldest) return oldest.id;
     const res = await this.call(`creating folder "${name}" in My Drive`, signal, (o) =>
@@ -165,37 +205,6 @@ export class GDriveAdapter implements StorageAdapter {
     return res.data.id;
   }
 
-  /** Buffers a small body of known size, then sends it as one multipart `files.create`. */
-  private async multipart(what: string, metadata: drive_v3.Schema$File, input: Readable, size: number, signal?: AbortSignal) {
-    const chunks: Buffer[] = [];
-    let read = 0;
-    try {
-      if (signal) addAbortSignal(signal, input);
-      for await (const piece of input) {
-        const b = Buffer.isBuffer(piece) ? piece : Buffer.from(piece as Uint8Array);
-        read += b.length;
-        if (read > size) break;
-        chunks.push(b);
-      }
-    } catch (err) {
-      input.destroy();
-      if (signal?.aborted) throw abortedError(this.name, signal);
-      throw new StorageError('UNKNOWN', this.name, `${what}: the data to upload failed: ${(err as Error).message}`, { cause: err, retryable: false });
-    }
-    if (read !== size) {
-      input.destroy();
-      throw new StorageError('CORRUPT', this.name, `${what}: the source produced ${read > size ? 'more' : 'fewer'} bytes than announced (${size})`, { retryable: false });
-    }
-    const data = Buffer.concat(chunks);
-    const res = await this.call(what, signal, (o) =>
-      this.drive.files.create(
-        { requestBody: metadata, media: { mimeType: 'application/octet-stream', body: Readable.from([data]) }, fields: FILE_FIELDS, supportsAllDrives: true },
-        o,
-      ),
-    );
-    return { file: res.data as DriveFile, bytes: size, md5: createHash('md5').update(data).digest('hex') };
-  }
-
   /**
    * Runs once the new `file` exists. When another file named `key` was
    * created before it (another put, or one that raced this one and won the
@@ -203,10 +212,10 @@ export class GDriveAdapter implements StorageAdapter {
    * deleted and the put rejects with EXISTS. Files created after it belong
    * to puts that will find this one and give way.
    */
-  private async refuseTaken(key: string, file: DriveFile): Promise<void> {
-    const earlier = (await this.find(key)).filter((f) => f.id !== file.id && isNewer(file, f));
+  private async refuseTaken(key: string, file: DriveFile, backoff?: Backoff): Promise<void> {
+    const earlier = (await this.find(key, undefined, backoff)).filter((f) => f.id !== file.id && isNewer(file, f));
     if (earlier.length === 0) return;
-    await this.deleteId(file.id).catch(() => {});
+    await this.deleteId(file.id, undefined, backoff).catch(() => {});
     throw this.existsError(key);
   }
 
@@ -215,10 +224,10 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   /** Files (not folders) named exactly `key` in the folder, first created first. */
-  private async find(key: string, signal?: AbortSignal): Promise<DriveFile[]> {
-    const folderId = await this.folderId(signal);
+  private async find(key: string, signal?: AbortSignal, backoff?: Backoff): Promise<DriveFile[]> {
+    const folderId = await this.folderId(signal, backoff);
     const q = `'${escapeQ(folderId)}' in parents and name = '${escapeQ(key)}' and trashed = false`;
-    const files = await this.query(q, `looking up ${key} in ${this.folderLabel()}`, signal);
+    const files = await this.query(q, `looking up ${key} in ${this.folderLabel()}`, signal, backoff);
     return files.filter((f) => f.mimeType !== FOLDER_MIME).sort((a, b) => (isNewer(a, b) ? 1 : -1));
   }
 
@@ -230,7 +239,7 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   /** Runs a `files.list` query through every page. */
-  private async query(q: string, what: string, signal?: AbortSignal): Promise<DriveFile[]> {
+  private async query(q: string, what: string, signal?: AbortSignal, backoff?: Backoff): Promise<DriveFile[]> {
     const out: DriveFile[] = [];
     let pageToken: string | undefined;
     do {
@@ -247,7 +256,7 @@ export class GDriveAdapter implements StorageAdapter {
           },
           o,
         ),
-      );
+      backoff);
       for (const f of res.data.files ?? []) if (f.id) out.push(f as DriveFile);
       pageToken = res.data.nextPageToken ?? undefined;
     } while (pageToken);
@@ -255,10 +264,13 @@ export class GDriveAdapter implements StorageAdapter {
   }
 
   /** Permanently deletes one file by id; a file that is already gone is not an error. */
-  private async deleteId(id: string, signal?: AbortSignal): Promise<void> {
+  private async deleteId(id: string, signal?: AbortSignal, backoff?: Backoff): Promise<void> {
     try {
-      await this.call(`deleting file ${id} from ${this.folderLabel()}`, signal, (o) => this.drive.files.delete({ fileId: id, supportsAllDrives: true }, o));
+      await this.call(`deleting file ${id} from ${this.folderLabel()}`, signal, (o) => this.drive.files.delete({ fileId: id, supportsAllDrives: true }, o), backoff);
     } catch (err) {
+      if (err instanceof StorageError && err.code === 'AUTH' && (await this.sharedDriveId().catch(() => undefined))) {
+        throw new StorageError('AUTH', this.name, `${err.message.replace(/^target "[^"]*" \[AUTH\]: /, '')}. In a shared drive, deleting needs the Manager role (organizer) on the folder`, { cause: err });
+      }
       if (!(err instanceof StorageError && err.code === 'NOT_FOUND')) throw err;
     }
   }
@@ -266,16 +278,33 @@ export class GDriveAdapter implements StorageAdapter {
   /**
    * Runs one googleapis call with the options every call needs: `rootUrl`
    * (a client-level rootUrl does not reach media URLs), the abort signal,
-   * and no library retries (the core's retry wrapper owns retrying).
+   * and no library retries (the core's retry wrapper owns retrying). Calls
+   * that belong to a put pass its `backoff`: a retryable failure is then
+   * waited out here (honouring `Retry-After`), since the put itself cannot
+   * be repeated once its stream is read.
    */
-  private async call<T>(what: string, signal: AbortSignal | undefined, fn: (o: { rootUrl: string; signal?: AbortSignal; retry: false }) => Promise<T>): Promise<T> {
-    if (signal?.aborted) throw abortedError(this.name, signal);
-    try {
-      return await fn({ rootUrl: this.apiRoot, signal, retry: false });
-    } catch (err) {
+  private async call<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (o: { rootUrl: string; signal?: AbortSignal; retry: false }) => Promise<T>,
+    backoff?: Backoff,
+  ): Promise<T> {
+    for (;;) {
       if (signal?.aborted) throw abortedError(this.name, signal);
-      if (err instanceof StorageError) throw err;
-      throw toStorageError(this.name, what, describeFailure(err), err);
+      try {
+        const result = await fn({ rootUrl: this.apiRoot, signal, retry: false });
+        backoff?.progress();
+        return result;
+      } catch (err) {
+        if (signal?.aborted) throw abortedError(this.name, signal);
+        if (err instanceof StorageError) throw err;
+        const failure = describeFailure(err);
+        const error = toStorageError(this.name, what, failure, err);
+        const delay = error.retryable ? backoff?.next(failure.retryAfterMs) : undefined;
+        if (delay === undefined) throw error;
+        this.settings.log?.warn(`${this.name}: ${what} failed (${reasonOf(failure)}); trying again in ${(delay / 1000).toFixed(1)} s`);
+        await backoff!.sleep(delay, signal).catch(() => { throw abortedError(this.name, signal); });
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import { isNetworkCode, networkErrorCode } from '../../src/storage/network-errors.js';
+import { parseRetryAfter } from './backoff.js';
 
 /** What the error says about itself, read from a gaxios error or a raw Drive response. */
 export interface DriveFailure {
@@ -12,6 +13,8 @@ export interface DriveFailure {
   oauthError?: string;
   /** Node / fetch error code (`ECONNREFUSED`, ...). */
   systemCode?: string;
+  /** The server's `Retry-After`, in milliseconds. */
+  retryAfterMs?: number;
 }
 
 const RATE_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'sharingRateLimitExceeded']);
@@ -55,14 +58,27 @@ export function describeFailure(err: unknown): DriveFailure {
   const e = err as {
     status?: unknown;
     code?: unknown;
-    response?: { status?: unknown; data?: unknown };
+    response?: { status?: unknown; data?: unknown; headers?: { get?: unknown } };
     cause?: { code?: unknown };
   } | undefined;
   const status = typeof e?.response?.status === 'number' ? e.response.status : typeof e?.status === 'number' ? e.status : typeof e?.code === 'number' ? e.code : undefined;
   const data = e?.response?.data;
   const parsed = data && typeof (data as { pipe?: unknown }).pipe !== 'function' ? parseErrorBody(data) : {};
   const systemCode = networkErrorCode(err) ?? (typeof e?.code === 'string' ? e.code : typeof e?.cause?.code === 'string' ? e.cause.code : undefined);
-  return { status, systemCode, ...parsed };
+  const headers = e?.response?.headers;
+  const retryAfterMs = typeof headers?.get === 'function' ? parseRetryAfter((headers as Headers).get('retry-after')) : undefined;
+  return { status, systemCode, retryAfterMs, ...parsed };
+}
+
+/**
+ * What a failed request means for an upload session: `gone` (404 / 410: the
+ * session expired or was cancelled; only a new session helps), `transient`
+ * (network failures, 408, 429, 5xx, rate-limit 403s: wait, ask the session
+ * how much it holds, resume) or `fatal` (anything else).
+ */
+export function sessionFailureKind(failure: DriveFailure): 'gone' | 'transient' | 'fatal' {
+  if (failure.status === 404 || failure.status === 410) return 'gone';
+  return toStorageError('', '', failure).retryable ? 'transient' : 'fatal';
 }
 
 /**

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
@@ -26,7 +27,8 @@ export const gdriveOptions = {
   ...secret('credentials', 'Google credentials JSON: a service account key or an OAuth authorized_user file'),
   /**
    * Resumable upload chunk size in bytes: a multiple of 256 KiB, default
-   * 8 MiB. One chunk per upload is held in memory; larger chunks mean fewer
+   * 8 MiB. One chunk per upload is held in memory until Drive confirms it,
+   * so a failed chunk is resent from memory; larger chunks mean fewer
    * requests.
    */
   chunk_size: z
@@ -37,6 +39,13 @@ export const gdriveOptions = {
     .refine((n) => n % KIB256 === 0, { message: 'must be a multiple of 262144 (256 KiB)' })
     .default(8 * 1024 * 1024)
     .describe('Resumable upload chunk size in bytes, a multiple of 256 KiB (default 8 MiB)'),
+  /**
+   * Seconds an interrupted upload keeps waiting out failures (dropped
+   * connections, 5xx, 429, rate limits; with backoff, honouring
+   * `Retry-After`) without a byte confirmed before the target fails with
+   * UNAVAILABLE. Default 120, as for sftp; 0 fails at the first failure. At most 6 hours.
+   */
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps waiting out failures and resuming before the target fails (default 120)'),
   /**
    * Drive API root URL, default `https://www.googleapis.com/`. Advanced: for
    * testing against an emulator or going through a proxy.
@@ -63,13 +72,15 @@ export default defineAdapter({
     if (json === undefined) {
       throw new StorageError('CONFIG', name, 'set credentials_file to a service account key or an OAuth authorized_user JSON file');
     }
-    const [{ parseCredentials, createAuth }, { GDriveAdapter }] = await Promise.all([import('./auth.js'), import('./adapter.js')]);
+    const [{ parseCredentials, createAuth }, { GDriveAdapter }, { DEFAULT_BACKOFF }] = await Promise.all([import('./auth.js'), import('./adapter.js'), import('./backoff.js')]);
     return new GDriveAdapter(name, {
       auth: createAuth(parseCredentials(name, json), options.token_url),
       folderId: options.folder_id,
       folderName: options.folder,
       apiRoot: options.api_root,
       chunkSize: options.chunk_size,
+      log: context.log,
+      backoff: { ...DEFAULT_BACKOFF, windowMs: options.resume_timeout * 1000 },
     });
   },
 });

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { DriveAuth } from './auth.js';
-import { describeFailure, toStorageError } from './errors.js';
+import type { Backoff } from './backoff.js';
+import { describeFailure, sessionFailureKind, toStorageError, type DriveFailure } from './errors.js';
+import { giveUp, lengthError, lostData, reasonOf, sessionGone } from './upload-errors.js';
 import { StorageError, abortedError } from '../../src/storage/errors.js';
 
 /** Drive requires every chunk but the last to be a multiple of this. */
@@ -29,6 +31,12 @@ export interface UploadContext {
   fields: string;
   /** Describes the upload in error messages ("uploading x to folder y"). */
   what: string;
+  /** Whether the caller can replay the whole body (a file): decides what an expired session's error says. */
+  replayable: boolean;
+  /** Backoff state shared with the other calls of the same put. */
+  backoff: Backoff;
+  /** Told about every interruption the upload rides out. */
+  onInterruption?(message: string): void;
 }
 
 export interface UploadOutcome {
@@ -36,6 +44,8 @@ export interface UploadOutcome {
   bytes: number;
   /** Hex MD5 of the bytes read from the source. */
   md5: string;
+  /** Times the upload resumed from the offset Drive reported (after a failed chunk, a short store or a new session). */
+  resumes: number;
 }
 
 interface Request {
@@ -53,8 +63,24 @@ async function send(ctx: UploadContext, req: Request): Promise<{ status: number;
     responseType: 'text',
     retry: false,
     validateStatus: (s: number) => (s >= 200 && s < 300) || s === 308,
+    errorRedactor: redactHeaders as never,
   });
   return { status: res.status, headers: res.headers as unknown as Headers, body: typeof res.data === 'string' ? res.data : '' };
+}
+
+/**
+ * Redacts the credentials a failed request's error carries (its
+ * `Authorization` header). It replaces gaxios's default redactor, which
+ * takes a Buffer body for form data and walks it byte by byte: seconds of
+ * blocked event loop for every failed chunk.
+ */
+function redactHeaders(error: { config?: { headers?: Headers }; response?: { config?: { headers?: Headers } } }): void {
+  for (const headers of [error.config?.headers, error.response?.config?.headers]) {
+    if (!headers || typeof headers.forEach !== 'function') continue;
+    const secret: string[] = [];
+    headers.forEach((_, key) => { if (/^(authorization|authentication)$/i.test(key) || /secret/i.test(key)) secret.push(key); });
+    for (const key of secret) headers.set(key, '<redacted>');
+  }
 }
 
 /** Bytes the server holds, from a 308's `Range: bytes=0-N` (absent: none). */
@@ -66,10 +92,11 @@ function confirmed(headers: Headers): number {
 /**
  * Uploads `input` with Drive's resumable protocol: a POST opens a session
  * (its URI comes back in `Location`), then chunks are PUT with
- * `Content-Range: bytes a-b/*` and answered 308 with the `Range` the server
- * holds; the last chunk carries the total length and is answered with the
- * file resource. Drive creates the file only when that last chunk completes,
- * so an aborted or failed upload leaves no file: the session simply expires.
+ * `Content-Range: bytes a-b/total` (`*` while the total is unknown) and
+ * answered 308 with the `Range` the server holds; the last chunk carries the
+ * total length and is answered with the file resource. Drive creates the
+ * file only when that last chunk completes, so an aborted or failed upload
+ * leaves no file: the session simply expires.
  *
  * Memory is one chunk: bytes are copied into a fixed buffer, and a full
  * buffer is sent only once more data arrives, so the final chunk (and the
@@ -77,9 +104,11 @@ function confirmed(headers: Headers): number {
  * streaming. When `expectedSize` is set, a source of any other length fails
  * with CORRUPT before the last chunk is sent.
  *
- * If the last chunk fails in a way that leaves its outcome unknown (abort,
- * dropped connection), the session is queried and a file it did create is
- * deleted before the error is thrown.
+ * A chunk is kept until Drive confirms all of it, so every failure short of
+ * losing the session is resumed (see `deliver`). If the last chunk fails in
+ * a way that leaves its outcome unknown and the upload gives up, the
+ * session is queried and a file it did create is deleted before the error
+ * is thrown.
  */
 export async function resumableUpload(
   ctx: UploadContext,
@@ -89,17 +118,14 @@ export async function resumableUpload(
   signal?: AbortSignal,
 ): Promise<UploadOutcome> {
   const hash = createHash('md5');
-  const buf = Buffer.allocUnsafe(ctx.chunkSize);
-  let fill = 0;
+  const up: Upload = { session: '', buf: Buffer.allocUnsafe(ctx.chunkSize), fill: 0, start: 0, total: expectedSize, resumes: 0 };
   let read = 0;
-  let offset = 0;
   let reading = false;
   let finalSent = false;
-  let session: string | undefined;
 
   try {
     if (signal?.aborted) throw abortedError(ctx.target, signal);
-    session = await initiate(ctx, metadata, expectedSize, signal);
+    up.session = await initiate(ctx, metadata, expectedSize, signal);
     if (signal) addAbortSignal(signal, input);
     reading = true;
     for await (const piece of input) {
@@ -109,12 +135,13 @@ export async function resumableUpload(
       read += chunk.length;
       if (expectedSize !== undefined && read > expectedSize) throw lengthError(ctx, expectedSize, read, 'more');
       while (chunk.length > 0) {
-        if (fill === buf.length) {
-          offset = await putChunk(ctx, session, buf, offset, undefined, signal);
-          fill = 0;
+        if (up.fill === up.buf.length) {
+          await deliver(ctx, up, metadata, false, signal);
+          up.start += up.fill;
+          up.fill = 0;
         }
-        const n = chunk.copy(buf, fill);
-        fill += n;
+        const n = chunk.copy(up.buf, up.fill);
+        up.fill += n;
         chunk = chunk.subarray(n);
       }
       reading = true;
@@ -122,11 +149,12 @@ export async function resumableUpload(
     reading = false;
     if (expectedSize !== undefined && read !== expectedSize) throw lengthError(ctx, expectedSize, read, 'fewer');
     finalSent = true;
-    const body = await putLast(ctx, session, buf.subarray(0, fill), offset, read, signal);
-    return { file: parseFile(ctx, body), bytes: read, md5: hash.digest('hex') };
+    up.total = read;
+    const body = await deliver(ctx, up, metadata, true, signal);
+    return { file: parseFile(ctx, body), bytes: read, md5: hash.digest('hex'), resumes: up.resumes };
   } catch (err) {
     input.destroy();
-    if (finalSent && session) await discardIfCreated(ctx, session, read);
+    if (finalSent && up.session) await discardIfCreated(ctx, up.session, read);
     if (signal?.aborted) throw abortedError(ctx.target, signal);
     if (err instanceof StorageError) throw err;
     if (reading) {
@@ -136,6 +164,21 @@ export async function resumableUpload(
   }
 }
 
+/** The upload's state: the session, and the chunk in memory (`buf[0..fill)` holds bytes `start..start+fill`). */
+interface Upload {
+  session: string;
+  buf: Buffer;
+  fill: number;
+  start: number;
+  /** Total length once known (declared up front, or when the last chunk is sent). */
+  total?: number;
+  resumes: number;
+}
+
+/**
+ * Opens a session. Retried with backoff on transient failures: a session
+ * that was opened but whose answer was lost creates nothing.
+ */
 async function initiate(ctx: UploadContext, metadata: Record<string, unknown>, size: number | undefined, signal?: AbortSignal): Promise<string> {
   const url = new URL('upload/drive/v3/files', ctx.apiRoot);
   url.searchParams.set('uploadType', 'resumable');
@@ -146,53 +189,98 @@ async function initiate(ctx: UploadContext, metadata: Record<string, unknown>, s
     'X-Upload-Content-Type': String(metadata.mimeType ?? 'application/octet-stream'),
   };
   if (size !== undefined) headers['X-Upload-Content-Length'] = String(size);
-  const res = await send(ctx, { url: url.href, method: 'POST', headers, data: JSON.stringify(metadata), signal });
-  const location = res.headers.get('location');
-  if (!location) throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive opened no upload session (no Location header)`, { retryable: true });
-  return new URL(location, ctx.apiRoot).href;
+  for (;;) {
+    try {
+      const res = await send(ctx, { url: url.href, method: 'POST', headers, data: JSON.stringify(metadata), signal });
+      const location = res.headers.get('location');
+      if (!location) throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive opened no upload session (no Location header)`, { retryable: true });
+      ctx.backoff.progress();
+      return new URL(location, ctx.apiRoot).href;
+    } catch (err) {
+      if (err instanceof StorageError || signal?.aborted) throw err;
+      const failure = describeFailure(err);
+      if (sessionFailureKind(failure) !== 'transient') throw toStorageError(ctx.target, ctx.what, failure, err);
+      await waitOut(ctx, failure, err, 'opening the upload session', signal);
+    }
+  }
 }
 
-/** Sends one non-final chunk starting at `offset`; resends any tail the server did not keep. Resolves with the new offset. */
-async function putChunk(ctx: UploadContext, session: string, chunk: Buffer, offset: number, total: number | undefined, signal?: AbortSignal): Promise<number> {
-  let start = offset;
-  const end = offset + chunk.length;
-  for (let attempt = 0; attempt < 3 && start < end; attempt++) {
-    const part = chunk.subarray(start - offset);
-    const res = await send(ctx, {
-      url: session,
-      method: 'PUT',
-      headers: { 'Content-Range': `bytes ${start}-${end - 1}/${total ?? '*'}`, 'Content-Type': 'application/octet-stream' },
-      data: part,
-      signal,
-    });
-    if (res.status !== 308) throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive finished the upload before the last chunk (HTTP ${res.status})`, { retryable: false });
-    const held = confirmed(res.headers);
-    if (held < offset || held > end) throw lostData(ctx, held, offset);
-    start = held;
+/**
+ * Delivers the chunk in memory: PUTs the bytes Drive does not hold yet,
+ * until it confirms all of them. A 308 whose `Range` ends early (Drive kept
+ * fewer bytes than sent) is answered by resending the rest. A failed
+ * request (dropped connection, 5xx, 429, rate-limit 403) is waited out with
+ * backoff, then the session is asked how much it holds (`Content-Range:
+ * bytes *​/TOTAL`, or `*​/*` while the total is unknown) and the upload
+ * resumes from that offset. A session that is gone (404/410) is replaced by
+ * a new one when the chunk in memory still starts at byte 0; otherwise the
+ * put fails (retryable only when the caller can replay the whole body).
+ * Resolves with the response body of the final chunk (the file resource).
+ */
+async function deliver(ctx: UploadContext, up: Upload, metadata: Record<string, unknown>, final: boolean, signal?: AbortSignal): Promise<string> {
+  const end = up.start + up.fill;
+  const totalField = up.total === undefined ? '*' : String(up.total);
+  let from = up.start;
+  let ask = false;
+  for (;;) {
+    try {
+      const res = ask
+        ? await send(ctx, { url: up.session, method: 'PUT', headers: { 'Content-Range': `bytes */${totalField}` }, signal })
+        : await send(ctx, {
+            url: up.session,
+            method: 'PUT',
+            headers: {
+              'Content-Range': from === end ? `bytes */${totalField}` : `bytes ${from}-${end - 1}/${totalField}`,
+              'Content-Type': 'application/octet-stream',
+            },
+            data: up.buf.subarray(from - up.start, up.fill),
+            signal,
+          });
+      if (ask) up.resumes++; // the session answered after an interruption: the upload goes on from what it holds
+      if (res.status !== 308) {
+        if (!final) throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive finished the upload before the last chunk (HTTP ${res.status})`, { retryable: false });
+        ctx.backoff.progress();
+        return res.body;
+      }
+      const held = confirmed(res.headers);
+      if (held < up.start || held > end) throw lostData(ctx, held, up.start);
+      const progressed = held > from;
+      if (progressed) ctx.backoff.progress();
+      if (held === end && !final) return '';
+      if (!ask) {
+        // Drive answered a PUT but kept fewer bytes than it carried: resend the rest from the chunk in memory.
+        up.resumes++;
+        ctx.onInterruption?.(`${ctx.what}: Drive kept ${held - from} of ${end - from} bytes sent; resending from byte ${held}`);
+        if (!progressed && !(await ctx.backoff.wait(undefined, signal))) throw giveUp(ctx, { status: 308 }, undefined);
+      }
+      ask = false;
+      from = held;
+    } catch (err) {
+      if (err instanceof StorageError || signal?.aborted) throw err;
+      const failure = describeFailure(err);
+      const kind = sessionFailureKind(failure);
+      if (kind === 'fatal') throw toStorageError(ctx.target, ctx.what, failure, err);
+      if (kind === 'gone') {
+        if (up.start !== 0) throw sessionGone(ctx, failure, up.start, err);
+        ctx.onInterruption?.(`${ctx.what}: the upload session is gone (HTTP ${failure.status}); starting a new one from the chunk in memory`);
+        up.session = await initiate(ctx, metadata, up.total, signal);
+        up.resumes++;
+        from = 0;
+        ask = false;
+        continue;
+      }
+      await waitOut(ctx, failure, err, ask ? 'asking the session how much it holds' : `sending bytes ${from}-${end - 1}`, signal);
+      ask = true;
+    }
   }
-  if (start < end) throw lostData(ctx, start, end);
-  return end;
 }
 
-/** Sends the final chunk (possibly empty) with the total length; resolves with the file resource JSON. */
-async function putLast(ctx: UploadContext, session: string, chunk: Buffer, offset: number, total: number, signal?: AbortSignal): Promise<string> {
-  let start = offset;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const part = chunk.subarray(start - offset);
-    const range = part.length === 0 ? `bytes */${total}` : `bytes ${start}-${total - 1}/${total}`;
-    const res = await send(ctx, {
-      url: session,
-      method: 'PUT',
-      headers: { 'Content-Range': range, 'Content-Type': 'application/octet-stream' },
-      data: part,
-      signal,
-    });
-    if (res.status !== 308) return res.body;
-    const held = confirmed(res.headers);
-    if (held < offset || held > total) throw lostData(ctx, held, offset);
-    start = held;
-  }
-  throw lostData(ctx, start, total);
+/** Waits before the next attempt after a transient failure; throws when the backoff window is used up. */
+async function waitOut(ctx: UploadContext, failure: DriveFailure, err: unknown, doing: string, signal?: AbortSignal): Promise<void> {
+  const delay = ctx.backoff.next(failure.retryAfterMs);
+  if (delay === undefined) throw giveUp(ctx, failure, err);
+  ctx.onInterruption?.(`${ctx.what}: ${doing} failed (${reasonOf(failure)}); trying again in ${(delay / 1000).toFixed(1)} s`);
+  await ctx.backoff.sleep(delay, signal);
 }
 
 /** Asks a session whose last chunk failed whether it created the file anyway, and deletes that file. Best effort. */
@@ -223,12 +311,4 @@ function parseFile(ctx: UploadContext, body: string): DriveFile {
     // fall through
   }
   throw new StorageError('UNKNOWN', ctx.target, `${ctx.what}: Drive answered the last chunk without a file resource`, { retryable: false });
-}
-
-function lengthError(ctx: UploadContext, expected: number, got: number, which: string): StorageError {
-  return new StorageError('CORRUPT', ctx.target, `${ctx.what}: the source produced ${which} bytes than announced (${got} vs ${expected})`, { retryable: false });
-}
-
-function lostData(ctx: UploadContext, held: number, expected: number): StorageError {
-  return new StorageError('UNAVAILABLE', ctx.target, `${ctx.what}: the upload session holds ${held} bytes where ${expected} were expected; the upload must start over`);
 }

@@ -1,11 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { posix, resolve as resolveLocal } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
-import { StorageError } from '../../src/storage/errors.js';
-import { collectStderr, exec, killOnAbort, type ExecResult } from './exec.js';
-import { shq, SshSession, type SshTarget } from './ssh.js';
+import { isStorageError, StorageError } from '../../src/storage/errors.js';
+import { startProcess, succeeded, type ProcessResult } from '../../src/util/spawn.js';
+import { Backoff, DEFAULT_RESUME_TIMEOUT_MS } from '../ssh/backoff.js';
+import { exec, shq, SshSession, type SshTarget } from './ssh.js';
 
 /** Directory (inside the target directory) where rsync keeps an interrupted upload. Hidden, so it never lists. */
 const PARTIAL_DIR = '.ferry-partial';
@@ -21,13 +21,16 @@ export interface RsyncAdapterOptions extends SshTarget {
   root: string;
   /** rsync `--bwlimit` value (KiB/s, or with a K/M/G suffix). */
   bwlimit?: string | number;
+  /** How long an interrupted upload keeps resuming while the server receives nothing new (default 2 minutes). */
+  resumeTimeoutMs?: number;
 }
 
 /**
  * Archives as files in one directory reached by rsync over ssh. Uploads need
  * a finished local file (`PutBody.path`; wrap with `withFileStaging` for
  * streams). rsync uploads to a hidden temporary name (an interrupted
- * transfer is kept in the hidden `.ferry-partial/` directory), which then
+ * transfer is kept in the hidden `.ferry-partial/` directory, and a lost
+ * connection resumes from it: see `upload`), which then
  * gets its real name with a hard link (`ln`), which fails when the name
  * exists: a put never replaces a file (EXISTS). The name is also checked
  * before the upload starts. Files are 0600. Listing, reading, stat and
@@ -58,33 +61,107 @@ export class RsyncAdapter implements StorageAdapter {
     await this.refuseExisting(key, options.signal);
     const tmpKey = `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`;
     const tmp = dashSafe(posix.join(this.root, tmpKey));
-    const args = [
-      '--protect-args', '--whole-file', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
-      ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
-      '-e', await this.ssh.rsh(options.signal),
-      resolveLocal(body.path), `${this.hostSpec()}:${tmp}`,
-    ];
-    const r = await exec('rsync', args, options.signal);
-    if (r.code === 0 && !r.aborted) {
-      const t = shq(tmp);
-      const f = shq(remote);
-      // ln refuses an existing name; -T keeps it from linking into a directory of that name.
-      const c = await this.ssh.run(`if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; else rm -f -- ${t}; [ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}; exit 1; fi`, options.signal);
-      if (c.code === 0) return body.size ?? (await this.stat(key, options)).size;
-      if (c.code === EXIT_EXISTS) throw this.existsError(remote);
-      throw await this.ssh.failure(c, `committing ${remote}`, 'ssh');
+    const backoff = new Backoff(this.name, this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, options.signal);
+    try {
+      const resumes = await this.upload(resolveLocal(body.path), tmpKey, backoff, options.signal);
+      await this.untilDone(backoff, `committing ${remote}`, () => this.commit(tmp, remote, options.signal));
+      if (resumes > 0) this.options.log.info(`${this.name}: ${remote} stored after resuming the upload ${resumes} time${resumes === 1 ? '' : 's'}`);
+    } catch (err) {
+      // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
+      await this.ssh.run(`cd -- ${shq(this.root)} && rm -f -- ${shq(`${PARTIAL_DIR}/${tmpKey}`)} ${shq(tmpKey)}`).catch(() => {});
+      throw err;
     }
-    // Best effort: the connection may be what failed, and after an abort the server may still be saving the partial file.
-    await this.ssh.run(`rm -f -- ${shq(dashSafe(posix.join(this.root, PARTIAL_DIR, tmpKey)))} ${shq(tmp)}`).catch(() => {});
-    throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+    return body.size ?? (await this.stat(key, options)).size;
+  }
+
+  /**
+   * Sends `local` to the hidden name `tmpKey` and returns how many times it
+   * had to resume. When the connection drops, rsync's receiver keeps what
+   * arrived in the partial directory; the next attempt (after the backoff)
+   * uses it as the basis of a delta transfer, so only the rest of the file
+   * crosses the network again.
+   */
+  private async upload(local: string, tmpKey: string, backoff: Backoff, signal?: AbortSignal): Promise<number> {
+    const remote = dashSafe(posix.join(this.root, tmpKey));
+    let kept = 0;
+    let resumes = 0;
+    await this.untilDone(backoff, `uploading ${remote}`, async (attempt) => {
+      if (attempt > 0) {
+        const now = await this.keptBytes(tmpKey, signal);
+        if (now > kept) backoff.progressed();
+        kept = now;
+        resumes += 1;
+        this.options.log.warn(`${this.name}: the upload of ${remote} was interrupted; resuming it from byte ${now} (resume ${resumes})`);
+      }
+      const r = await exec('rsync', [
+        '--protect-args', '--perms', '--chmod=F600', `--partial-dir=${PARTIAL_DIR}`, '--timeout=120',
+        ...(this.options.bwlimit !== undefined ? [`--bwlimit=${this.options.bwlimit}`] : []),
+        '-e', await this.ssh.rsh(signal),
+        local, `${this.hostSpec()}:${remote}`,
+      ], signal);
+      if (!succeeded(r)) throw await this.ssh.failure(r, `uploading ${remote}`, 'rsync');
+    });
+    return resumes;
+  }
+
+  /** Runs `step` until it succeeds; a retryable failure (the connection was lost or refused) waits out `backoff` first, anything else ends it. */
+  private async untilDone<T>(backoff: Backoff, what: string, step: (attempt: number) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step(attempt);
+      } catch (err) {
+        if (!isStorageError(err) || !err.retryable) throw err;
+        this.options.log.debug(`${this.name}: ${err.message}; trying again`);
+        await backoff.wait(err, what);
+      }
+    }
+  }
+
+  /**
+   * Bytes of an interrupted upload that the server kept in the partial
+   * directory. First waits (up to 140 s) while rsync's in-progress file was
+   * written to in the last 130 s: a receiver that has not yet noticed the
+   * lost connection saves what it has once it gives up (`--timeout=120`).
+   */
+  private async keptBytes(tmpKey: string, signal?: AbortSignal): Promise<number> {
+    const inProgress = shq(`${tmpKey.replace(/[[\]*?\\]/g, '\\$&')}.*`);
+    const partial = shq(`${PARTIAL_DIR}/${tmpKey}`);
+    const r = await this.ssh.run([
+      `cd -- ${shq(this.root)} || exit 1`,
+      'n=0',
+      `while [ $n -lt 140 ] && [ -n "$(find . -maxdepth 1 -name ${inProgress} -mmin -2.2 -print -quit)" ]; do sleep 1; n=$((n+1)); done`,
+      `if [ -f ${partial} ]; then find ${partial} -maxdepth 0 -printf '%s'; else printf 0; fi`,
+    ].join('\n'), signal);
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `looking for the partial upload ${tmpKey}`, 'ssh');
+    return Number(r.stdout.trim()) || 0;
+  }
+
+  /**
+   * Gives the uploaded temp file its real name with a hard link, which fails
+   * when the name exists (EXISTS; the temp file is then left to the caller's
+   * cleanup). Safe to repeat after a lost answer: once the temp file is gone,
+   * only this commit can have removed it, so the name is ours.
+   */
+  private async commit(tmp: string, remote: string, signal?: AbortSignal): Promise<void> {
+    const t = shq(tmp);
+    const f = shq(remote);
+    // -T keeps ln from linking into a directory of that name.
+    const c = await this.ssh.run([
+      `[ -e ${t} ] || { [ -f ${f} ] && exit 0; exit 1; }`,
+      `if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; exit 0; fi`,
+      `[ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}`,
+      'exit 1',
+    ].join('\n'), signal);
+    if (c.exitCode === EXIT_EXISTS) throw this.existsError(remote);
+    if (c.exitCode !== 0) throw await this.ssh.failure(c, `committing ${remote}`, 'ssh');
   }
 
   /** Rejects with EXISTS when something already has the name `key`. */
   private async refuseExisting(key: string, signal?: AbortSignal): Promise<void> {
     const f = shq(this.pathOf(key));
     const r = await this.ssh.run(`[ -e ${f} ] || [ -L ${f} ] && exit ${EXIT_EXISTS}; exit 0`, signal);
-    if (r.code === EXIT_EXISTS) throw this.existsError(this.pathOf(key));
-    if (r.code !== 0) throw await this.ssh.failure(r, `checking ${this.pathOf(key)}`, 'ssh');
+    if (r.exitCode === EXIT_EXISTS) throw this.existsError(this.pathOf(key));
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `checking ${this.pathOf(key)}`, 'ssh');
   }
 
   private existsError(remote: string): StorageError {
@@ -94,43 +171,33 @@ export class RsyncAdapter implements StorageAdapter {
   /** Streams the file with `cat` over ssh. The script prints a marker byte first, so a missing file rejects here with NOT_FOUND. */
   async get(key: string, options: OpOptions = {}): Promise<Readable> {
     const p = shq(this.pathOf(key));
-    const args = await this.ssh.argsFor(`[ -f ${p} ] || exit ${EXIT_MISSING}; printf F; exec cat -- ${p}`, options.signal);
-    const child = spawn('ssh', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr = collectStderr(child);
-    const stopKill = killOnAbort(child, options.signal);
-    let spawnError: NodeJS.ErrnoException | undefined;
-    child.once('error', (err) => { spawnError = err; });
-    const closed = new Promise<ExecResult>((resolve) => {
-      child.once('close', (code) => {
-        stopKill();
-        resolve({ code, stdout: Buffer.alloc(0), stderr: stderr(), aborted: options.signal?.aborted ?? false, spawnError });
-      });
-    });
-    const fail = async (r: ExecResult) =>
-      r.code === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`) : this.ssh.failure(r, `reading ${this.pathOf(key)}`, 'ssh');
-    const it = child.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const proc = startProcess('ssh', await this.ssh.argsFor(`[ -f ${p} ] || exit ${EXIT_MISSING}; printf F; exec cat -- ${p}`, options.signal), { signal: options.signal, stdout: 'stream' });
+    const fail = async (r: ProcessResult) =>
+      r.exitCode === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`) : this.ssh.failure(r, `reading ${this.pathOf(key)}`, 'ssh');
+    if (!proc.stdout) throw await fail(await proc.done);
+    const it = proc.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const first = await it.next();
     if (first.done || first.value[0] !== 0x46) {
-      child.stdout.resume();
-      throw await fail(await closed);
+      proc.stdout.resume();
+      throw await fail(await proc.done);
     }
     async function* rest() {
       if (first.value.length > 1) yield first.value.subarray(1);
       for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
-      const r = await closed;
-      if (r.code !== 0) throw await fail(r);
+      const r = await proc.done;
+      if (!succeeded(r)) throw await fail(r);
     }
     const stream = Readable.from(rest(), { objectMode: false });
-    stream.once('close', () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); });
+    stream.once('close', () => proc.stop());
     return stream;
   }
 
   async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
     const p = shq(this.pathOf(key));
     const r = await this.ssh.run(`[ -f ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%s %T@'`, options.signal);
-    if (r.code === EXIT_MISSING) throw new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`);
-    if (r.code !== 0) throw await this.ssh.failure(r, `stat ${this.pathOf(key)}`, 'ssh');
-    const [size, mtime] = r.stdout.toString('utf8').trim().split(' ');
+    if (r.exitCode === EXIT_MISSING) throw new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`);
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `stat ${this.pathOf(key)}`, 'ssh');
+    const [size, mtime] = r.stdout.trim().split(' ');
     return { key, size: Number(size), modified: new Date(Number(mtime) * 1000) };
   }
 
@@ -144,9 +211,9 @@ export class RsyncAdapter implements StorageAdapter {
     const d = shq(this.root);
     const sweep = `find . -mindepth 1 -maxdepth 2 -path ${shq(`./${TEMP_PREFIX}*`)} -type f -mmin +1440 -delete 2>/dev/null; find ./${PARTIAL_DIR} -mindepth 1 -maxdepth 1 -type f -mmin +1440 -delete 2>/dev/null;`;
     const r = await this.ssh.run(`[ -d ${d} ] || exit 0; cd -- ${d} && { ${sweep} true; } && find . -mindepth 1 -maxdepth 1 -type f -printf '%s %T@ %f\\0'`, options.signal);
-    if (r.code !== 0) throw await this.ssh.failure(r, `listing ${this.root}`, 'ssh');
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `listing ${this.root}`, 'ssh');
     const out: ObjectInfo[] = [];
-    for (const rec of r.stdout.toString('utf8').split('\0')) {
+    for (const rec of r.stdout.split('\0')) {
       const m = /^(\d+) ([\d.]+) (.+)$/s.exec(rec);
       if (!m || m[3]!.startsWith('.') || !m[3]!.startsWith(prefix)) continue;
       out.push({ key: m[3]!, size: Number(m[1]), modified: new Date(Number(m[2]) * 1000) });
@@ -156,15 +223,15 @@ export class RsyncAdapter implements StorageAdapter {
 
   async remove(key: string, options: OpOptions = {}): Promise<void> {
     const r = await this.ssh.run(`rm -f -- ${shq(this.pathOf(key))}`, options.signal);
-    if (r.code !== 0) throw await this.ssh.failure(r, `removing ${this.pathOf(key)}`, 'ssh');
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `removing ${this.pathOf(key)}`, 'ssh');
   }
 
   /** Available bytes from `df -Pk` on the server; undefined when it cannot tell. */
   async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
     const d = shq(this.root);
     const r = await this.ssh.run(`{ df -Pk -- ${d} 2>/dev/null || df -Pk .; } | tail -n 1`, options.signal);
-    const avail = Number(r.stdout.toString('utf8').trim().split(/\s+/)[3]);
-    return r.code === 0 && Number.isFinite(avail) ? avail * 1024 : undefined;
+    const avail = Number(r.stdout.trim().split(/\s+/)[3]);
+    return r.exitCode === 0 && Number.isFinite(avail) ? avail * 1024 : undefined;
   }
 
   /** Checks login, that rsync exists on the server, and creates the directory. */
@@ -182,8 +249,8 @@ export class RsyncAdapter implements StorageAdapter {
   private async ensureRoot(signal?: AbortSignal): Promise<void> {
     if (this.rootReady) return;
     const r = await this.ssh.run(`command -v rsync >/dev/null 2>&1 || exit ${EXIT_NO_RSYNC}; umask 077 && mkdir -p -- ${shq(this.root)}`, signal);
-    if (r.code === EXIT_NO_RSYNC) throw new StorageError('CONFIG', this.name, `rsync is not installed on ${this.options.host}`);
-    if (r.code !== 0) throw await this.ssh.failure(r, `creating ${this.root}`, 'ssh');
+    if (r.exitCode === EXIT_NO_RSYNC) throw new StorageError('CONFIG', this.name, `rsync is not installed on ${this.options.host}`);
+    if (r.exitCode !== 0) throw await this.ssh.failure(r, `creating ${this.root}`, 'ssh');
     this.rootReady = true;
   }
 

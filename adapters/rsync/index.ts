@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { hostKeyOptions, resolveHostKeyPolicy } from '../ssh/host-key.js';
@@ -29,6 +30,12 @@ export const rsyncOptions = {
     .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?[KMGkmg]?$/, 'a number of KiB/s, optionally with K, M or G')])
     .optional()
     .describe('Upload bandwidth limit, KiB/s or with a K/M/G suffix'),
+  /**
+   * Seconds an interrupted upload keeps reconnecting and resuming while the
+   * server receives nothing new (backoff from 0.25 s up to 5 s between
+   * attempts), as for sftp. `0` gives up at the first lost connection.
+   */
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
   ...hostKeyOptions,
 };
 
@@ -48,6 +55,7 @@ export default defineAdapter({
       // The config loader has read `private_key_file` into `private_key`.
       privateKey: options.private_key,
       bwlimit: options.bwlimit,
+      resumeTimeoutMs: options.resume_timeout * 1000,
       hostKey,
       log: context.log,
     });

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { startProcess, type ProcessHandle } from '../../src/util/spawn.js';
 
 /** How long a master may take to log in before calls stop waiting for it. */
 const START_WAIT_MS = 20_000;
@@ -19,7 +19,7 @@ const RETRY_AFTER_MS = 30_000;
  * alive.
  */
 export class SshMaster {
-  private child?: ChildProcess;
+  private child?: ProcessHandle;
   private up?: Promise<void>;
   private lastStart = 0;
 
@@ -32,24 +32,20 @@ export class SshMaster {
 
   /** Starts the master when none is alive (at most every 30 s) and waits until it is logged in or has given up. */
   async ensure(baseArgs: string[], host: string): Promise<void> {
-    const c = this.child;
-    if (c && c.exitCode === null && c.signalCode === null) return this.up;
+    if (this.child?.running) return this.up;
     if (Date.now() - this.lastStart < RETRY_AFTER_MS) return;
     this.lastStart = Date.now();
-    const child = spawn(
+    const child = startProcess(
       'ssh',
       ['-o', 'ControlMaster=yes', '-o', `ControlPath=${this.socketPath}`, '-o', 'ControlPersist=no', ...baseArgs, '--', host, 'exec cat >/dev/null'],
-      { stdio: ['pipe', 'ignore', 'ignore'] },
+      { input: 'pipe', stdout: 'ignore', stderr: 'ignore' },
     );
-    child.on('error', () => {});
-    child.stdin?.on('error', () => {});
     child.unref();
-    (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
     this.child = child;
     this.up = new Promise<void>((resolve) => {
       const deadline = Date.now() + START_WAIT_MS;
       const poll = () => {
-        if (existsSync(this.socketPath) || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) resolve();
+        if (existsSync(this.socketPath) || !child.running || Date.now() > deadline) resolve();
         else setTimeout(poll, 20);
       };
       poll();
@@ -57,15 +53,14 @@ export class SshMaster {
     return this.up;
   }
 
-  /** Ends the master: closes its stdin, then kills it by PID if it has not exited within 2 s. */
+  /** Ends the master: closes its stdin, then stops it (SIGTERM, then SIGKILL) if it has not exited within 2 s. */
   async stop(): Promise<void> {
     const c = this.child;
     this.child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    if (!c?.running) return;
     c.stdin?.end();
-    const timer = setTimeout(() => c.kill('SIGTERM'), 2_000);
-    await exited;
+    const timer = setTimeout(() => c.stop(), 2_000);
+    await c.done;
     clearTimeout(timer);
   }
 }

@@ -3,10 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/log.js';
 import { abortedError, StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
+import { runProcess, type ProcessResult } from '../../src/util/spawn.js';
 import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../ssh/host-key.js';
-import { exec, type ExecResult } from './exec.js';
 import { SshMaster } from './ssh-master.js';
 
+/** Bytes of stdout kept by `exec` (listings of a backup directory are far smaller). */
+const MAX_STDOUT = 32 * 1024 * 1024;
+/** Printed first by every remote command, to tell that a shell ran it. */
+const SHELL_MARK = 'ferry-shell-ok';
 /** The name the generated known_hosts file lists the server under (`HostKeyAlias`), whatever its address and port. */
 const ALIAS = 'ferry-target';
 
@@ -20,6 +24,11 @@ export interface SshTarget {
   privateKey?: string;
   hostKey: HostKeyPolicy;
   log: Logger;
+}
+
+/** Runs `file` with an argument array (never through a local shell), keeping its stdout for the caller and the tail of stderr. */
+export function exec(file: string, args: string[], signal?: AbortSignal): Promise<ProcessResult> {
+  return runProcess(file, args, { signal, captureStdout: true, captureBytes: MAX_STDOUT });
 }
 
 /** Quotes one word for a POSIX remote shell: everything inside single quotes is literal. */
@@ -67,9 +76,22 @@ export class SshSession {
     return ['ssh', ...(await this.callOptions(signal))].map(rshWord).join(' ');
   }
 
-  /** Runs `command` (a string for the remote POSIX shell, already quoted) on the server. */
-  async run(command: string, signal?: AbortSignal): Promise<ExecResult> {
-    return exec('ssh', await this.argsFor(command, signal), signal);
+  /**
+   * Runs `command` (a string for the remote POSIX shell, already quoted) on
+   * the server. The shell first prints a marker, removed from `stdout`: when
+   * it does not come back although ssh logged in, no shell ran the command (an
+   * sftp-only account, a `nologin` or `false` shell), and this rejects with
+   * CONFIG, quoting what the server printed instead.
+   */
+  async run(command: string, signal?: AbortSignal): Promise<ProcessResult> {
+    const r = await exec('ssh', await this.argsFor(`echo ${SHELL_MARK}; ${command}`, signal), signal);
+    const at = r.stdout.indexOf(`${SHELL_MARK}\n`);
+    if (at >= 0) return { ...r, stdout: r.stdout.slice(at + SHELL_MARK.length + 1) };
+    if (r.aborted || r.spawnError || r.exitCode === 255) return r;
+    const said = `${r.stdout}\n${r.stderrTail}`.split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' / ');
+    throw new StorageError('CONFIG', this.target,
+      `the account ${this.t.user}@${this.t.host} has no shell: the server ran no command and ${said ? `said "${said}"` : 'said nothing'} (exit status ${r.exitCode}). ` +
+      'rsync needs an account with a login shell; for an sftp-only account, use a target of type sftp');
   }
 
   /** Full ssh argument list for a streaming call. */
@@ -90,13 +112,13 @@ export class SshSession {
    * becomes HOST_KEY with the server's fingerprint (fetched with ssh-keyscan,
    * since ssh in batch mode does not print it for an unknown host).
    */
-  async failure(r: ExecResult, what: string, program: 'ssh' | 'rsync'): Promise<StorageError> {
+  async failure(r: ProcessResult, what: string, program: 'ssh' | 'rsync'): Promise<StorageError> {
     if (r.aborted) return abortedError(this.target, undefined, what);
     if (r.spawnError) {
-      const missing = r.spawnError.code === 'ENOENT';
+      const missing = (r.spawnError as NodeJS.ErrnoException).code === 'ENOENT';
       return new StorageError('CONFIG', this.target, missing ? `${what}: the ${program} command is not installed on this machine` : `${what}: ${r.spawnError.message}`, { cause: r.spawnError });
     }
-    const detail = r.stderr.trim().split('\n').slice(-4).join(' / ') || `exit status ${r.code}`;
+    const detail = r.stderrTail.trim().split('\n').slice(-4).join(' / ') || `exit status ${r.exitCode}`;
     const code = classify(r, program);
     if (code === 'HOST_KEY') {
       const offered = await scanHostKeys(this.t.host, this.t.port).catch(() => []);
@@ -158,26 +180,26 @@ export class SshSession {
 export async function scanHostKeys(host: string, port: number, signal?: AbortSignal): Promise<Buffer[]> {
   const r = await exec('ssh-keyscan', ['-T', '10', '-p', String(port), host], signal);
   if (r.spawnError) throw new Error(`ssh-keyscan: ${r.spawnError.message}`);
-  const keys = r.stdout.toString('utf8').split('\n')
+  const keys = r.stdout.split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => parsePublicKey(l.trim().split(/\s+/).slice(1).join(' ')))
     .filter((k): k is Buffer => k !== undefined);
-  if (keys.length === 0) throw new Error(r.stderr.trim().split('\n').filter((l) => !l.startsWith('#')).pop() || 'no answer');
+  if (keys.length === 0) throw new Error(r.stderrTail.trim().split('\n').filter((l) => !l.startsWith('#')).pop() || 'no answer');
   return keys;
 }
 
 const UNAVAILABLE = /connection refused|connection timed out|timed out|connection reset|connection closed|closed by remote host|no route to host|network is unreachable|broken pipe|could not resolve hostname|kex_exchange_identification|connection unexpectedly closed|not responding|io timeout|error in socket io/i;
 
 /** The error code for a failed run, from the exit status and the stderr text. */
-export function classify(r: ExecResult, program: 'ssh' | 'rsync'): StorageErrorCode {
-  const err = r.stderr;
+export function classify(r: ProcessResult, program: 'ssh' | 'rsync'): StorageErrorCode {
+  const err = r.stderrTail;
   if (/host key verification failed|remote host identification has changed|host key .*is known|no \S+ host key is known/i.test(err)) return 'HOST_KEY';
-  if (/command not found|rsync: not found|exec: rsync:/i.test(err) && (r.code === 12 || r.code === 127)) return 'CONFIG';
+  if (/command not found|rsync: not found|exec: rsync:/i.test(err) && (r.exitCode === 12 || r.exitCode === 127)) return 'CONFIG';
   if (/permission denied \(|too many authentication failures|unprotected private key|load key .*: (invalid format|incorrect passphrase)/i.test(err)) return 'AUTH';
   if (/no space left on device|disk quota exceeded/i.test(err)) return 'NO_SPACE';
   if (UNAVAILABLE.test(err)) return 'UNAVAILABLE';
   if (/permission denied|read-only file system/i.test(err)) return 'AUTH';
-  if (r.code === 255) return 'UNAVAILABLE';
-  if (program === 'rsync' && [10, 12, 30, 35].includes(r.code ?? -1)) return 'UNAVAILABLE';
+  if (r.exitCode === 255) return 'UNAVAILABLE';
+  if (program === 'rsync' && [10, 12, 30, 35].includes(r.exitCode ?? -1)) return 'UNAVAILABLE';
   return 'UNKNOWN';
 }

@@ -8,7 +8,7 @@ import { checkAborted, openSftp, type SftpConnectOptions } from './connection.js
 import { fromSftpError } from './errors.js';
 import type { SftpSession } from './session.js';
 import { uploadResumable } from './upload.js';
-import { Backoff } from './backoff.js';
+import { Backoff, DEFAULT_RESUME_TIMEOUT_MS } from '../ssh/backoff.js';
 
 /** Prefix of in-progress uploads. Hidden names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
@@ -27,7 +27,6 @@ export interface SftpAdapterOptions extends SftpConnectOptions {
 /** Bytes per READ request of a download (ssh2 splits larger ones to the server's limit). */
 const READ_CHUNK = 255 * 1024;
 const DEFAULT_REPLAY_BUFFER = 32 * 1024 * 1024;
-const DEFAULT_RESUME_TIMEOUT_MS = 120_000;
 /** S_IFMT and S_IFREG of a file's mode. */
 const S_IFMT = 0o170000;
 const S_IFREG = 0o100000;

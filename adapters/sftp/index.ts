@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { resolveHostKeyPolicy } from '../ssh/host-key.js';
@@ -30,13 +31,7 @@ export const sftpOptions = {
    * 0 fails at the first dropped connection. At most 6 hours, well within
    * the 24 hours after which a later run sweeps an abandoned partial file.
    */
-  resume_timeout: z
-    .number()
-    .int()
-    .min(0)
-    .max(6 * 3600)
-    .default(120)
-    .describe('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
+  resume_timeout: resumeTimeout('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
 };
 
 export default defineAdapter({

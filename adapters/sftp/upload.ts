@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { abortedError, StorageError } from '../../src/storage/errors.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../ssh/backoff.js';
 import { fromSftpError } from './errors.js';
 import { ReplayBuffer } from './replay-buffer.js';
 import type { SftpSession } from './session.js';

@@ -53,7 +53,7 @@ export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   job: z.string().regex(JOB_RE, 'job must match [a-z0-9][a-z0-9._-]{0,63}'),
   state_dir: z.string().min(1).optional().describe('Lock and state files; default $XDG_STATE_HOME/ferry/<job>'),
-  staging_dir: z.string().min(1).optional().describe('Temporary files for database dumps; default: the system temp dir'),
+  staging_dir: z.string().min(1).optional().describe('Temporary files (database dumps, command output, rsync uploads); created with mode 0700 when missing; default: the system temp dir'),
   sources: z.array(sourceSchema).min(1),
   inventory: z
     .strictObject({ commands: z.record(z.string(), z.string().min(1)).default({}) })

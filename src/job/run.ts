@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -15,6 +14,7 @@ import type { PreparedSource } from '../pipeline/sources/types.js';
 import { planAndPrune } from '../retention/run-prune.js';
 import { readLastRun, recordRun } from '../state/files.js';
 import { acquireLock, type Lock } from '../state/lock.js';
+import { makeStagingDir, prepareStagingDir } from '../state/staging-dirs.js';
 import type { RunResult, TargetResult } from '../state/types.js';
 import { archiveName } from '../storage/layout.js';
 import { buildManifest } from '../storage/manifest.js';
@@ -112,6 +112,7 @@ async function prepare(config: LoadedConfig, options: RunOptions): Promise<Prepa
   const targets: Target[] = [];
   try {
     for (const name of names) targets.push(await openTarget(config, name, options.log, { dryRun: options.dryRun }));
+    await prepareStagingDir(config.stagingDir, options.log);
     const lock = await acquireLock(config.stateDir, config.job, options.log);
     return { encryption, targets, lock };
   } catch (err) {
@@ -149,7 +150,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const started = new Date(result.started);
   const archive = archiveName(config.job, started, encryption !== undefined);
   result.archive = archive;
-  progress.staging = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-`));
+  progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
   const estimate = estimateSize(progress.sources);

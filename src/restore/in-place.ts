@@ -7,6 +7,7 @@ import { DamagedArchiveError, FerryError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Inventory } from '../pipeline/inventory.js';
 import { pgDumpCommand } from '../pipeline/sources/postgres.js';
+import { makeStagingDir } from '../state/staging-dirs.js';
 import { resolveUserPath } from '../util/paths.js';
 import type { DecryptKeys } from './decrypt.js';
 import { applyCommandLine, applyDump, dumpFormat } from './postgres-apply.js';
@@ -138,8 +139,7 @@ async function restorePostgres(
     if (!source) throw usage(`--apply needs source "${as}" in the config, to know which database to load it into; without --apply the dump is written out with the command that applies it`);
     if (options.to) throw usage('--to is not used with --apply: the dump is loaded into the configured database');
     const database = pgDumpCommand(source.postgres).dbname ?? 'the default database';
-    await mkdir(config.stagingDir, { recursive: true });
-    const work = await mkdtemp(join(config.stagingDir, `ferry-${config.job}-restore-`));
+    const work = await makeStagingDir(config.stagingDir, `${config.job}-restore`);
     try {
       const { item, entry } = await extractSource(config, peeked, as, work, options);
       const format = dumpFormat(entry?.meta, source, as);

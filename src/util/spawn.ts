@@ -1,13 +1,16 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
+import type { Readable, Writable } from 'node:stream';
+import { OutputCollector } from './output-collector.js';
 
 /** Default cap on captured stdout/stderr (bytes); the rest is dropped and `truncated` is set. */
 export const DEFAULT_CAPTURE_BYTES = 1024 * 1024;
 /** How long a process group gets between SIGTERM and SIGKILL. */
-const KILL_GRACE_MS = 2000;
+export const KILL_GRACE_MS = 2000;
 /** After the main process exits, how long its pipes may stay open (a backgrounded grandchild) before we stop reading. */
 const DRAIN_MS = 1000;
+/** How often a process group being stopped is checked for members still alive. */
+const GROUP_POLL_MS = 25;
 /** Bytes of stderr always kept for error messages, whatever the capture cap. */
 const TAIL_BYTES = 16 * 1024;
 
@@ -15,13 +18,27 @@ export interface RunProcessOptions {
   /** Extra environment variables, laid over `process.env`. */
   env?: Record<string, string | undefined>;
   cwd?: string;
-  /** Kill the whole process group (SIGTERM, then SIGKILL) after this many milliseconds. */
+  /** Stop the whole process group (see `startProcess`) after this many milliseconds. */
   timeoutMs?: number;
-  /** Aborting kills the process group; the result then has `aborted: true`. */
+  /** Aborting stops the process group; the result then has `aborted: true`. */
   signal?: AbortSignal;
+  /**
+   * What the process reads: nothing (/dev/null, the default), these bytes
+   * followed by end of file, or `'pipe'`, a stream the caller writes to
+   * (`stdin` of the handle `startProcess` returns).
+   */
+  input?: string | Buffer | 'pipe';
   /** Send stdout straight to this file (created or truncated, mode 0600) instead of a pipe. */
   stdoutFile?: string;
-  /** Keep up to `captureBytes` of stdout in the result (ignored with `stdoutFile`). */
+  /**
+   * Where stdout goes instead of being collected: `'stream'` hands it to the
+   * caller (`stdout` of the handle; read it to the end or stop the process),
+   * `'stderr'` passes it on to this process's stderr, `'ignore'` drops it.
+   */
+  stdout?: 'stream' | 'stderr' | 'ignore';
+  /** `'stderr'` passes the child's stderr on to this process's stderr (it is then not collected); `'ignore'` drops it. */
+  stderr?: 'stderr' | 'ignore';
+  /** Keep up to `captureBytes` of stdout in the result (ignored with `stdoutFile` or `stdout`). */
   captureStdout?: boolean;
   /** Keep up to `captureBytes` of stderr in the result. The last lines are always kept in `stderrTail`. */
   captureStderr?: boolean;
@@ -37,6 +54,7 @@ export interface ProcessResult {
   /** The signal that ended the process, if any. */
   exitSignal: NodeJS.Signals | null;
   timedOut: boolean;
+  /** The AbortSignal fired, or the caller called `stop()`, before the process exited. */
   aborted: boolean;
   /** The process could not be started (e.g. ENOENT); nothing ran. */
   spawnError?: Error;
@@ -49,74 +67,107 @@ export interface ProcessResult {
   durationMs: number;
 }
 
+/** A process started by `startProcess`. */
+export interface ProcessHandle {
+  readonly pid: number | undefined;
+  /** The process's output, with `stdout: 'stream'`; null otherwise or when it could not start. */
+  readonly stdout: Readable | null;
+  /** The process's input, with `input: 'pipe'`; null otherwise or when it could not start. */
+  readonly stdin: Writable | null;
+  /** The outcome; never rejects. After a stop it settles once the whole group is gone or has been sent SIGKILL. */
+  readonly done: Promise<ProcessResult>;
+  /** True until the main process has exited (false when it never started). */
+  readonly running: boolean;
+  /** Stops the process group by the one rule (see `startProcess`); does nothing once the main process has exited. */
+  stop(): void;
+  /** Lets this Node process exit while the child still runs (for helpers that live as long as Ferry does). */
+  unref(): void;
+}
+
 /** True when the process ran and exited with status 0. */
 export function succeeded(r: ProcessResult): boolean {
   return r.exitCode === 0 && !r.timedOut && !r.aborted && !r.spawnError;
 }
 
 /**
- * Runs `file args` in its own process group and always resolves, never
- * rejects: a failure to start, a non-zero exit, a timeout or an abort are all
- * reported in the result. At the timeout or abort, the whole group (shell and
- * grandchildren) gets SIGTERM, then SIGKILL after 2 s. When the main process
- * exits normally, background children it leaves behind are not killed.
- * stdin is always /dev/null. Because the child leads its own group, a
- * terminal's Ctrl-C does not reach it: callers pass an AbortSignal instead.
+ * Runs `file args` to the end; see `startProcess`. Resolves, never rejects:
+ * a failure to start, a non-zero exit, a timeout or an abort are all
+ * reported in the result.
  */
 export function runProcess(file: string, args: string[], options: RunProcessOptions = {}): Promise<ProcessResult> {
+  return startProcess(file, args, options).done;
+}
+
+/**
+ * Starts `file args` (never through a shell) in its own process group. This
+ * is the only place Ferry creates child processes, and it has one rule for
+ * ending them: at the timeout, an abort or `stop()`, the whole group (the
+ * process, and the shells and grandchildren it started) gets SIGTERM; any
+ * member still alive after 2 s gets SIGKILL. When the main process exits by
+ * itself, background children it leaves behind are not killed. stdin is
+ * /dev/null unless `input` says otherwise. Because the child leads its own
+ * group, a terminal's Ctrl-C does not reach it: callers pass an AbortSignal.
+ */
+export function startProcess(file: string, args: string[], options: RunProcessOptions = {}): ProcessHandle {
   const started = Date.now();
   const cap = options.captureBytes ?? DEFAULT_CAPTURE_BYTES;
   const result: ProcessResult = {
     exitCode: null, exitSignal: null, timedOut: false, aborted: false,
     stdout: '', stderr: '', truncated: false, stderrTail: '', durationMs: 0,
   };
-  if (options.signal?.aborted) return Promise.resolve({ ...result, aborted: true });
+  if (options.signal?.aborted) return ended({ ...result, aborted: true });
 
   let outFd: number | undefined;
   try {
     if (options.stdoutFile) outFd = openSync(options.stdoutFile, 'w', 0o600);
   } catch (err) {
-    return Promise.resolve({ ...result, spawnError: err as Error });
+    return ended({ ...result, spawnError: err as Error });
+  }
+  const stdio: StdioOptions = [
+    options.input === undefined ? 'ignore' : 'pipe',
+    outFd ?? destination(options.stdout === 'stream' ? undefined : options.stdout),
+    destination(options.stderr),
+  ];
+  const env = options.env ? { ...process.env, ...options.env } : process.env;
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, { cwd: options.cwd, env, detached: true, stdio });
+  } catch (e) {
+    return ended({ ...result, spawnError: e as Error, durationMs: Date.now() - started });
+  } finally {
+    if (outFd !== undefined) closeSync(outFd);
   }
 
-  return new Promise((resolve) => {
-    const env = options.env ? { ...process.env, ...options.env } : process.env;
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(file, args, { cwd: options.cwd, env, detached: true, stdio: ['ignore', outFd ?? 'pipe', 'pipe'] });
-    } catch (e) {
-      resolve({ ...result, spawnError: e as Error, durationMs: Date.now() - started });
-      return;
-    } finally {
-      if (outFd !== undefined) closeSync(outFd);
-    }
+  // A process that does not read its input may close the pipe early: that is not our error.
+  child.stdin?.on('error', () => {});
+  if (options.input !== undefined && options.input !== 'pipe') child.stdin?.end(options.input);
+  const streaming = options.stdout === 'stream';
+  const out = new OutputCollector(options.captureStdout ? cap : 0, options.onStdoutLine);
+  const err = new OutputCollector(options.captureStderr ? cap : 0, options.onStderrLine, TAIL_BYTES);
+  if (!streaming) child.stdout?.on('data', (b: Buffer) => out.push(b));
+  child.stderr?.on('data', (b: Buffer) => err.push(b));
 
-    const out = new Collector(options.captureStdout && outFd === undefined ? cap : 0, options.onStdoutLine);
-    const err = new Collector(options.captureStderr ? cap : 0, options.onStderrLine, TAIL_BYTES);
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
+  let exited = false;
+  let stopping: Promise<void> | undefined;
+  const stop = (why: 'timedOut' | 'aborted') => {
+    if (exited) return; // never kill what a finished process left running in the background
+    result[why] = true;
+    stopping ??= endGroup(child.pid);
+  };
+  const timer = options.timeoutMs !== undefined ? setTimeout(() => stop('timedOut'), options.timeoutMs) : undefined;
+  const onAbort = () => stop('aborted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    let killTimer: NodeJS.Timeout | undefined;
-    const killGroup = () => {
-      signalGroup(child.pid, 'SIGTERM');
-      killTimer ??= setTimeout(() => signalGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
-      killTimer.unref();
-    };
-    const timer = options.timeoutMs !== undefined
-      ? setTimeout(() => { result.timedOut = true; killGroup(); }, options.timeoutMs)
-      : undefined;
-    const onAbort = () => { result.aborted = true; killGroup(); };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
+  const done = new Promise<ProcessResult>((resolve) => {
+    let finished = false;
+    const finish = async () => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
-      clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      child.stdout?.destroy();
+      if (!streaming) child.stdout?.destroy();
       child.stderr?.destroy();
+      await stopping;
       out.flush();
       err.flush();
       result.stdout = out.text();
@@ -126,16 +177,65 @@ export function runProcess(file: string, args: string[], options: RunProcessOpti
       result.durationMs = Date.now() - started;
       resolve(result);
     };
-    child.on('error', (e) => { result.spawnError = e; finish(); });
+    child.on('error', (e) => { result.spawnError = e; exited = true; void finish(); });
     child.on('exit', (code, sig) => {
-      clearTimeout(timer); // the process is done; never kill what it left running in the background
+      exited = true;
+      clearTimeout(timer);
       result.exitCode = code;
       result.exitSignal = sig;
       // Pipes normally close right after; a backgrounded grandchild may hold them open.
-      setTimeout(finish, DRAIN_MS).unref();
+      setTimeout(() => void finish(), DRAIN_MS).unref();
     });
-    child.on('close', finish);
+    child.on('close', () => void finish());
   });
+
+  return {
+    pid: child.pid,
+    stdout: streaming ? child.stdout : null,
+    stdin: options.input === 'pipe' ? child.stdin : null,
+    done,
+    get running() { return !exited; },
+    stop: () => stop('aborted'),
+    unref: () => {
+      child.unref();
+      (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    },
+  };
+}
+
+/** A handle for a process that never started. */
+function ended(result: ProcessResult): ProcessHandle {
+  return { pid: undefined, stdout: null, stdin: null, done: Promise.resolve(result), running: false, stop() {}, unref() {} };
+}
+
+function destination(to: 'stderr' | 'ignore' | undefined): 'pipe' | 'ignore' | number {
+  return to === 'stderr' ? 2 : to ?? 'pipe';
+}
+
+/**
+ * The one kill rule: SIGTERM to every process in the group, then SIGKILL
+ * once the grace is over if any is left. Resolves when the group is gone or
+ * has been sent SIGKILL. These timers keep Node alive, so Ferry does not exit
+ * while a process it stopped may still run.
+ */
+async function endGroup(pgid: number | undefined): Promise<void> {
+  if (!pgid || !signalGroup(pgid, 'SIGTERM')) return;
+  const deadline = Date.now() + KILL_GRACE_MS;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, GROUP_POLL_MS));
+    if (!signalGroup(pgid, 0)) return;
+  }
+  signalGroup(pgid, 'SIGKILL');
+}
+
+/** Sends `sig` to process group `pgid`; false when the group no longer exists. */
+function signalGroup(pgid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, sig);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs a shell command line with `/bin/sh -c`; see `runProcess`. */
@@ -174,60 +274,4 @@ function formatSeconds(ms: number | undefined): string {
   if (ms === undefined) return 'its timeout';
   const s = ms / 1000;
   return `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
-}
-
-function signalGroup(pid: number | undefined, sig: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, sig);
-  } catch {
-    // The group is already gone.
-  }
-}
-
-/** Accumulates a stream: an optional capped copy, a rolling tail, and line callbacks. */
-class Collector {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  private tail = Buffer.alloc(0);
-  private partial = '';
-  private readonly decoder = new StringDecoder('utf8');
-  truncated = false;
-
-  constructor(private readonly cap: number, private readonly onLine?: (line: string) => void, private readonly tailBytes = 0) {}
-
-  push(b: Buffer): void {
-    if (this.cap > 0) {
-      const room = this.cap - this.size;
-      if (room > 0) {
-        const part = b.length > room ? b.subarray(0, room) : b;
-        this.chunks.push(part);
-        this.size += part.length;
-      }
-      if (b.length > room) this.truncated = true;
-    }
-    if (this.tailBytes > 0) {
-      const joined = Buffer.concat([this.tail, b]);
-      this.tail = joined.length > this.tailBytes ? joined.subarray(joined.length - this.tailBytes) : joined;
-    }
-    if (this.onLine) {
-      const lines = (this.partial + this.decoder.write(b)).split('\n');
-      this.partial = lines.pop() ?? '';
-      for (const line of lines) this.onLine(line.replace(/\r$/, ''));
-    }
-  }
-
-  flush(): void {
-    if (this.onLine) this.partial += this.decoder.end();
-    if (this.onLine && this.partial) this.onLine(this.partial);
-    this.partial = '';
-  }
-
-  text(): string {
-    return Buffer.concat(this.chunks).toString('utf8');
-  }
-
-  tailText(): string {
-    return this.tail.toString('utf8');
-  }
 }

@@ -27,6 +27,8 @@ export interface ConformanceTarget {
   secret?: string;
   /** The target's root directory as this machine sees it, where the suite plants leftovers of killed uploads. */
   rootOnDisk?: string;
+  /** Directories under `rootOnDisk` where the adapter also keeps interrupted uploads (rsync's `--partial-dir`); leftovers are planted there too. */
+  partialDirs?: string[];
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on. */
@@ -249,20 +251,20 @@ export function testAdapterConformance(label: string, setup: () => Promise<Confo
     it('a partial upload left by a killed process never lists and is swept after 24 hours', async () => {
       if (!target.rootOnDisk) return; // the suite cannot plant files on this backend
       const tag = randomBytes(3).toString('hex');
-      const old = join(target.rootOnDisk, `.ferry-partial-${tag}0-conf-killed.bin`);
-      const young = join(target.rootOnDisk, `.ferry-partial-${tag}1-conf-killed.bin`);
+      const places = [target.rootOnDisk, ...(target.partialDirs ?? []).map((d) => join(target.rootOnDisk!, d))];
+      const old = places.map((dir) => join(dir, `.ferry-partial-${tag}0-conf-killed.bin`));
+      const young = places.map((dir) => join(dir, `.ferry-partial-${tag}1-conf-killed.bin`));
       await a.put(key('sweep'), bufferBody('makes the root exist'));
-      await mkdir(target.rootOnDisk, { recursive: true });
-      await writeFile(old, 'half an upload');
-      await writeFile(young, 'half an upload');
       const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000);
-      await utimes(old, twoDaysAgo, twoDaysAgo);
+      for (const dir of places) await mkdir(dir, { recursive: true });
+      for (const f of [...old, ...young]) await writeFile(f, 'half an upload');
+      for (const f of old) await utimes(f, twoDaysAgo, twoDaysAgo);
       expect((await a.list('')).map((o) => o.key).filter((k) => k.includes('killed'))).toEqual([]);
       await a.put(key('sweep'), bufferBody('a later push'));
       expect((await a.list('')).map((o) => o.key).filter((k) => k.includes('killed'))).toEqual([]);
-      expect(existsSync(old)).toBe(false);
-      expect(existsSync(young)).toBe(true);
-      await rm(young, { force: true });
+      for (const f of old) expect(existsSync(f), f).toBe(false);
+      for (const f of young) expect(existsSync(f), f).toBe(true);
+      for (const f of young) await rm(f, { force: true });
     });
 
     it('an upload in progress never lists under its name or any other', async () => {

@@ -110,7 +110,7 @@ describe('credentials inside URLs are secrets', () => {
     const proxyPort = await listen(proxy);
     try {
       const adapter = await gdrive.create('drive', {
-        folder: 'sessions', chunk_size: 256 * 1024, api_root: `http://127.0.0.1:${proxyPort}/`, token_url: emulator.tokenUrl, credentials: await readFile(creds, 'utf8'), retries: 0,
+        folder: 'sessions', chunk_size: 256 * 1024, api_root: `http://127.0.0.1:${proxyPort}/`, token_url: emulator.tokenUrl, credentials: await readFile(creds, 'utf8'), retries: 0, resume_timeout: 0,
       } as never, { configDir: ws.dir, log: silentLogger });
       const err = await adapter.put('a.tar.gz', streamBody(Readable.from([Buffer.alloc(1024 * 1024, 1)])), {}).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Error);

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import type { NotifierConfig } from '../../config/service.js';
 import { splitUrlCredentials } from '../../util/redact-url.js';
+import { describeFailure, runShell } from '../../util/spawn.js';
 import { humanSummary, type NotifyPayload } from './payload.js';
 
 type Of<T extends NotifierConfig['type']> = Extract<NotifierConfig, { type: T }>;
@@ -80,22 +80,20 @@ export const pingHealthchecks: Sender<'healthchecks'> = async (n, d, signal) => 
 /**
  * Runs the command with `/bin/sh -c`, the payload as JSON on stdin and
  * FERRY_* variables in its environment. Its output goes to the daemon's
- * stderr; a non-zero exit or the timeout rejects (the timeout kills it).
+ * stderr; a non-zero exit or the timeout rejects (the timeout stops it and
+ * everything it started, by the runner's one kill rule).
  */
 export const runCommandNotifier: Sender<'command'> = async (n, d, signal) => {
   if (d.kind !== 'result') return;
   const p = d.payload;
-  const child = spawn('/bin/sh', ['-c', n.command], {
-    stdio: ['pipe', 'inherit', 'inherit'],
-    env: { ...process.env, FERRY_JOB: p.job, FERRY_STATUS: p.status, FERRY_ARCHIVE: p.archive ?? '', FERRY_KIND: p.kind },
+  const r = await runShell(n.command, {
+    input: JSON.stringify(p) + '\n',
+    stdout: 'stderr',
+    stderr: 'stderr',
+    env: { FERRY_JOB: p.job, FERRY_STATUS: p.status, FERRY_ARCHIVE: p.archive ?? '', FERRY_KIND: p.kind },
     signal,
-    killSignal: 'SIGKILL',
   });
-  child.stdin.on('error', () => {}); // a command that ignores stdin closes the pipe early
-  child.stdin.end(JSON.stringify(p) + '\n');
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c));
-  });
-  if (code !== 0) throw new Error(`notify command exited with ${code ?? 'a signal'}`);
+  if (r.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('notify command was cancelled');
+  const why = describeFailure(r);
+  if (why) throw new Error(`notify command ${why}`);
 };

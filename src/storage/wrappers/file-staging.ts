@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Capabilities, OpOptions, PutBody, StorageAdapter } from '../adapter.js';
+import { makeStagingDir } from '../../state/staging-dirs.js';
 import { fileBody } from '../body.js';
 import { abortedError, fromSystemError, StorageError } from '../errors.js';
 import { DelegatingAdapter } from './delegate.js';
@@ -11,7 +12,8 @@ import { DelegatingAdapter } from './delegate.js';
 /**
  * Lets an adapter that needs a finished local file (`streamingPut: false`,
  * such as rsync) accept any body. A body without `path` is first written to a
- * private temp file (mode 0600, in a fresh 0700 directory under `stagingDir`),
+ * private temp file (mode 0600, in a fresh 0700 directory under `stagingDir`,
+ * named for this process so that a later run removes it if this one is killed),
  * which is passed on as a replayable file body and removed when the put ends,
  * whether it succeeded or not. Bodies that already have a path pass straight
  * through. The wrapped adapter reports `streamingPut: true`.
@@ -29,8 +31,7 @@ export class FileStagingAdapter extends DelegatingAdapter {
     if (body.path !== undefined) return this.inner.put(key, body, options);
     let dir: string | undefined;
     try {
-      await mkdir(this.stagingDir, { recursive: true, mode: 0o700 });
-      dir = await mkdtemp(join(this.stagingDir, 'ferry-stage-'));
+      dir = await makeStagingDir(this.stagingDir, 'stage');
       const file = join(dir, `${randomBytes(4).toString('hex')}.part`);
       try {
         await pipeline(body.open(), createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), { signal: options.signal });

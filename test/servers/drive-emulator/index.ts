@@ -13,7 +13,14 @@
  * - OAuth: the token endpoint (refresh-token and service-account grants) and
  *   401 for a missing, unknown or revoked bearer token (see oauth.ts);
  * - `setFailure()` to answer the next requests with Drive's 403
- *   rate-limit / storage-quota errors or a 503.
+ *   rate-limit / storage-quota errors, a 429 (with `Retry-After` when
+ *   asked) or a 503; `cutNextChunks()`, `shortNextChunks()` and
+ *   `expireSessions()` for the upload faults Drive's resumable protocol is
+ *   built to survive (see uploads.ts);
+ * - partial responses: an unknown name in `fields` is Drive's 400
+ *   `invalidParameter` (see fields.ts);
+ * - shared drives, as far as `driveId` on their files and
+ *   `supportsAllDrives` go.
  *
  * File bodies live in a temporary directory, removed by `stop()`.
  */
@@ -26,13 +33,21 @@ import { join } from 'node:path';
 import { OAuthState, type OAuthClientRegistration } from './oauth.js';
 import { compileQuery, QueryError } from './query.js';
 import { parseJson, readSmallBody, sendDriveError, sendJson } from './respond.js';
-import { DEFAULT_FILE_FIELDS, DEFAULT_LIST_FIELDS, FileStore, FOLDER_MIME, parseFields, pick, toResource, type FileRecord } from './store.js';
+import { DEFAULT_FILE_FIELDS, DEFAULT_LIST_FIELDS, pick, selectFields, type Selector } from './fields.js';
+import { FileStore, FOLDER_MIME, toResource, type FileRecord } from './store.js';
 import { Uploads } from './uploads.js';
 
 export { FOLDER_MIME, type FileRecord };
 
 /** Drive answers the emulator can be told to give instead of serving requests. */
-export type FailureKind = 'userRateLimit' | 'rateLimit' | 'quota' | 'unavailable';
+export type FailureKind = 'userRateLimit' | 'rateLimit' | 'tooManyRequests' | 'quota' | 'unavailable';
+
+export interface FailureOptions {
+  /** Seconds sent as `Retry-After` with each failure. */
+  retryAfter?: number;
+  /** `chunks`: only PUTs to resumable session URIs fail (default: every Drive request). */
+  on?: 'all' | 'chunks';
+}
 
 export interface RequestLogEntry {
   method: string;
@@ -61,10 +76,33 @@ export interface DriveEmulator {
    * Makes the next `times` requests (all of them when omitted, until
    * `setFailure(null)`) fail: `userRateLimit` / `rateLimit` → 403
    * `userRateLimitExceeded` / `rateLimitExceeded` on any Drive request;
+   * `tooManyRequests` → 429 `rateLimitExceeded`;
    * `quota` → 403 `storageQuotaExceeded` on requests that create files;
    * `unavailable` → 503 `backendError`.
    */
-  setFailure(kind: FailureKind | null, times?: number): void;
+  setFailure(kind: FailureKind | null, times?: number, options?: FailureOptions): void;
+  /**
+   * Cuts the next `times` chunk PUTs off mid-body: the connection is
+   * destroyed once `afterBytes` of the chunk have arrived. The session keeps
+   * the part received that ends on a 256 KiB boundary.
+   */
+  cutNextChunks(afterBytes: number, times?: number): void;
+  /**
+   * The next `times` chunk PUTs store `missing` bytes fewer than they
+   * carried (rounded down to a 256 KiB boundary) and answer 308 with a
+   * `Range` that ends early.
+   */
+  shortNextChunks(missing: number, times?: number): void;
+  /** Expires every unfinished upload session: its URI answers 404 from now on. Returns how many. */
+  expireSessions(): number;
+  /**
+   * Creates a shared drive (its root folder's id is the drive id); files
+   * under it carry `driveId`. With `role: 'fileOrganizer'` (Content manager)
+   * the caller may add files but not delete them: `files.delete` answers 403
+   * `insufficientFilePermissions`, as the reference for `files.delete` asks
+   * for `organizer`.
+   */
+  createSharedDrive(name: string, role?: 'organizer' | 'fileOrganizer'): string;
   /** Stores the next `count` uploaded files with a wrong `md5Checksum`, as if bytes were damaged in transit. */
   corruptNextUploads(count?: number): void;
   /** Every stored file and folder, trashed or not (copies). */
@@ -86,6 +124,7 @@ export interface DriveEmulatorOptions {
 const FAILURES: Record<FailureKind, [number, string, string]> = {
   userRateLimit: [403, 'userRateLimitExceeded', 'User rate limit exceeded.'],
   rateLimit: [403, 'rateLimitExceeded', 'Rate Limit Exceeded'],
+  tooManyRequests: [429, 'rateLimitExceeded', 'Rate Limit Exceeded'],
   quota: [403, 'storageQuotaExceeded', "The user's Drive storage quota has been exceeded."],
   unavailable: [503, 'backendError', 'Backend Error'],
 };
@@ -97,21 +136,26 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
   let rootUrl = '';
   let tokenUrl = '';
   let oauth: OAuthState | undefined;
-  let failure: { kind: FailureKind; left: number } | undefined;
+  let failure: { kind: FailureKind; left: number; options: FailureOptions } | undefined;
   const requests: RequestLogEntry[] = [];
+  /** Shared drives where the caller is only a Content manager (`fileOrganizer`). */
+  const contentManagerOf = new Set<string>();
 
+  /** Sends a file resource; `fields` were checked with `selectFields` before anything was done. */
   const reply = (res: ServerResponse, file: FileRecord, fields: string | null) => {
-    sendJson(res, 200, pick(toResource(file), parseFields(fields ?? DEFAULT_FILE_FIELDS)));
+    sendJson(res, 200, pick(toResource(file), selectFields(res, fields, 'file', DEFAULT_FILE_FIELDS) as Selector));
   };
   const uploads = new Uploads(store, () => rootUrl, reply);
 
   /** Answers with the configured failure when one applies to this request; true when it did. */
-  const injectFailure = (res: ServerResponse, creates: boolean): boolean => {
+  const injectFailure = (res: ServerResponse, creates: boolean, chunk: boolean): boolean => {
     if (!failure || failure.left === 0) return false;
     if (failure.kind === 'quota' && !creates) return false;
+    if (failure.options.on === 'chunks' && !chunk) return false;
     if (failure.left > 0) failure.left--;
     const [code, reason, message] = FAILURES[failure.kind];
-    sendDriveError(res, code, reason, message);
+    const retryAfter = failure.options.retryAfter;
+    sendDriveError(res, code, reason, message, {}, retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {});
     return true;
   };
 
@@ -133,26 +177,30 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
       return sendDriveError(res, 401, 'authError', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', { location: 'Authorization', locationType: 'header' });
     }
     const creates = method === 'POST' && (isUpload || path === '/drive/v3/files') && !isSessionChunk;
-    if (injectFailure(res, creates)) return void req.resume();
+    if (injectFailure(res, creates, isSessionChunk)) return void req.resume();
     if (isUpload) return uploads.handle(req, res, url);
 
     if (path === '/drive/v3/about' && method === 'GET') {
       const quota = { usage: String(store.usage()), usageInDrive: String(store.usage()), ...(options.quotaBytes ? { limit: String(options.quotaBytes) } : {}) };
       const about = { kind: 'drive#about', user: { kind: 'drive#user', displayName: 'Emulated User', emailAddress: 'user@emulator.invalid' }, storageQuota: quota };
-      return sendJson(res, 200, pick(about, parseFields(url.searchParams.get('fields') ?? '*')));
+      const sel = selectFields(res, url.searchParams.get('fields'), 'about', '*');
+      return sel && sendJson(res, 200, pick(about, sel));
     }
     if (path === '/drive/v3/files') {
       if (method === 'GET') return list(res, url);
       if (method === 'POST') {
         const meta = parseJson(res, await readSmallBody(req));
-        if (!meta) return;
+        if (!meta || !selectFields(res, url.searchParams.get('fields'), 'file', DEFAULT_FILE_FIELDS)) return;
         return reply(res, store.create(meta), url.searchParams.get('fields'));
       }
     }
     const m = /^\/drive\/v3\/files\/([^/]+)$/.exec(path);
     if (m) {
       const file = store.get(decodeURIComponent(m[1]!));
-      if (!file) return sendDriveError(res, 404, 'notFound', `File not found: ${decodeURIComponent(m[1]!)}.`, { location: 'fileId', locationType: 'parameter' });
+      // Without supportsAllDrives, Drive does not see shared-drive items at all.
+      const visible = file && (!file.driveId || url.searchParams.get('supportsAllDrives') === 'true');
+      if (!file || !visible) return sendDriveError(res, 404, 'notFound', `File not found: ${decodeURIComponent(m[1]!)}.`, { location: 'fileId', locationType: 'parameter' });
+      if (method !== 'DELETE' && !selectFields(res, url.searchParams.get('fields'), 'file', DEFAULT_FILE_FIELDS)) return void req.resume();
       if (method === 'GET' && url.searchParams.get('alt') === 'media') {
         if (!file.path) return sendDriveError(res, 403, 'fileNotDownloadable', 'Only files with binary content can be downloaded.');
         res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': file.size ?? 0 });
@@ -161,6 +209,9 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
       }
       if (method === 'GET') return reply(res, file, url.searchParams.get('fields'));
       if (method === 'DELETE') {
+        if (file.driveId && contentManagerOf.has(file.driveId)) {
+          return sendDriveError(res, 403, 'insufficientFilePermissions', 'The user does not have sufficient permissions for this file.');
+        }
         await store.delete(file.id);
         res.writeHead(204);
         return void res.end();
@@ -198,13 +249,8 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
     const page = matched.slice(offset, offset + pageSize);
     const next = offset + pageSize < matched.length ? Buffer.from(JSON.stringify({ offset: offset + pageSize, q })).toString('base64url') : undefined;
     const body = { kind: 'drive#fileList', incompleteSearch: false, ...(next ? { nextPageToken: next } : {}), files: page.map(toResource) };
-    let selector;
-    try {
-      selector = parseFields(url.searchParams.get('fields') ?? DEFAULT_LIST_FIELDS);
-    } catch {
-      return sendDriveError(res, 400, 'invalidParameter', 'Invalid field selection', { location: 'fields', locationType: 'parameter' });
-    }
-    sendJson(res, 200, pick(body, selector));
+    const selector = selectFields(res, url.searchParams.get('fields'), 'fileList', DEFAULT_LIST_FIELDS);
+    if (selector) sendJson(res, 200, pick(body, selector));
   };
 
   const server = createServer((req, res) => {
@@ -239,8 +285,20 @@ export async function startDriveEmulator(options: DriveEmulatorOptions = {}): Pr
     issueToken: () => auth.issue(),
     revokeTokens: () => auth.revokeAll(),
     tokensIssued: () => auth.issuedByEndpoint,
-    setFailure(kind, times) {
-      failure = kind ? { kind, left: times ?? -1 } : undefined;
+    setFailure(kind, times, options = {}) {
+      failure = kind ? { kind, left: times ?? -1, options } : undefined;
+    },
+    cutNextChunks(afterBytes, times = 1) {
+      uploads.cut = { bytes: afterBytes, left: times };
+    },
+    shortNextChunks(missing, times = 1) {
+      uploads.short = { bytes: missing, left: times };
+    },
+    expireSessions: () => uploads.expireAll(),
+    createSharedDrive(name, role = 'organizer') {
+      const id = store.createSharedDrive(name);
+      if (role === 'fileOrganizer') contentManagerOf.add(id);
+      return id;
     },
     corruptNextUploads(count = 1) {
       store.corruptUploads = count;

@@ -16,14 +16,21 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
  * Answers with Drive's error document:
  * `{ error: { code, message, errors: [{ domain, reason, message }], status } }`.
  */
-export function sendDriveError(res: ServerResponse, code: number, reason: string, message: string, extra: Record<string, string> = {}): void {
+export function sendDriveError(
+  res: ServerResponse,
+  code: number,
+  reason: string,
+  message: string,
+  extra: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): void {
   const status: Record<number, string> = {
     400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 503: 'UNAVAILABLE',
   };
   const domain = reason.includes('RateLimit') || reason === 'rateLimitExceeded' ? 'usageLimits' : 'global';
   sendJson(res, code, {
     error: { code, message, errors: [{ domain, reason, message, ...extra }], ...(status[code] ? { status: status[code] } : {}) },
-  });
+  }, headers);
 }
 
 /** Reads a small request body (metadata, token forms) into memory; larger bodies are refused. */

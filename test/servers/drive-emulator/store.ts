@@ -13,6 +13,8 @@ export const FOLDER_MIME = 'application/vnd.google-apps.folder';
 
 export interface FileRecord extends QueryableFile {
   id: string;
+  /** The shared drive holding the file (absent in My Drive). */
+  driveId?: string;
   /** Body on disk (absent for folders). */
   path?: string;
   size?: number;
@@ -51,8 +53,10 @@ export class FileStore {
       this.corruptUploads--;
       md5 = md5.replace(/^./, (c) => (c === '0' ? '1' : '0'));
     }
+    const driveId = parents.map((p) => this.files.get(p)?.driveId).find((d) => d !== undefined);
     const rec: FileRecord = {
       id: this.newId(),
+      ...(driveId ? { driveId } : {}),
       name: typeof meta.name === 'string' ? meta.name : 'Untitled',
       mimeType,
       parents,
@@ -63,6 +67,14 @@ export class FileStore {
     };
     this.files.set(rec.id, rec);
     return rec;
+  }
+
+  /** Adds a shared drive: its root is a folder whose id is the drive's id, as on Drive. */
+  createSharedDrive(name: string): string {
+    const id = `0ASd${randomBytes(8).toString('hex')}`;
+    const now = new Date().toISOString();
+    this.files.set(id, { id, driveId: id, name, mimeType: FOLDER_MIME, parents: [], trashed: false, createdTime: now, modifiedTime: now });
+    return id;
   }
 
   get(id: string): FileRecord | undefined {
@@ -96,6 +108,7 @@ export function toResource(f: FileRecord): Record<string, unknown> {
   return {
     kind: 'drive#file',
     id: f.id,
+    ...(f.driveId ? { driveId: f.driveId } : {}),
     name: f.name,
     mimeType: f.mimeType,
     parents: f.parents,
@@ -106,53 +119,3 @@ export function toResource(f: FileRecord): Record<string, unknown> {
   };
 }
 
-/** Drive v3's default fields when the request has no `fields`. */
-export const DEFAULT_FILE_FIELDS = 'kind,id,name,mimeType';
-export const DEFAULT_LIST_FIELDS = 'kind,incompleteSearch,nextPageToken,files(kind,id,name,mimeType)';
-
-type Selector = Map<string, Selector | true>;
-
-/** Parses a partial-response `fields` selector such as `nextPageToken, files(id,name)`; `*` selects all. */
-export function parseFields(fields: string): Selector {
-  const sel: Selector = new Map();
-  let i = 0;
-  const parseList = (into: Selector, closing: boolean) => {
-    while (i < fields.length) {
-      const m = /^\s*([A-Za-z_*][A-Za-z0-9_]*)\s*/.exec(fields.slice(i));
-      if (!m) throw new Error(`invalid fields selector: ${fields}`);
-      i += m[0].length;
-      const name = m[1]!;
-      if (fields[i] === '(') {
-        i++;
-        const inner: Selector = new Map();
-        parseList(inner, true);
-        into.set(name, inner);
-      } else {
-        into.set(name, true);
-      }
-      while (fields[i] === ' ') i++;
-      if (fields[i] === ',') { i++; continue; }
-      if (fields[i] === ')') {
-        if (!closing) throw new Error(`invalid fields selector: ${fields}`);
-        i++;
-        return;
-      }
-      if (i < fields.length) throw new Error(`invalid fields selector: ${fields}`);
-    }
-  };
-  parseList(sel, false);
-  return sel;
-}
-
-/** Applies a selector to a JSON object (arrays are filtered element by element). */
-export function pick(value: unknown, sel: Selector | true): unknown {
-  if (sel === true || sel.has('*')) return value;
-  if (Array.isArray(value)) return value.map((v) => pick(v, sel));
-  if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, sub] of sel) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v !== undefined) out[k] = pick(v, sub);
-  }
-  return out;
-}

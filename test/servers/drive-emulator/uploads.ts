@@ -21,6 +21,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { DEFAULT_FILE_FIELDS, selectFields } from './fields.js';
 import { bodyToFile, parseJson, readSmallBody, sendDriveError } from './respond.js';
 import type { FileRecord, FileStore } from './store.js';
 
@@ -35,15 +36,31 @@ interface Session {
   declaredTotal?: number;
   hash: Hash;
   done?: FileRecord;
-  /** Serializes PUTs on one session. */
-  busy: boolean;
+  /** Set by `expireAll`: the session URI answers 404 from then on. */
+  expired?: boolean;
+  /** Serializes requests on one session: each waits for the one before. */
+  queue: Promise<void>;
 }
+
+/** Faults a test arms on the next chunk PUTs (see the emulator's `cutNextChunks` / `shortNextChunks`). */
+interface ChunkFault { bytes: number; left: number }
 
 /** Sends the created file, filtered by the request's `fields`. */
 export type Reply = (res: ServerResponse, file: FileRecord, fields: string | null) => void;
 
 export class Uploads {
   private readonly sessions = new Map<string, Session>();
+  /** The next chunk PUTs are cut off (socket destroyed) after this many body bytes. */
+  cut?: ChunkFault;
+  /** The next chunk PUTs keep this many bytes fewer than they carried (rounded to whole 256 KiB units). */
+  short?: ChunkFault;
+
+  /** Expires every unfinished session: its URI answers 404 from now on, as an expired Drive session does. */
+  expireAll(): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (!s.done && !s.expired) { s.expired = true; n++; }
+    return n;
+  }
 
   constructor(private readonly store: FileStore, private readonly rootUrl: () => string, private readonly reply: Reply) {}
 
@@ -58,6 +75,7 @@ export class Uploads {
     if (req.method !== 'POST') return sendDriveError(res, 405, 'httpMethodNotAllowed', 'Method not allowed');
     const type = url.searchParams.get('uploadType');
     const fields = url.searchParams.get('fields');
+    if (!selectFields(res, fields, 'file', DEFAULT_FILE_FIELDS)) return void req.resume();
     if (type === 'resumable') return this.openSession(req, res, fields);
     if (type === 'multipart') return this.multipart(req, res, fields);
     if (type === 'media') return this.media(req, res, fields);
@@ -114,11 +132,12 @@ export class Uploads {
       received: 0,
       declaredTotal: declared !== undefined ? Number(declared) : undefined,
       hash: createHash('md5'),
-      busy: false,
+      queue: Promise.resolve(),
     };
     await (await open(session.path, 'w')).close();
     this.sessions.set(session.id, session);
-    const location = new URL('upload/drive/v3/files', this.rootUrl());
+    // Relative to the host the client asked for, so a proxy in between stays in the path of the chunks.
+    const location = new URL('upload/drive/v3/files', req.headers.host ? `http://${req.headers.host}/` : this.rootUrl());
     location.searchParams.set('uploadType', 'resumable');
     location.searchParams.set('upload_id', session.id);
     res.writeHead(200, { Location: location.href, 'Content-Length': 0 });
@@ -127,22 +146,20 @@ export class Uploads {
 
   private async sessionRequest(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
     const s = this.sessions.get(id);
-    if (!s) return sendDriveError(res, 404, 'notFound', 'Upload session not found or expired');
+    if (!s || s.expired) {
+      req.resume();
+      return sendDriveError(res, 404, 'notFound', 'Upload session not found or expired');
+    }
     if (req.method !== 'PUT' && req.method !== 'POST') return sendDriveError(res, 405, 'httpMethodNotAllowed', 'Method not allowed');
-    if (s.done) {
-      req.resume();
-      return this.reply(res, s.done, s.fields);
-    }
-    if (s.busy) {
-      req.resume();
-      return sendDriveError(res, 409, 'conflict', 'Another request is writing to this upload session');
-    }
-    s.busy = true;
-    try {
+    const turn = s.queue.then(async () => {
+      if (s.done) {
+        req.resume();
+        return this.reply(res, s.done, s.fields);
+      }
       await this.chunk(req, res, s);
-    } finally {
-      s.busy = false;
-    }
+    });
+    s.queue = turn.catch(() => {});
+    await turn;
   }
 
   private async chunk(req: IncomingMessage, res: ServerResponse, s: Session): Promise<void> {
@@ -167,12 +184,21 @@ export class Uploads {
         return sendDriveError(res, 400, 'badContent', 'Invalid request. Chunks other than the last must be a multiple of 256 KiB');
       }
       const tmp = this.store.tempPath();
+      const cut = take(this, 'cut');
+      if (cut) armCut(req, cut);
       try {
-        const n = await bodyToFile(req, tmp);
+        const n = await bodyToFile(req, tmp).catch(async () => undefined);
+        if (n === undefined) {
+          // The connection went away mid-chunk: keep the part that ends on a 256 KiB boundary, as Drive may.
+          const got = await stat(tmp).then((st) => st.size, () => 0);
+          const keepEnd = Math.floor((start + got) / CHUNK_QUANTUM) * CHUNK_QUANTUM;
+          if (keepEnd > s.received) await appendFrom(tmp, s.received - start, keepEnd - start, s);
+          return void res.destroy();
+        }
         if (n !== end - start + 1) return sendDriveError(res, 400, 'badContent', `Body has ${n} bytes, Content-Range says ${end - start + 1}`);
-        await appendFrom(tmp, s.received - start, s);
-      } catch {
-        return; // the client went away mid-chunk: the chunk is dropped
+        const short = take(this, 'short');
+        const keepEnd = short ? Math.max(start, Math.floor((end + 1 - short) / CHUNK_QUANTUM) * CHUNK_QUANTUM) : end + 1;
+        if (keepEnd > s.received) await appendFrom(tmp, s.received - start, keepEnd - start, s);
       } finally {
         await rm(tmp, { force: true });
       }
@@ -210,13 +236,30 @@ function parseContentRange(h: string | undefined, length: number): { start?: num
   return { start, end, total };
 }
 
-/** Appends the chunk file to the session, skipping `skip` bytes the session already holds; hashes what is appended. */
-async function appendFrom(chunkPath: string, skip: number, s: Session): Promise<void> {
-  const size = (await stat(chunkPath)).size;
-  if (skip >= size) return;
-  const src = createReadStream(chunkPath, { start: skip });
+/** Appends bytes `skip..upTo` of the chunk file to the session (it already holds the ones before `skip`); hashes what is appended. */
+async function appendFrom(chunkPath: string, skip: number, upTo: number, s: Session): Promise<void> {
+  if (skip >= upTo) return;
+  const src = createReadStream(chunkPath, { start: skip, end: upTo - 1 });
   await pipeline(src, async function* (st) { for await (const c of st) { s.hash.update(c as Buffer); yield c; } }, createWriteStream(s.path, { flags: 'a' }));
-  s.received += size - skip;
+  s.received += upTo - skip;
+}
+
+/** Uses up one armed fault of that kind: its byte count, or undefined when none is armed. */
+function take(u: Uploads, kind: 'cut' | 'short'): number | undefined {
+  const f = u[kind];
+  if (!f || f.left <= 0) return undefined;
+  f.left--;
+  if (f.left === 0) u[kind] = undefined;
+  return f.bytes;
+}
+
+/** Destroys the connection once `bytes` of this request's body have arrived. */
+function armCut(req: IncomingMessage, bytes: number): void {
+  let n = 0;
+  req.on('data', (c: Buffer) => {
+    n += c.length;
+    if (n >= bytes) req.socket.destroy();
+  });
 }
 
 async function hashFile(path: string): Promise<{ size: number; md5: string }> {

@@ -4,21 +4,25 @@ import { abortedError, StorageError } from '../../src/storage/errors.js';
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5_000;
 
+/** How long an interrupted upload keeps trying by default (the `resume_timeout` option of sftp and rsync). */
+export const DEFAULT_RESUME_TIMEOUT_MS = 120_000;
+
 /**
- * Waits between reconnection attempts. It gives up once `timeoutMs` have
- * passed since the last progress (or since it was made) and ends a wait at
- * once when `signal` fires.
+ * Waits between reconnection attempts of the SSH adapters. It gives up once
+ * `timeoutMs` have passed since the first failure after the last progress
+ * (so a long transfer that fails late still gets its full time to resume),
+ * and ends a wait at once when `signal` fires.
  */
 export class Backoff {
   private delay = FIRST_DELAY_MS;
-  private since = Date.now();
+  private since: number | undefined;
 
   constructor(private readonly target: string, private readonly timeoutMs: number, private readonly signal?: AbortSignal) {}
 
   /** The work moved on: the next failure starts a fresh outage. */
   progressed(): void {
     this.delay = FIRST_DELAY_MS;
-    this.since = Date.now();
+    this.since = undefined;
   }
 
   /**
@@ -29,6 +33,7 @@ export class Backoff {
   async wait(failure: StorageError, what: string): Promise<void> {
     if (this.signal?.aborted) throw abortedError(this.target, this.signal, what);
     if (this.timeoutMs === 0) throw failure;
+    this.since ??= Date.now();
     if (Date.now() - this.since > this.timeoutMs) {
       throw new StorageError('UNAVAILABLE', this.target, `${what}: gave up resuming after ${Math.round(this.timeoutMs / 1000)} s without progress (${failure.message})`, { cause: failure });
     }
