@@ -10,9 +10,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { abortedError, isStorageError, StorageError } from '../../src/storage/errors.js';
 import { displayEndpoint, fromS3Error, scrub } from './errors.js';
 import { choosePartSize } from './part-size.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS, withRequestRetry } from './request-retry.js';
 import { CountingStream, scopedClient } from './upload.js';
 
 /** How long the clean-up delete after a failed put may take. */
@@ -36,6 +38,10 @@ export interface S3Settings {
   listPageSize?: number;
   /** SDK attempts per request, including the first (default 3). */
   maxAttempts?: number;
+  /** How long one request of an upload (a part, the commit) is retried through an outage; default 300 s. */
+  retryWindowMs?: number;
+  /** Where retries and resumed uploads are reported. */
+  log?: Logger;
 }
 
 /**
@@ -55,6 +61,7 @@ export class S3Adapter implements StorageAdapter {
   private readonly client: S3Client;
   private readonly endpointLabel: string;
   private readonly secrets: string[];
+  private readonly log: Logger;
 
   constructor(readonly name: string, private readonly settings: S3Settings) {
     // Ferry supports Node 20, and the pinned SDK works there; its notice about future SDK releases would only
@@ -72,6 +79,7 @@ export class S3Adapter implements StorageAdapter {
     });
     this.endpointLabel = displayEndpoint(settings.endpoint, settings.region);
     this.secrets = settings.credentials ? [settings.credentials.secretAccessKey] : [];
+    this.log = settings.log ?? silentLogger;
   }
 
   /**
@@ -101,8 +109,24 @@ export class S3Adapter implements StorageAdapter {
     const onAbort = () => ctrl.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     let commitSent = false;
+    let retried = 0;
+    const retry = <T>(request: string, send: () => Promise<T>) => withRequestRetry(send, {
+      windowMs: this.settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_SECONDS * 1000,
+      signal: ctrl.signal,
+      convert: (err) => this.convert(err, `${what}: ${request}`, ctrl.signal),
+      onRetry: (attempt, delay, err) => {
+        retried++;
+        this.log.warn(`${err.message}; resuming in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
+      },
+    });
     const upload = new Upload({
-      client: scopedClient(this.client, ctrl.signal, () => this.refuseExisting(objectKey, ctrl.signal), () => { commitSent = true; }),
+      client: scopedClient(this.client, {
+        signal: ctrl.signal,
+        beforeCommit: () => retry('checking the key is free', () => this.refuseExisting(objectKey, ctrl.signal)),
+        onCommit: () => { commitSent = true; },
+        retry,
+        landed: (etag) => this.holds(objectKey, etag),
+      }),
       params: {
         Bucket: this.settings.bucket,
         Key: objectKey,
@@ -116,6 +140,7 @@ export class S3Adapter implements StorageAdapter {
     });
     try {
       await upload.done();
+      if (retried > 0) this.log.info(`${this.name}: stored ${this.url(objectKey)}, resumed ${retried} time(s) after transient failures`);
       return counter.bytes;
     } catch (err) {
       // Read before tearing down: destroying the streams makes the source report an error too.
@@ -241,6 +266,17 @@ export class S3Adapter implements StorageAdapter {
       throw e;
     }
     throw this.existsError(objectKey);
+  }
+
+  /** True when the object under `objectKey` has the ETag `etag` (the commit that seemed to fail went through). */
+  private async holds(objectKey: string, etag: string): Promise<boolean> {
+    if (!etag) return false;
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }), { abortSignal: AbortSignal.timeout(DISCARD_TIMEOUT_MS) });
+      return res.ETag === etag;
+    } catch {
+      return false;
+    }
   }
 
   private existsError(objectKey: string, cause?: unknown): StorageError {

@@ -64,7 +64,7 @@ testAdapterConformance('s3 (s3rver)', async () => ({
   adapter: (await freshAdapter()).adapter,
   unreachable: async () => new S3Adapter('offsite', {
     bucket: 'b', prefix: '', region: 'us-east-1', endpoint: `http://127.0.0.1:${await closedPort()}`, forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: S3_SECRET }, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: S3_SECRET }, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1, retryWindowMs: 0,
   }),
   secret: S3_SECRET,
 }));
