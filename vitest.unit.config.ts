@@ -20,6 +20,7 @@ export default defineConfig({
       'test/service/{scheduler,metrics}.test.ts',
       'test/state/lock.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',
+      'test/helpers/*.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
