@@ -110,7 +110,14 @@ export class S3Adapter implements StorageAdapter {
     signal?.addEventListener('abort', onAbort, { once: true });
     let commitSent = false;
     let retried = 0;
-    const retry = <T>(request: string, send: () => Promise<T>) => withRequestRetry(send, {
+    const inflight = new Set<Promise<unknown>>();
+    const retry = <T>(request: string, send: () => Promise<T>): Promise<T> => {
+      const p = retrying(request, send);
+      inflight.add(p);
+      void p.catch(() => {}).finally(() => inflight.delete(p));
+      return p;
+    };
+    const retrying = <T>(request: string, send: () => Promise<T>) => withRequestRetry(send, {
       windowMs: this.settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_SECONDS * 1000,
       signal: ctrl.signal,
       convert: (err) => this.convert(err, `${what}: ${request}`, ctrl.signal),
@@ -126,6 +133,8 @@ export class S3Adapter implements StorageAdapter {
         onCommit: () => { commitSent = true; },
         retry,
         landed: (etag) => this.holds(objectKey, etag),
+        abortFailed: (err) => this.log.warn(
+          `${this.convert(err, `abandoning the multipart upload of ${this.url(objectKey)}`).message}; its parts stay stored until a prune of this target removes them`),
       }),
       params: {
         Bucket: this.settings.bucket,
@@ -148,6 +157,8 @@ export class S3Adapter implements StorageAdapter {
       ctrl.abort();
       counter.destroy();
       input.destroy();
+      // Cancelled requests settle at once; once they have, nothing of this put is left on the wire.
+      await Promise.allSettled([...inflight]);
       const exists = isStorageError(err, 'EXISTS') || isStorageError(this.convert(err, what), 'EXISTS');
       // The key belongs to someone else when the commit was refused: never delete it.
       if (commitSent && !exists) await this.discard(objectKey);

@@ -55,6 +55,8 @@ export interface UploadScope {
    * commit would have made (its ETag matches).
    */
   landed(expectedEtag: string): Promise<boolean>;
+  /** The AbortMultipartUpload after a failure was refused or did not get through; the parts stay on the server. */
+  abortFailed(err: unknown): void;
 }
 
 /**
@@ -84,7 +86,10 @@ export interface UploadScope {
 export function scopedClient(client: S3Client, scope: UploadScope): S3Client {
   const sendAny = client.send.bind(client) as (c: unknown, o?: Record<string, unknown>) => Promise<unknown>;
   const send = async (command: unknown, options?: Record<string, unknown>): Promise<unknown> => {
-    if (isCommand(command, AbortMultipartUploadCommand)) return sendAny(command, options);
+    if (isCommand(command, AbortMultipartUploadCommand)) {
+      // A failed abort must not hide why the upload failed; the prune after a later run clears the upload.
+      return sendAny(command, options).catch((err: unknown) => { scope.abortFailed(err); return {}; });
+    }
     const signalled = () => sendAny(command, { ...options, abortSignal: scope.signal });
     const name = (command as object).constructor.name.replace(/Command$/, '');
     const partNumber = (command as { input: { PartNumber?: number } }).input.PartNumber;
