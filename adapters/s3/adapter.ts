@@ -1,4 +1,5 @@
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -9,10 +10,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
-import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter, UnfinishedUpload } from '../../src/storage/adapter.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { abortedError, isStorageError, StorageError } from '../../src/storage/errors.js';
 import { displayEndpoint, fromS3Error, scrub } from './errors.js';
+import { bucketVersioning, listMultipartUploads, purgeVersions, versioningReport, versionsAdvice } from './leftovers.js';
 import { choosePartSize } from './part-size.js';
 import { DEFAULT_RETRY_WINDOW_SECONDS, withRequestRetry } from './request-retry.js';
 import { CountingStream, scopedClient } from './upload.js';
@@ -62,6 +64,8 @@ export class S3Adapter implements StorageAdapter {
   private readonly endpointLabel: string;
   private readonly secrets: string[];
   private readonly log: Logger;
+  private versioning: Promise<boolean> | undefined;
+  private warnedVersions = false;
 
   constructor(readonly name: string, private readonly settings: S3Settings) {
     // Ferry supports Node 20, and the pinned SDK works there; its notice about future SDK releases would only
@@ -236,21 +240,67 @@ export class S3Adapter implements StorageAdapter {
     return out;
   }
 
-  /** Deletes the object. Idempotent: S3 answers a delete of a missing key with success. */
+  /**
+   * Deletes the object. Idempotent: S3 answers a delete of a missing key with
+   * success. On a bucket with versioning the old versions and delete markers
+   * of the key are deleted too, so nothing of it stays billed; when the
+   * credentials may not do that, the object is still removed and a warning
+   * (once per target) says that its versions remain.
+   */
   async remove(key: string, options: OpOptions = {}): Promise<void> {
     const objectKey = this.objectKey(key);
+    const what = `removing ${this.url(objectKey)}`;
     try {
       await this.client.send(
         new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }),
         { abortSignal: options.signal },
       );
     } catch (err) {
-      const e = this.convert(err, `removing ${this.url(objectKey)}`, options.signal);
+      const e = this.convert(err, what, options.signal);
+      if (e.code !== 'NOT_FOUND') throw e;
+    }
+    if (!(await this.versioned(options.signal))) return;
+    try {
+      await purgeVersions(this.client, this.settings.bucket, objectKey, options.signal);
+    } catch (err) {
+      const e = this.convert(err, `${what}: deleting its old versions`, options.signal);
+      if (e.code !== 'AUTH') throw e;
+      if (!this.warnedVersions) this.log.warn(`${e.message}. ${versionsAdvice(this.settings.bucket)}`);
+      this.warnedVersions = true;
+    }
+  }
+
+  async listUnfinished(prefix: string, options: OpOptions = {}): Promise<UnfinishedUpload[] | undefined> {
+    const base = this.settings.prefix;
+    let uploads;
+    try {
+      uploads = await listMultipartUploads(this.client, this.settings.bucket, base + prefix, options.signal);
+    } catch (err) {
+      throw this.convert(err, `listing unfinished uploads under ${this.url(base + prefix)}`, options.signal);
+    }
+    return uploads
+      ?.map((u) => ({ ...u, key: u.key.slice(base.length) }))
+      .filter((u) => u.key.length > 0 && !u.key.includes('/'));
+  }
+
+  async abortUnfinished(upload: UnfinishedUpload, options: OpOptions = {}): Promise<void> {
+    const objectKey = this.objectKey(upload.key);
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: objectKey, UploadId: upload.id }),
+        { abortSignal: options.signal },
+      );
+    } catch (err) {
+      const e = this.convert(err, `aborting the unfinished upload of ${this.url(objectKey)}`, options.signal);
       if (e.code !== 'NOT_FOUND') throw e;
     }
   }
 
-  /** Checks that the bucket exists and the credentials may use it (HeadBucket). */
+  /**
+   * Checks that the bucket exists and the credentials may use it
+   * (HeadBucket), and says whether it keeps old versions and whether these
+   * credentials can delete them.
+   */
   async probe(options: OpOptions = {}): Promise<string[]> {
     const what = `checking bucket "${this.settings.bucket}" at ${this.endpointLabel}`;
     try {
@@ -260,7 +310,18 @@ export class S3Adapter implements StorageAdapter {
       if (e.code !== 'NOT_FOUND') throw e;
       throw new StorageError('CONFIG', this.name, `bucket "${this.settings.bucket}" does not exist at ${this.endpointLabel}`, { cause: err });
     }
-    return [`bucket ${this.url(this.settings.prefix)} at ${this.endpointLabel}`];
+    const versions = await versioningReport(this.client, this.settings.bucket, this.settings.prefix, options.signal)
+      .catch((err: unknown) => { throw this.convert(err, 'listing object versions', options.signal); });
+    return [`bucket ${this.url(this.settings.prefix)} at ${this.endpointLabel}`, ...versions];
+  }
+
+  /** Whether removals must also delete versions; asked once per adapter. */
+  private versioned(signal?: AbortSignal): Promise<boolean> {
+    this.versioning ??= bucketVersioning(this.client, this.settings.bucket, signal).then((v) => v !== 'off', () => {
+      this.versioning = undefined;
+      return false;
+    });
+    return this.versioning;
   }
 
   async close(): Promise<void> {

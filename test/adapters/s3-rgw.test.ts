@@ -3,7 +3,8 @@ import { afterAll } from 'vitest';
 import { S3Adapter } from '../../adapters/s3/adapter.js';
 import { MIN_PART_SIZE } from '../../adapters/s3/part-size.js';
 import { closedPort, testAdapterConformance } from '../conformance/suite.js';
-import { createRgwBucket, startCephRgw, type RgwHandle } from '../servers/ceph-rgw.js';
+import { createRgwBucket, rgwClient, startCephRgw, type RgwHandle } from '../servers/ceph-rgw.js';
+import { testS3Leftovers } from './s3-leftovers.js';
 import { testS3FaultRecovery } from './s3-fault-cases.js';
 
 // The same contract and fault cases as against s3rver, against Ceph's RADOS Gateway: a production S3
@@ -34,4 +35,9 @@ testAdapterConformance('s3 (Ceph RGW)', async () => {
 testS3FaultRecovery('s3 (Ceph RGW)', async () => {
   const handle = await rgw();
   return { port: handle.port, credentials: handle.credentials, freshBucket: () => createRgwBucket(handle) };
+});
+
+testS3Leftovers('s3 (Ceph RGW)', async () => {
+  const handle = await rgw();
+  return { endpoint: handle.endpoint, credentials: handle.credentials, freshBucket: () => createRgwBucket(handle), client: () => rgwClient(handle) };
 });

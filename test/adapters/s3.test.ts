@@ -13,6 +13,7 @@ import type { PutBody } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
 import { isStorageError, StorageError } from '../../src/storage/errors.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
+import { applyPrune } from '../../src/retention/prune.js';
 import { testS3FaultRecovery } from './s3-fault-cases.js';
 import { createBucket, S3RVER_CREDENTIALS, s3rverClient, startS3rver, type S3rverHandle } from '../servers/s3rver.js';
 
@@ -253,4 +254,45 @@ testS3FaultRecovery('s3 (s3rver)', async () => {
       return bucket;
     },
   };
+});
+
+describe('s3: prune on servers without multipart listing or abort', () => {
+  it('a server that cannot list or abort unfinished uploads makes prune warn, never fail', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    let listing: 'unsupported' | 'old upload' = 'unsupported';
+    const http = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const url = req.url ?? '';
+        if (req.method === 'GET' && url.includes('uploads') && listing === 'unsupported') {
+          res.writeHead(501, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>');
+        } else if (req.method === 'GET' && url.includes('uploads')) {
+          res.writeHead(200, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>b</Bucket><IsTruncated>false</IsTruncated>'
+            + '<Upload><Key>mss/mss-20260101T000000Z.tar.gz</Key><UploadId>u1</UploadId><Initiated>2026-01-01T00:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>');
+        } else {
+          res.writeHead(405, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>MethodNotAllowed</Code><Message>The specified method is not allowed against this resource.</Message></Error>');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const adapter = new S3Adapter('cloud', {
+      bucket: 'b', prefix: 'mss/', region: 'us-east-1', endpoint: `http://127.0.0.1:${(http.address() as { port: number }).port}`, forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
+    });
+    const empty = { decisions: [], orphanManifests: [] };
+    try {
+      const unsupported = await applyPrune(adapter, 'mss', empty);
+      expect(unsupported.errors).toEqual([]);
+      expect(unsupported.warnings).toEqual(['the server cannot list unfinished uploads; parts left by a killed run cannot be cleaned up by Ferry']);
+      listing = 'old upload';
+      const refused = await applyPrune(adapter, 'mss', empty);
+      expect(refused.errors).toEqual([]);
+      expect(refused.abortedUploads).toEqual([]);
+      expect(refused.warnings).toHaveLength(1);
+      expect(refused.warnings[0]).toMatch(/^could not abort the unfinished upload of mss-20260101T000000Z\.tar\.gz .*MethodNotAllowed/);
+    } finally {
+      await adapter.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
 });
