@@ -61,6 +61,7 @@ export interface S3Settings {
 export class S3Adapter implements StorageAdapter {
   readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly client: S3Client;
+  private readonly uploadClient: S3Client;
   private readonly endpointLabel: string;
   private readonly secrets: string[];
   private readonly log: Logger;
@@ -71,16 +72,18 @@ export class S3Adapter implements StorageAdapter {
     // Ferry supports Node 20, and the pinned SDK works there; its notice about future SDK releases would only
     // add a multi-line warning to every run's log.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    const config = {
       region: settings.region,
       endpoint: settings.endpoint,
       forcePathStyle: settings.forcePathStyle,
       credentials: settings.credentials,
-      maxAttempts: settings.maxAttempts ?? 3,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 15_000 },
-    });
+    } as const;
+    this.client = new S3Client({ ...config, maxAttempts: settings.maxAttempts ?? 3 });
+    // Upload requests are repeated by `withRequestRetry` alone, so every retry is paced, counted and logged once.
+    this.uploadClient = new S3Client({ ...config, maxAttempts: 1 });
     this.endpointLabel = displayEndpoint(settings.endpoint, settings.region);
     this.secrets = settings.credentials ? [settings.credentials.secretAccessKey] : [];
     this.log = settings.log ?? silentLogger;
@@ -131,7 +134,7 @@ export class S3Adapter implements StorageAdapter {
       },
     });
     const upload = new Upload({
-      client: scopedClient(this.client, {
+      client: scopedClient(this.uploadClient, {
         signal: ctrl.signal,
         beforeCommit: () => retry('checking the key is free', () => this.refuseExisting(objectKey, ctrl.signal)),
         onCommit: () => { commitSent = true; },
@@ -326,6 +329,7 @@ export class S3Adapter implements StorageAdapter {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.uploadClient.destroy();
   }
 
   /** Rejects with EXISTS when the key is there already (the check for servers that ignore If-None-Match). */
