@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { S3Adapter, type S3Settings } from '../../adapters/s3/adapter.js';
 import s3Definition, { s3Options } from '../../adapters/s3/index.js';
@@ -13,6 +13,7 @@ import type { PutBody } from '../../src/storage/adapter.js';
 import { bufferBody, streamBody } from '../../src/storage/body.js';
 import { isStorageError, StorageError } from '../../src/storage/errors.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS, retryAfterMs, withRequestRetry } from '../../adapters/s3/request-retry.js';
 import { applyPrune } from '../../src/retention/prune.js';
 import { testS3FaultRecovery } from './s3-fault-cases.js';
 import { createBucket, S3RVER_CREDENTIALS, s3rverClient, startS3rver, type S3rverHandle } from '../servers/s3rver.js';
@@ -294,5 +295,35 @@ describe('s3: prune on servers without multipart listing or abort', () => {
       await adapter.close();
       await new Promise((resolve) => http.close(resolve));
     }
+  });
+});
+
+describe('s3: how long an upload request is retried', () => {
+  it('with the default window a part keeps being retried through a 60 s outage, then gives up after the window', async () => {
+    vi.useFakeTimers();
+    try {
+      let attempts = 0;
+      const outage = new StorageError('UNAVAILABLE', 'cloud', 'cannot reach the server (ECONNREFUSED)');
+      const done = withRequestRetry(async () => { attempts++; throw outage; }, {
+        windowMs: DEFAULT_RETRY_WINDOW_SECONDS * 1000, signal: new AbortController().signal, convert: (e) => e as StorageError,
+      }).then(() => 'resolved', (e: unknown) => e);
+      await vi.advanceTimersByTimeAsync(61_000);
+      const at60s = attempts;
+      expect(at60s).toBeGreaterThan(5);
+      await vi.advanceTimersByTimeAsync(DEFAULT_RETRY_WINDOW_SECONDS * 1000);
+      expect(await done).toBe(outage);
+      expect(attempts).toBeGreaterThan(at60s);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('Retry-After is read as seconds or as an HTTP date', () => {
+    const now = Date.parse('2026-12-01T00:00:00Z');
+    const withHeader = (value: string) => ({ $response: { headers: { 'retry-after': value } } });
+    expect(retryAfterMs(withHeader('7'), now)).toBe(7000);
+    expect(retryAfterMs(withHeader('Tue, 01 Dec 2026 00:00:30 GMT'), now)).toBe(30_000);
+    expect(retryAfterMs(withHeader('soon'), now)).toBeUndefined();
+    expect(retryAfterMs(new Error('no response'), now)).toBeUndefined();
   });
 });
