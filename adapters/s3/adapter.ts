@@ -16,7 +16,7 @@ import { abortedError, isStorageError, StorageError } from '../../src/storage/er
 import { displayEndpoint, fromS3Error, scrub } from './errors.js';
 import { bucketVersioning, listMultipartUploads, purgeVersions, versioningReport, versionsAdvice } from './leftovers.js';
 import { choosePartSize } from './part-size.js';
-import { DEFAULT_RETRY_WINDOW_SECONDS, withRequestRetry } from './request-retry.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS, UploadRetries } from './request-retry.js';
 import { CountingStream, scopedClient } from './upload.js';
 
 /** How long the clean-up delete after a failed put may take. */
@@ -116,23 +116,13 @@ export class S3Adapter implements StorageAdapter {
     const onAbort = () => ctrl.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     let commitSent = false;
-    let retried = 0;
-    const inflight = new Set<Promise<unknown>>();
-    const retry = <T>(request: string, send: () => Promise<T>): Promise<T> => {
-      const p = retrying(request, send);
-      inflight.add(p);
-      void p.catch(() => {}).finally(() => inflight.delete(p));
-      return p;
-    };
-    const retrying = <T>(request: string, send: () => Promise<T>) => withRequestRetry(send, {
+    const retries = new UploadRetries({
       windowMs: this.settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_SECONDS * 1000,
       signal: ctrl.signal,
-      convert: (err) => this.convert(err, `${what}: ${request}`, ctrl.signal),
-      onRetry: (attempt, delay, err) => {
-        retried++;
-        this.log.warn(`${err.message}; resuming in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
-      },
+      log: this.log,
+      convert: (err, request) => this.convert(err, `${what}: ${request}`, ctrl.signal),
     });
+    const retry = <T>(request: string, send: () => Promise<T>) => retries.run(request, send);
     const upload = new Upload({
       client: scopedClient(this.uploadClient, {
         signal: ctrl.signal,
@@ -156,7 +146,7 @@ export class S3Adapter implements StorageAdapter {
     });
     try {
       await upload.done();
-      if (retried > 0) this.log.info(`${this.name}: stored ${this.url(objectKey)}, resumed ${retried} time(s) after transient failures`);
+      if (retries.retried > 0) this.log.info(`${this.name}: stored ${this.url(objectKey)}, resumed ${retries.retried} time(s) after transient failures`);
       return counter.bytes;
     } catch (err) {
       // Read before tearing down: destroying the streams makes the source report an error too.
@@ -165,7 +155,7 @@ export class S3Adapter implements StorageAdapter {
       counter.destroy();
       input.destroy();
       // Cancelled requests settle at once; once they have, nothing of this put is left on the wire.
-      await Promise.allSettled([...inflight]);
+      await retries.settled();
       const exists = isStorageError(err, 'EXISTS') || isStorageError(this.convert(err, what), 'EXISTS');
       // The key belongs to someone else when the commit was refused: never delete it.
       if (commitSent && !exists) await this.discard(objectKey);

@@ -1,3 +1,4 @@
+import type { Logger } from '../../src/log.js';
 import { isRetryable, type StorageError } from '../../src/storage/errors.js';
 import { sleep } from '../../src/storage/wrappers/retry.js';
 
@@ -63,4 +64,44 @@ export function retryAfterMs(err: unknown, now = Date.now()): number | undefined
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * The retries of one upload: every request goes through `run`, which
+ * retries it (see `withRequestRetry`), logs each retry as a warning and
+ * counts it, and remembers it until it settles, so a failed upload can wait
+ * until nothing of it is left on the wire (`settled`).
+ */
+export class UploadRetries {
+  /** Retries so far, over all requests of the upload. */
+  retried = 0;
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: {
+    windowMs: number;
+    signal: AbortSignal;
+    log: Logger;
+    /** Converts an error of the request named `request`. */
+    convert(err: unknown, request: string): StorageError;
+  }) {}
+
+  run<T>(request: string, send: () => Promise<T>): Promise<T> {
+    const p = withRequestRetry(send, {
+      windowMs: this.opts.windowMs,
+      signal: this.opts.signal,
+      convert: (err) => this.opts.convert(err, request),
+      onRetry: (attempt, delay, err) => {
+        this.retried++;
+        this.opts.log.warn(`${err.message}; resuming in ${(delay / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
+      },
+    });
+    this.inflight.add(p);
+    void p.catch(() => {}).finally(() => this.inflight.delete(p));
+    return p;
+  }
+
+  /** Resolves once every request started so far has settled. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inflight]);
+  }
 }
