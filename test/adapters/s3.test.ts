@@ -327,3 +327,41 @@ describe('s3: how long an upload request is retried', () => {
     expect(retryAfterMs(new Error('no response'), now)).toBeUndefined();
   });
 });
+
+describe('s3: a commit whose answer was lost', () => {
+  it('a put whose first PutObject went through but whose answer was lost is not reported as EXISTS on the retry', async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    const { createHash } = await import('node:crypto');
+    let storedEtag: string | undefined;
+    const seen: string[] = [];
+    const http = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (d: Buffer) => chunks.push(d));
+      req.on('end', () => {
+        seen.push(req.method ?? '');
+        if (req.method === 'HEAD') {
+          if (!storedEtag) return void res.writeHead(404).end();
+          return void res.writeHead(200, { etag: storedEtag, 'content-length': '4' }).end();
+        }
+        if (req.method === 'PUT' && !storedEtag) {
+          storedEtag = `"${createHash('md5').update(Buffer.concat(chunks)).digest('hex')}"`;
+          return void req.socket.destroy(); // committed, but the answer never reaches the client
+        }
+        res.writeHead(412, { 'content-type': 'application/xml' }).end(
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>');
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const adapter = new S3Adapter('cloud', {
+      bucket: 'b', prefix: 'mss/', region: 'us-east-1', endpoint: `http://127.0.0.1:${(http.address() as { port: number }).port}`, forcePathStyle: true,
+      credentials: S3RVER_CREDENTIALS, partSize: MIN_PART_SIZE, queueSize: 1, maxAttempts: 1,
+    });
+    try {
+      expect(await adapter.put('mss-20260101T000000Z.tar.gz', bufferBody('mine'))).toBe(4);
+      expect(seen).toEqual(['HEAD', 'PUT', 'PUT', 'HEAD']);
+    } finally {
+      await adapter.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
