@@ -17,6 +17,8 @@ export interface RgwHandle {
   port: number;
   /** The keys of the S3 user created for the tests. */
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Creates another S3 user (`uid`) with random keys, e.g. one that a bucket policy restricts. */
+  addUser(uid: string): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   /** How long the cluster took to come up, in milliseconds (for the log of slow CI runs). */
   startupMs: number;
   /** Stops the gateway, the OSD and the monitor by PID and removes the cluster's directory. Safe to call twice. */
@@ -70,10 +72,14 @@ export async function startCephRgw(): Promise<RgwHandle> {
       for (const c of children) if (c.exitCode !== null) throw new Error(`${String(c.spawnargs[0])} exited with ${c.exitCode}; see ${dir}`);
       return fetch(endpoint).then((r) => r.ok, () => false);
     }, { what: 'radosgw to answer', timeout: 120_000, interval: 100 });
-    const credentials = { accessKeyId: `FERRY${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('hex') };
-    await run('radosgw-admin', ['-c', conf, '-n', 'client.admin', 'user', 'create', '--uid', 'ferry', '--display-name', 'ferry',
-      '--access-key', credentials.accessKeyId, '--secret-key', credentials.secretAccessKey]);
-    return { endpoint, port: rgwPort, credentials, startupMs: Date.now() - started, stop };
+    const addUser = async (uid: string) => {
+      const keys = { accessKeyId: `FERRY${randomBytes(6).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(20).toString('hex') };
+      await run('radosgw-admin', ['-c', conf, '-n', 'client.admin', 'user', 'create', '--uid', uid, '--display-name', uid,
+        '--access-key', keys.accessKeyId, '--secret-key', keys.secretAccessKey]);
+      return keys;
+    };
+    const credentials = await addUser('ferry');
+    return { endpoint, port: rgwPort, credentials, addUser, startupMs: Date.now() - started, stop };
   } catch (err) {
     await stop();
     throw err;
