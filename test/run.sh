@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite: installs the system packages the tests drive for real
-# (age, pigz, OpenSSH server, rsync, PostgreSQL), builds, and runs vitest.
+# (age, pigz, OpenSSH server, rsync, PostgreSQL, Ceph's RADOS Gateway), builds, and runs vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,11 @@ command -v rsync >/dev/null || need+=(rsync)
 command -v rclone >/dev/null || need+=(rclone)   # rclone serve sftp: an SFTP server other than OpenSSH
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# A single-node Ceph cluster with a RADOS Gateway: the real S3 server of the s3 tests.
+command -v ceph-mon >/dev/null || need+=(ceph-mon)
+command -v ceph-osd >/dev/null || need+=(ceph-osd)
+command -v radosgw >/dev/null || need+=(radosgw)
+{ command -v ceph && command -v ceph-authtool && command -v monmaptool; } >/dev/null || need+=(ceph-common)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -1,4 +1,5 @@
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -9,10 +10,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { addAbortSignal, pipeline, Readable } from 'node:stream';
-import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
+import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter, UnfinishedUpload } from '../../src/storage/adapter.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { abortedError, isStorageError, StorageError } from '../../src/storage/errors.js';
 import { displayEndpoint, fromS3Error, scrub } from './errors.js';
+import { bucketVersioning, listMultipartUploads, purgeVersions, versioningReport, versionsAdvice } from './leftovers.js';
 import { choosePartSize } from './part-size.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS, UploadRetries } from './request-retry.js';
 import { CountingStream, scopedClient } from './upload.js';
 
 /** How long the clean-up delete after a failed put may take. */
@@ -36,6 +40,10 @@ export interface S3Settings {
   listPageSize?: number;
   /** SDK attempts per request, including the first (default 3). */
   maxAttempts?: number;
+  /** How long one request of an upload (a part, the commit) is retried through an outage; default 300 s. */
+  retryWindowMs?: number;
+  /** Where retries and resumed uploads are reported. */
+  log?: Logger;
 }
 
 /**
@@ -53,25 +61,32 @@ export interface S3Settings {
 export class S3Adapter implements StorageAdapter {
   readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly client: S3Client;
+  private readonly uploadClient: S3Client;
   private readonly endpointLabel: string;
   private readonly secrets: string[];
+  private readonly log: Logger;
+  private versioning: Promise<boolean> | undefined;
+  private warnedVersions = false;
 
   constructor(readonly name: string, private readonly settings: S3Settings) {
     // Ferry supports Node 20, and the pinned SDK works there; its notice about future SDK releases would only
     // add a multi-line warning to every run's log.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    const config = {
       region: settings.region,
       endpoint: settings.endpoint,
       forcePathStyle: settings.forcePathStyle,
       credentials: settings.credentials,
-      maxAttempts: settings.maxAttempts ?? 3,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: 15_000 },
-    });
+    } as const;
+    this.client = new S3Client({ ...config, maxAttempts: settings.maxAttempts ?? 3 });
+    // Upload requests are repeated by `withRequestRetry` alone, so every retry is paced, counted and logged once.
+    this.uploadClient = new S3Client({ ...config, maxAttempts: 1 });
     this.endpointLabel = displayEndpoint(settings.endpoint, settings.region);
     this.secrets = settings.credentials ? [settings.credentials.secretAccessKey] : [];
+    this.log = settings.log ?? silentLogger;
   }
 
   /**
@@ -101,8 +116,23 @@ export class S3Adapter implements StorageAdapter {
     const onAbort = () => ctrl.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
     let commitSent = false;
+    const retries = new UploadRetries({
+      windowMs: this.settings.retryWindowMs ?? DEFAULT_RETRY_WINDOW_SECONDS * 1000,
+      signal: ctrl.signal,
+      log: this.log,
+      convert: (err, request) => this.convert(err, `${what}: ${request}`, ctrl.signal),
+    });
+    const retry = <T>(request: string, send: () => Promise<T>) => retries.run(request, send);
     const upload = new Upload({
-      client: scopedClient(this.client, ctrl.signal, () => this.refuseExisting(objectKey, ctrl.signal), () => { commitSent = true; }),
+      client: scopedClient(this.uploadClient, {
+        signal: ctrl.signal,
+        beforeCommit: () => retry('checking the key is free', () => this.refuseExisting(objectKey, ctrl.signal)),
+        onCommit: () => { commitSent = true; },
+        retry,
+        landed: (etag) => this.holds(objectKey, etag),
+        abortFailed: (err) => this.log.warn(
+          `${this.convert(err, `abandoning the multipart upload of ${this.url(objectKey)}`).message}; its parts stay stored until a prune of this target removes them`),
+      }),
       params: {
         Bucket: this.settings.bucket,
         Key: objectKey,
@@ -116,6 +146,7 @@ export class S3Adapter implements StorageAdapter {
     });
     try {
       await upload.done();
+      if (retries.retried > 0) this.log.info(`${this.name}: stored ${this.url(objectKey)}, resumed ${retries.retried} time(s) after transient failures`);
       return counter.bytes;
     } catch (err) {
       // Read before tearing down: destroying the streams makes the source report an error too.
@@ -123,6 +154,8 @@ export class S3Adapter implements StorageAdapter {
       ctrl.abort();
       counter.destroy();
       input.destroy();
+      // Cancelled requests settle at once; once they have, nothing of this put is left on the wire.
+      await retries.settled();
       const exists = isStorageError(err, 'EXISTS') || isStorageError(this.convert(err, what), 'EXISTS');
       // The key belongs to someone else when the commit was refused: never delete it.
       if (commitSent && !exists) await this.discard(objectKey);
@@ -200,21 +233,67 @@ export class S3Adapter implements StorageAdapter {
     return out;
   }
 
-  /** Deletes the object. Idempotent: S3 answers a delete of a missing key with success. */
+  /**
+   * Deletes the object. Idempotent: S3 answers a delete of a missing key with
+   * success. On a bucket with versioning the old versions and delete markers
+   * of the key are deleted too, so nothing of it stays billed; when the
+   * credentials may not do that, the object is still removed and a warning
+   * (once per target) says that its versions remain.
+   */
   async remove(key: string, options: OpOptions = {}): Promise<void> {
     const objectKey = this.objectKey(key);
+    const what = `removing ${this.url(objectKey)}`;
     try {
       await this.client.send(
         new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }),
         { abortSignal: options.signal },
       );
     } catch (err) {
-      const e = this.convert(err, `removing ${this.url(objectKey)}`, options.signal);
+      const e = this.convert(err, what, options.signal);
+      if (e.code !== 'NOT_FOUND') throw e;
+    }
+    if (!(await this.versioned(options.signal))) return;
+    try {
+      await purgeVersions(this.client, this.settings.bucket, objectKey, options.signal);
+    } catch (err) {
+      const e = this.convert(err, `${what}: deleting its old versions`, options.signal);
+      if (e.code !== 'AUTH') throw e;
+      if (!this.warnedVersions) this.log.warn(`${e.message}. ${versionsAdvice(this.settings.bucket)}`);
+      this.warnedVersions = true;
+    }
+  }
+
+  async listUnfinished(prefix: string, options: OpOptions = {}): Promise<UnfinishedUpload[] | undefined> {
+    const base = this.settings.prefix;
+    let uploads;
+    try {
+      uploads = await listMultipartUploads(this.client, this.settings.bucket, base + prefix, options.signal);
+    } catch (err) {
+      throw this.convert(err, `listing unfinished uploads under ${this.url(base + prefix)}`, options.signal);
+    }
+    return uploads
+      ?.map((u) => ({ ...u, key: u.key.slice(base.length) }))
+      .filter((u) => u.key.length > 0 && !u.key.includes('/'));
+  }
+
+  async abortUnfinished(upload: UnfinishedUpload, options: OpOptions = {}): Promise<void> {
+    const objectKey = this.objectKey(upload.key);
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.settings.bucket, Key: objectKey, UploadId: upload.id }),
+        { abortSignal: options.signal },
+      );
+    } catch (err) {
+      const e = this.convert(err, `aborting the unfinished upload of ${this.url(objectKey)}`, options.signal);
       if (e.code !== 'NOT_FOUND') throw e;
     }
   }
 
-  /** Checks that the bucket exists and the credentials may use it (HeadBucket). */
+  /**
+   * Checks that the bucket exists and the credentials may use it
+   * (HeadBucket), and says whether it keeps old versions and whether these
+   * credentials can delete them.
+   */
   async probe(options: OpOptions = {}): Promise<string[]> {
     const what = `checking bucket "${this.settings.bucket}" at ${this.endpointLabel}`;
     try {
@@ -224,11 +303,23 @@ export class S3Adapter implements StorageAdapter {
       if (e.code !== 'NOT_FOUND') throw e;
       throw new StorageError('CONFIG', this.name, `bucket "${this.settings.bucket}" does not exist at ${this.endpointLabel}`, { cause: err });
     }
-    return [`bucket ${this.url(this.settings.prefix)} at ${this.endpointLabel}`];
+    const versions = await versioningReport(this.client, this.settings.bucket, this.settings.prefix, options.signal)
+      .catch((err: unknown) => { throw this.convert(err, 'listing object versions', options.signal); });
+    return [`bucket ${this.url(this.settings.prefix)} at ${this.endpointLabel}`, ...versions];
+  }
+
+  /** Whether removals must also delete versions; asked once per adapter. */
+  private versioned(signal?: AbortSignal): Promise<boolean> {
+    this.versioning ??= bucketVersioning(this.client, this.settings.bucket, signal).then((v) => v !== 'off', () => {
+      this.versioning = undefined;
+      return false;
+    });
+    return this.versioning;
   }
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.uploadClient.destroy();
   }
 
   /** Rejects with EXISTS when the key is there already (the check for servers that ignore If-None-Match). */
@@ -241,6 +332,17 @@ export class S3Adapter implements StorageAdapter {
       throw e;
     }
     throw this.existsError(objectKey);
+  }
+
+  /** True when the object under `objectKey` has the ETag `etag` (the commit that seemed to fail went through). */
+  private async holds(objectKey: string, etag: string): Promise<boolean> {
+    if (!etag) return false;
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: objectKey }), { abortSignal: AbortSignal.timeout(DISCARD_TIMEOUT_MS) });
+      return res.ETag === etag;
+    } catch {
+      return false;
+    }
   }
 
   private existsError(objectKey: string, cause?: unknown): StorageError {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
+import { DEFAULT_RETRY_WINDOW_SECONDS } from './request-retry.js';
 import { DEFAULT_PART_SIZE, DEFAULT_QUEUE_SIZE, MAX_PART_SIZE, MIN_PART_SIZE } from './part-size.js';
 
 export const s3Options = {
@@ -50,13 +51,27 @@ export const s3Options = {
     .max(16)
     .default(DEFAULT_QUEUE_SIZE)
     .describe('Parts uploaded in parallel; memory is about part size x (queue_size + 1)'),
+  /**
+   * Seconds one request of an upload (a part, the commit) keeps being
+   * retried, with backoff that honours `Retry-After`, when the connection is
+   * refused or reset or the server answers 5xx or 429 (default 300). The
+   * part is resent from memory; the multipart upload is only abandoned when
+   * this runs out or the run is aborted.
+   */
+  retry_window: z
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(DEFAULT_RETRY_WINDOW_SECONDS)
+    .describe('Seconds one part (or the commit) is retried through an outage before the upload is abandoned'),
 };
 
 export default defineAdapter({
   type: 's3',
   options: s3Options,
   location: (options) => `s3 ${endpointOf(options.endpoint)} bucket ${options.bucket} prefix ${JSON.stringify(options.prefix)}`,
-  async create(name, options) {
+  async create(name, options, context) {
     const keyId = options.access_key_id;
     const secretKey = options.secret_access_key;
     if ((keyId === undefined) !== (secretKey === undefined)) {
@@ -73,6 +88,8 @@ export default defineAdapter({
       storageClass: options.storage_class,
       partSize: options.part_size,
       queueSize: options.queue_size,
+      retryWindowMs: options.retry_window * 1000,
+      log: context.log,
     });
   },
 });

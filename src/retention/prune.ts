@@ -20,6 +20,8 @@ export interface PruneOptions {
   dryRun?: boolean;
   /** Checked before each archive; an archive whose file is already gone still gets its manifest removed. */
   signal?: AbortSignal;
+  /** The time unfinished uploads are aged against (default: now). */
+  now?: Date;
 }
 
 export interface PruneFailure {
@@ -36,7 +38,14 @@ export interface PruneResult {
   orphanManifests: string[];
   /** One entry per removal that failed; a failure never stops the others. */
   errors: PruneFailure[];
+  /** Unfinished uploads of this job's archives, older than 24 hours, that were aborted (in a dry run: would be). */
+  abortedUploads: string[];
+  /** What could not be cleaned up but does not fail the prune (a server without multipart listing, ...). */
+  warnings: string[];
 }
+
+/** Unfinished uploads younger than this may belong to a run still in progress. */
+const UNFINISHED_MAX_AGE_MS = 24 * 3600 * 1000;
 
 /**
  * Reads the target's catalog and plans retention for it. The catalog only
@@ -80,7 +89,7 @@ export async function applyPrune(
   options: PruneOptions = {},
 ): Promise<PruneResult> {
   const { signal, dryRun = false } = options;
-  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [] };
+  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [], abortedUploads: [], warnings: [] };
 
   for (const decision of plan.decisions) {
     if (decision.action !== 'delete' || !parseArchiveName(decision.name, job)) continue;
@@ -120,7 +129,48 @@ export async function applyPrune(
       result.errors.push({ name: manifest, error: asError(err) });
     }
   }
+  await sweepUnfinished(adapter, job, result, options);
   return result;
+}
+
+/**
+ * Aborts the unfinished uploads a killed run left behind: only those named
+ * like one of this job's archives (or their manifests) and started more than
+ * 24 hours before `now`. A backend that cannot list or abort them is a
+ * warning, never a failed prune.
+ */
+async function sweepUnfinished(adapter: StorageAdapter, job: string, result: PruneResult, options: PruneOptions): Promise<void> {
+  if (!adapter.listUnfinished || !adapter.abortUnfinished) return;
+  const { signal, dryRun = false } = options;
+  const cutoff = (options.now ?? new Date()).getTime() - UNFINISHED_MAX_AGE_MS;
+  let uploads;
+  try {
+    uploads = await adapter.listUnfinished(`${job}-`, { signal });
+  } catch (err) {
+    if (signal?.aborted) throw abortedError(adapter.name, signal);
+    result.warnings.push(`could not list unfinished uploads, so none were aborted: ${asError(err).message}`);
+    return;
+  }
+  if (uploads === undefined) {
+    result.warnings.push('the server cannot list unfinished uploads; parts left by a killed run cannot be cleaned up by Ferry');
+    return;
+  }
+  for (const upload of uploads) {
+    const name = upload.key.endsWith(MANIFEST_SUFFIX) ? upload.key.slice(0, -MANIFEST_SUFFIX.length) : upload.key;
+    if (!parseArchiveName(name, job) || upload.started.getTime() >= cutoff) continue;
+    if (signal?.aborted) throw abortedError(adapter.name, signal);
+    if (dryRun) {
+      result.abortedUploads.push(upload.key);
+      continue;
+    }
+    try {
+      await adapter.abortUnfinished(upload, { signal });
+      result.abortedUploads.push(upload.key);
+    } catch (err) {
+      if (signal?.aborted) throw abortedError(adapter.name, signal);
+      result.warnings.push(`could not abort the unfinished upload of ${upload.key} (started ${upload.started.toISOString()}): ${asError(err).message}`);
+    }
+  }
 }
 
 function isOwnManifest(key: string, job: string): boolean {

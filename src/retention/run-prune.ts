@@ -53,6 +53,8 @@ export async function planAndPrune(
   const verb = dryRun ? 'would delete' : 'deleted';
   for (const name of result.deleted) log.info(`${target.name}: ${verb} ${name}`);
   for (const name of result.orphanManifests) log.info(`${target.name}: ${verb} orphan manifest ${name}`);
+  for (const name of result.abortedUploads) log.info(`${target.name}: ${dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${name}, left by a run that did not finish`);
+  for (const w of result.warnings) log.warn(`${target.name}: ${w}`);
   if (result.errors.length > 0) throw new PruneError(result.deleted, result.errors);
   return result.deleted;
 }

@@ -26,6 +26,15 @@ export interface PutBody {
   readonly path?: string;
 }
 
+/** An upload the backend holds that never completed (an S3 multipart upload), invisible to `list`. */
+export interface UnfinishedUpload {
+  /** The name it would have had, relative to the target's root. */
+  key: string;
+  /** The backend's identifier of the upload. */
+  id: string;
+  started: Date;
+}
+
 export interface OpOptions {
   signal?: AbortSignal;
 }
@@ -83,6 +92,16 @@ export interface StorageAdapter {
 
   /** Free bytes at the target, when the backend can tell. The core asks before every put whose size is known. */
   freeSpace?(options?: OpOptions): Promise<number | undefined>;
+
+  /**
+   * Unfinished uploads whose name starts with `prefix` (parts a killed run
+   * left behind, still stored and billed). Resolves undefined when the
+   * backend cannot list them.
+   */
+  listUnfinished?(prefix: string, options?: OpOptions): Promise<UnfinishedUpload[] | undefined>;
+
+  /** Discards an unfinished upload and its stored parts. Idempotent: one that is already gone resolves. */
+  abortUnfinished?(upload: UnfinishedUpload, options?: OpOptions): Promise<void>;
 
   /** Extra readiness checks for `ferry check` (mounted, right device, ...). Rejects with a StorageError. */
   probe?(options?: OpOptions): Promise<string[]>;

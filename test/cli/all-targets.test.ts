@@ -7,18 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, FERRY, SAMPLE_APP, workspace, type Workspace } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 import { startDriveEmulator, type DriveEmulator } from '../servers/drive-emulator/index.js';
+import { createRgwBucket, startCephRgw, type RgwHandle } from '../servers/ceph-rgw.js';
 import { createBucket, S3RVER_CREDENTIALS, startS3rver, type S3rverHandle } from '../servers/s3rver.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
 
-const KEEP = { local: 2, usb: 3, s3: 2, sftp: 3, rsync: 2, gdrive: 2 } as const;
+const KEEP = { local: 2, usb: 3, s3: 2, rgw: 2, sftp: 3, rsync: 2, gdrive: 2 } as const;
 const TARGETS = Object.keys(KEEP) as (keyof typeof KEEP)[];
 const CLIENT = { clientId: 'ferry-e2e.apps.example', clientSecret: 'e2e-client-secret', refreshToken: 'e2e-refresh-token' };
 
-/** One job with six targets, each on a real server on loopback (Drive: the local Drive v3 emulator). */
-describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () => {
+/** One job with seven targets, each on a real server on loopback (s3: s3rver and Ceph RGW; Drive: the local Drive v3 emulator). */
+describe('one ferry job pushing to local, usb, s3 (s3rver and Ceph RGW), sftp, rsync and gdrive', () => {
   let ws: Workspace;
   let sshd: SshdHandle;
   let s3: S3rverHandle;
+  let rgw: RgwHandle;
   let drive: DriveEmulator;
   let usbMount: string;
 
@@ -30,8 +32,10 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
 
   beforeAll(async () => {
     ws = await workspace();
-    [sshd, s3, drive] = await Promise.all([startSshd(), startS3rver(), startDriveEmulator()]);
+    [sshd, s3, drive, rgw] = await Promise.all([startSshd(), startS3rver(), startDriveEmulator(), startCephRgw()]);
     await createBucket(s3.endpoint, 'ferry-e2e');
+    const rgwBucket = await createRgwBucket(rgw);
+    await writeFile(join(ws.dir, 'rgw-secret'), rgw.credentials.secretAccessKey);
     drive.addOAuthClient(CLIENT);
     usbMount = await mkdtemp(join(tmpdir(), 'ferry-e2e-usb-'));
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'none', usbMount]);
@@ -46,6 +50,7 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
         local: { type: 'local', path: './backups', keep: KEEP.local },
         usb: { type: 'usb', mountpoint: usbMount, path: join(usbMount, 'ferry'), keep: KEEP.usb },
         s3: { type: 's3', bucket: 'ferry-e2e', prefix: 'app/', endpoint: s3.endpoint, access_key_id: S3RVER_CREDENTIALS.accessKeyId, secret_access_key_file: './s3-secret', keep: KEEP.s3 },
+        rgw: { type: 's3', bucket: rgwBucket, prefix: 'app/', endpoint: rgw.endpoint, access_key_id: rgw.credentials.accessKeyId, secret_access_key_file: './rgw-secret', keep: KEEP.rgw },
         // resume_timeout: 1: when sshd stops for good, the uploads stop waiting for it after a second.
         sftp: { type: 'sftp', ...ssh, path: join(sshd.dataDir, 'sftp'), keep: KEEP.sftp, resume_timeout: 1 },
         rsync: { type: 'rsync', ...ssh, path: join(sshd.dataDir, 'rsync'), keep: KEEP.rsync, resume_timeout: 1 },
@@ -57,6 +62,7 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
   afterAll(async () => {
     await sshd?.dispose();
     await s3?.stop();
+    await rgw?.stop();
     await drive?.stop();
     if (usbMount) {
       execFileSync('umount', [usbMount]);
@@ -72,7 +78,7 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
     expect(reports.map((t) => [t.target, t.ok])).toEqual(TARGETS.map((t) => [t, true]));
   });
 
-  it('one run pushes to all six targets, each lists it, and each restores byte-identical data', async () => {
+  it('one run pushes to all seven targets, each lists it, and each restores byte-identical data', async () => {
     const r = await ws.run(['run', '--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
@@ -114,9 +120,9 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
       expect(byTarget[t].status).toBe('failure');
       expect(byTarget[t].error).toMatch(new RegExp(`target "${t}" \\[(UNAVAILABLE|AUTH|UNKNOWN)\\]`));
     }
-    for (const t of ['local', 'usb', 's3', 'gdrive']) expect(byTarget[t].status, t).toBe('success');
+    for (const t of ['local', 'usb', 's3', 'rgw', 'gdrive']) expect(byTarget[t].status, t).toBe('success');
     const after = await listJson();
-    for (const t of ['local', 'usb', 's3', 'gdrive'] as const) {
+    for (const t of ['local', 'usb', 's3', 'rgw', 'gdrive'] as const) {
       expect(after[t]).toContain(result.archive);
       expect(after[t], t).toHaveLength(KEEP[t]);
     }

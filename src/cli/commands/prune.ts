@@ -36,7 +36,8 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
           plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
           deleted: result.deleted,
           orphan_manifests: result.orphanManifests,
-          warnings: plan.warnings ?? [],
+          aborted_uploads: result.abortedUploads,
+          warnings: [...(plan.warnings ?? []), ...result.warnings],
           errors,
         });
       } catch (err) {
@@ -53,7 +54,8 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
     const rows = r.plan.map((d) => [d.action === 'keep' ? 'keep' : opts.dryRun ? 'would delete' : 'delete', d.name, d.reasons.join('; ')]);
     const errs = r.errors.map((e) => `  failed to delete ${e.name}: ${e.error}`);
     const warnings = r.warnings.map((w) => `  warning: ${w}`);
-    return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...warnings, ...errs].join('\n');
+    const aborted = r.aborted_uploads.map((k) => `  ${opts.dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${k}`);
+    return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...aborted, ...warnings, ...errs].join('\n');
   }).join('\n\n');
   ctx.output(human, { job: config.job, targets: reports });
   return failed ? EXIT.FAILURE : EXIT.OK;

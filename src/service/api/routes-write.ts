@@ -130,6 +130,8 @@ async function pruneTargets(deps: ApiDeps, names: string[], dryRun: boolean) {
       target: name,
       plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
       deleted: r.deleted,
+      aborted_uploads: r.abortedUploads,
+      warnings: r.warnings,
       errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
     };
   }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));

@@ -18,6 +18,8 @@ export class DelegatingAdapter implements StorageAdapter {
   get setLatest() { return this.inner.setLatest?.bind(this.inner); }
   get freeSpace() { return this.inner.freeSpace?.bind(this.inner); }
   get localPath() { return this.inner.localPath?.bind(this.inner); }
+  get listUnfinished() { return this.inner.listUnfinished?.bind(this.inner); }
+  get abortUnfinished() { return this.inner.abortUnfinished?.bind(this.inner); }
   get probe() { return this.inner.probe?.bind(this.inner); }
   async close(): Promise<void> { await this.inner.close?.(); }
 }

@@ -1,4 +1,4 @@
-import type { OpOptions, PutBody, StorageAdapter } from '../adapter.js';
+import type { OpOptions, PutBody, StorageAdapter, UnfinishedUpload } from '../adapter.js';
 import type { Logger } from '../../log.js';
 import { DelegatingAdapter } from './delegate.js';
 
@@ -21,6 +21,10 @@ export class DryRunAdapter extends DelegatingAdapter {
   }
   override async remove(key: string): Promise<void> {
     this.log.info(`[dry run] ${this.name}: would delete ${key}`);
+  }
+  override get abortUnfinished() {
+    if (!this.inner.abortUnfinished) return undefined;
+    return async (upload: UnfinishedUpload) => this.log.info(`[dry run] ${this.name}: would abort the unfinished upload of ${upload.key}`);
   }
   /** Nothing was stored, so there is no local copy to read. */
   override get localPath() {
