@@ -41,7 +41,7 @@ export async function listArchiveSources(
     }
     const { inventory } = await readArchive(located.target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { hashFiles: false }));
     if (!inventory) throw new ExitError(1, `cannot read ${manifest.archive} (from ${where}): it has no inventory.json`);
-    return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
+    return { ...base, readFrom: 'inventory', sources: inventory.sources };
   } finally {
     await closeTargets(located.opened);
   }
