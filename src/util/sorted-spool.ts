@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { SpoolFile } from './spool-file.js';
 
 /** Lines held in memory before they are sorted and written out as one run. */
-const RUN_LINES = 32 * 1024;
+const RUN_LINES = 8 * 1024;
 /** Runs merged at once; more are first merged into longer runs, so the read buffers stay few. */
-const FAN_IN = 32;
+const FAN_IN = 64;
 /** Read buffer per run while merging. */
 const READ_BLOCK = 64 * 1024;
 
