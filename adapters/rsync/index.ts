@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { hostKeyOptions, resolveHostKeyPolicy } from '../ssh/host-key.js';
 import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
 
 export const rsyncOptions = {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/log.js';
 import { abortedError, StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
-import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { hostKeyAccepted, hostKeyError, keyType, parsePublicKey, type HostKeyPolicy } from '../ssh/host-key.js';
 import { exec, type ExecResult } from './exec.js';
 import { SshMaster } from './ssh-master.js';
 

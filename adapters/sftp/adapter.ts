@@ -3,9 +3,12 @@ import { posix } from 'node:path';
 import { addAbortSignal, type Readable } from 'node:stream';
 import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } from '../../src/storage/adapter.js';
 import { abortedError, StorageError } from '../../src/storage/errors.js';
-import { checkAborted, openSftp, type SftpConnectOptions, type SftpConnection } from './connection.js';
+import type { Stats } from 'ssh2';
+import { checkAborted, openSftp, type SftpConnectOptions } from './connection.js';
 import { fromSftpError } from './errors.js';
-import { writeRemoteFile, WRITE_CHUNK } from './upload.js';
+import type { SftpSession } from './session.js';
+import { uploadResumable } from './upload.js';
+import { Backoff } from './backoff.js';
 
 /** Prefix of in-progress uploads. Hidden names never list. */
 const TEMP_PREFIX = '.ferry-partial-';
@@ -15,24 +18,39 @@ const STALE_PARTIAL_MS = 24 * 60 * 60 * 1000;
 export interface SftpAdapterOptions extends SftpConnectOptions {
   /** Remote directory; relative (or `~/...`) means under the login directory. */
   root: string;
+  /** Bytes of an upload kept in memory to resume it after a dropped connection (see ReplayBuffer). */
+  replayBuffer?: number;
+  /** Milliseconds an interrupted upload may go without progress before it fails (default 120 s). */
+  resumeTimeoutMs?: number;
 }
+
+/** Bytes per READ request of a download (ssh2 splits larger ones to the server's limit). */
+const READ_CHUNK = 255 * 1024;
+const DEFAULT_REPLAY_BUFFER = 32 * 1024 * 1024;
+const DEFAULT_RESUME_TIMEOUT_MS = 120_000;
+/** S_IFMT and S_IFREG of a file's mode. */
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
 
 /**
  * Archives as files in one directory on an SFTP server. One SSH connection
  * per adapter, opened on first use and reopened after it drops; `close()`
  * ends it. Uploads go to a hidden temporary name with mode 0600 and are moved
- * into place with plain SFTP v3 RENAME, which fails when the new name exists
- * (OpenSSH links and unlinks), unlike the posix-rename extension that would
- * replace it: a put never replaces a file (EXISTS). The name is also checked
- * before the upload starts and just before the rename, for servers whose
- * rename is less strict. A failed or aborted upload removes its temporary
- * file when the connection still allows it.
+ * into place with plain SFTP v3 RENAME, which servers implement without
+ * replacing an existing name (OpenSSH links and unlinks), so no
+ * `posix-rename@openssh.com` is needed and a put never replaces a file
+ * (EXISTS). The name is also checked before the upload starts and just
+ * before the rename, for servers whose rename is less strict. An upload cut
+ * off by a dropped connection resumes where the server's partial file ends
+ * (see uploadResumable). A failed or aborted upload removes its temporary
+ * file when the connection still allows it; leftovers of killed runs are
+ * swept by `list` after 24 hours.
  */
 export class SftpAdapter implements StorageAdapter {
   readonly capabilities: Capabilities = { streamingPut: true, maxConcurrency: 4 };
   private readonly root: string;
-  private conn?: Promise<SftpConnection>;
-  private rootReady?: SftpConnection;
+  private conn?: Promise<SftpSession>;
+  private rootReady?: SftpSession;
 
   constructor(readonly name: string, private readonly options: SftpAdapterOptions) {
     const r = options.root.replace(/^~(\/|$)/, '') || '.';
@@ -41,32 +59,68 @@ export class SftpAdapter implements StorageAdapter {
 
   async put(key: string, body: PutBody, options: OpOptions = {}): Promise<number> {
     const path = this.pathOf(key);
-    const c = await this.connection(options.signal);
+    const { signal } = options;
+    const c = await this.connection(signal);
     await this.ensureRoot(c);
     await this.refuseExisting(c, path);
     const tmp = posix.join(this.root, `${TEMP_PREFIX}${randomBytes(6).toString('hex')}-${key}`);
     let input: Readable | undefined;
     try {
-      checkAborted(this.name, options.signal);
+      checkAborted(this.name, signal);
       input = body.open();
-      if (options.signal) addAbortSignal(options.signal, input);
-      const written = await writeRemoteFile(c.sftp, tmp, input, 0o600);
-      checkAborted(this.name, options.signal);
-      await this.refuseExisting(c, path);
-      await new Promise<void>((resolve, reject) => c.sftp.rename(tmp, path, (err) => (err ? reject(err) : resolve())));
-      return written;
+      if (signal) addAbortSignal(signal, input);
+      const { bytes, resumes } = await uploadResumable(input, {
+        target: this.name,
+        path: tmp,
+        mode: 0o600,
+        replayBuffer: this.options.replayBuffer ?? DEFAULT_REPLAY_BUFFER,
+        resumeTimeoutMs: this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS,
+        signal,
+        connect: () => this.connection(signal),
+        onInterrupted: (err, done) => this.options.log.warn(`target "${this.name}": upload of ${key} interrupted (${err.message}); resuming (${done} resumed so far)`),
+      });
+      if (resumes > 0) this.options.log.info(`target "${this.name}": ${key} stored after resuming the upload ${resumes} time${resumes === 1 ? '' : 's'}`);
+      await this.commit(tmp, path, bytes, signal);
+      return bytes;
     } catch (err) {
       input?.destroy();
-      if (!c.dead) await c.client.delete(tmp, true).catch(() => {});
-      if (options.signal?.aborted) throw abortedError(this.name, options.signal, `upload of ${path}`);
-      if (!(err instanceof StorageError) && !c.dead) await this.refuseExisting(c, path, err);
-      throw await this.writeError(c, err, `writing ${path}`);
+      const live = await this.liveConnection();
+      // Free space is read before the temporary file goes: removing it would make a full disk look fine.
+      const mapped = await this.writeError(live, err, `writing ${path}`);
+      await live?.unlink(tmp).catch(() => {});
+      if (signal?.aborted) throw abortedError(this.name, signal, `upload of ${path}`);
+      if (!(err instanceof StorageError) && live) await this.refuseExisting(live, path, err);
+      throw mapped;
+    }
+  }
+
+  /**
+   * Renames the finished temporary file `tmp` to `path`, reconnecting like an
+   * upload when the connection drops. A rename whose answer was lost has
+   * happened when `tmp` is gone and `path` has the upload's size.
+   */
+  private async commit(tmp: string, path: string, bytes: number, signal?: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.name, this.options.resumeTimeoutMs ?? DEFAULT_RESUME_TIMEOUT_MS, signal);
+    for (let attempt = 0; ; attempt++) {
+      let c: SftpSession | undefined;
+      try {
+        c = await this.connection(signal);
+        if (attempt > 0 && !(await c.stat(tmp)) && (await c.stat(path))?.size === bytes) return;
+        await this.refuseExisting(c, path);
+        await c.rename(tmp, path);
+        return;
+      } catch (err) {
+        const mapped = fromSftpError(this.name, err, `renaming ${tmp} to ${path}`);
+        if (!mapped.retryable || signal?.aborted) throw err;
+        c?.end();
+        await backoff.wait(mapped, `renaming ${tmp} to ${path}`);
+      }
     }
   }
 
   /** Rejects with EXISTS when something already has the name `path`. */
-  private async refuseExisting(c: SftpConnection, path: string, cause?: unknown): Promise<void> {
-    const found = await c.client.exists(path).catch(() => false);
+  private async refuseExisting(c: SftpSession, path: string, cause?: unknown): Promise<void> {
+    const found = await c.stat(path).catch(() => undefined);
     if (found) throw new StorageError('EXISTS', this.name, `${path} already exists; it is never replaced`, { cause });
   }
 
@@ -75,13 +129,8 @@ export class SftpAdapter implements StorageAdapter {
     const path = this.pathOf(key);
     const c = await this.connection(options.signal);
     try {
-      const stream = c.client.createReadStream(path, { highWaterMark: WRITE_CHUNK });
-      await new Promise<void>((resolve, reject) => {
-        stream.once('open', () => resolve());
-        stream.once('error', reject);
-      });
+      const stream = await c.readStream(path, READ_CHUNK);
       if (options.signal) addAbortSignal(options.signal, stream);
-      failWhenChannelCloses(c, stream);
       return stream;
     } catch (err) {
       throw fromSftpError(this.name, err, `reading ${path}`);
@@ -91,27 +140,29 @@ export class SftpAdapter implements StorageAdapter {
   async stat(key: string, options: OpOptions = {}): Promise<ObjectInfo> {
     const path = this.pathOf(key);
     const c = await this.connection(options.signal);
+    let s: Stats | undefined;
     try {
-      const s = await c.client.stat(path);
-      if (!s.isFile) throw new StorageError('NOT_FOUND', this.name, `${path} is not a regular file`);
-      return { key, size: s.size, modified: new Date(s.modifyTime) };
+      s = await c.stat(path);
     } catch (err) {
       throw fromSftpError(this.name, err, `stat ${path}`);
     }
+    if (!s) throw new StorageError('NOT_FOUND', this.name, `stat ${path}: no such file`);
+    if (!s.isFile()) throw new StorageError('NOT_FOUND', this.name, `${path} is not a regular file`);
+    return { key, size: s.size, modified: new Date(s.mtime * 1000) };
   }
 
   async list(prefix: string, options: OpOptions = {}): Promise<ObjectInfo[]> {
     const c = await this.connection(options.signal);
     try {
-      const entries = await c.client.list(this.root);
-      // Temporary files of uploads killed more than a day ago never list; they are swept here, best effort.
-      const cutoff = Date.now() - STALE_PARTIAL_MS;
+      const entries = await c.readdir(this.root);
+      // Temporary files of uploads killed (or given up) more than a day ago never list; they are swept here, best effort.
+      const cutoff = (Date.now() - STALE_PARTIAL_MS) / 1000;
       for (const e of entries) {
-        if (e.name.startsWith(TEMP_PREFIX) && e.modifyTime < cutoff) await c.client.delete(posix.join(this.root, e.name), true).catch(() => {});
+        if (e.filename.startsWith(TEMP_PREFIX) && e.attrs.mtime < cutoff) await c.unlink(posix.join(this.root, e.filename)).catch(() => {});
       }
       return entries
-        .filter((e) => e.type === '-' && !e.name.startsWith('.') && e.name.startsWith(prefix))
-        .map((e) => ({ key: e.name, size: e.size, modified: new Date(e.modifyTime) }));
+        .filter((e) => (e.attrs.mode & S_IFMT) === S_IFREG && !e.filename.startsWith('.') && e.filename.startsWith(prefix))
+        .map((e) => ({ key: e.filename, size: e.attrs.size, modified: new Date(e.attrs.mtime * 1000) }));
     } catch (err) {
       const mapped = fromSftpError(this.name, err, `listing ${this.root}`);
       if (mapped.code === 'NOT_FOUND') return [];
@@ -123,7 +174,7 @@ export class SftpAdapter implements StorageAdapter {
     const path = this.pathOf(key);
     const c = await this.connection(options.signal);
     try {
-      await c.client.delete(path, true);
+      await c.unlink(path);
     } catch (err) {
       throw fromSftpError(this.name, err, `removing ${path}`);
     }
@@ -132,7 +183,7 @@ export class SftpAdapter implements StorageAdapter {
   /** Free bytes for an unprivileged user, from the OpenSSH statvfs extension; undefined when the server lacks it. */
   async freeSpace(options: OpOptions = {}): Promise<number | undefined> {
     const c = await this.connection(options.signal);
-    return statvfsFree(c, this.root);
+    return c.freeSpace(this.root);
   }
 
   async probe(options: OpOptions = {}): Promise<string[]> {
@@ -145,32 +196,38 @@ export class SftpAdapter implements StorageAdapter {
     const conn = this.conn;
     this.conn = undefined;
     const c = await conn?.catch(() => undefined);
-    await c?.client.end().catch(() => {});
+    c?.end();
   }
 
   /** The shared connection; a dead one is replaced, a failed attempt is not cached. */
-  private async connection(signal?: AbortSignal): Promise<SftpConnection> {
+  private async connection(signal?: AbortSignal): Promise<SftpSession> {
     checkAborted(this.name, signal);
     const current = this.conn;
     if (current) {
       const c = await current.catch(() => undefined);
       if (c && !c.dead) return c;
       if (this.conn === current) this.conn = undefined;
-      if (c) await c.client.end().catch(() => {});
+      c?.end();
     }
     if (!this.conn) {
-      const attempt = openSftp(this.name, this.options);
+      const attempt = openSftp(this.name, this.options, signal);
       this.conn = attempt;
       attempt.catch(() => { if (this.conn === attempt) this.conn = undefined; });
     }
     return this.conn;
   }
 
+  /** The shared connection when one is up, without opening a new one. */
+  private async liveConnection(): Promise<SftpSession | undefined> {
+    const c = await this.conn?.catch(() => undefined);
+    return c && !c.dead ? c : undefined;
+  }
+
   /** Creates the directory (with parents) once per connection. */
-  private async ensureRoot(c: SftpConnection): Promise<void> {
+  private async ensureRoot(c: SftpSession): Promise<void> {
     if (this.rootReady === c) return;
     try {
-      if ((await c.client.exists(this.root)) !== 'd') await c.client.mkdir(this.root, true);
+      await c.mkdirp(this.root);
     } catch (err) {
       throw fromSftpError(this.name, err, `creating ${this.root}`);
     }
@@ -178,11 +235,11 @@ export class SftpAdapter implements StorageAdapter {
   }
 
   /** SFTP v3 reports a full disk as a generic failure; statvfs tells it apart. */
-  private async writeError(c: SftpConnection, err: unknown, what: string): Promise<StorageError> {
+  private async writeError(c: SftpSession | undefined, err: unknown, what: string): Promise<StorageError> {
     const mapped = fromSftpError(this.name, err, what);
-    if (mapped.code !== 'UNKNOWN' || c.dead) return mapped;
-    const free = await statvfsFree(c, this.root);
-    if (free !== undefined && free < WRITE_CHUNK * 2) {
+    if (mapped.code !== 'UNKNOWN' || !c) return mapped;
+    const free = await c.freeSpace(this.root);
+    if (free !== undefined && free < c.writeChunk * 2) {
       return new StorageError('NO_SPACE', this.name, `${what}: no space left on the server (${free} bytes free)`, { cause: err });
     }
     return mapped;
@@ -194,36 +251,4 @@ export class SftpAdapter implements StorageAdapter {
     }
     return posix.join(this.root, key);
   }
-}
-
-/**
- * ssh2 never answers a read issued after the channel closed, so a download
- * whose server died would wait forever; this fails the stream instead.
- */
-function failWhenChannelCloses(c: SftpConnection, stream: Readable): void {
-  const lost = () => stream.destroy(Object.assign(new Error('connection lost: the SFTP channel closed'), { code: 'ECONNRESET' }));
-  c.sftp.once('end', lost);
-  c.sftp.once('close', lost);
-  stream.once('close', () => {
-    c.sftp.removeListener('end', lost);
-    c.sftp.removeListener('close', lost);
-  });
-}
-
-/** Free bytes from the statvfs extension; undefined when the server lacks it or the channel is gone (ssh2 would never answer). */
-function statvfsFree(c: SftpConnection, path: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const channel = c.sftp as unknown as { readable?: boolean };
-    if (c.dead || channel.readable === false) return resolve(undefined);
-    try {
-      c.sftp.ext_openssh_statvfs(path, (err, fs) => {
-        // ssh2 names the fields after struct statvfs (f_bavail, f_frsize), unlike its type declarations.
-        const v = fs as unknown as { f_bavail?: number | bigint; f_frsize?: number | bigint } | undefined;
-        const free = Number(v?.f_bavail) * Number(v?.f_frsize);
-        resolve(err || !Number.isFinite(free) ? undefined : free);
-      });
-    } catch {
-      resolve(undefined);
-    }
-  });
 }

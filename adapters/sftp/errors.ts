@@ -1,14 +1,25 @@
 import { StorageError, type StorageErrorCode } from '../../src/storage/errors.js';
 import { networkErrorCode } from '../../src/storage/network-errors.js';
 
-/** SFTP v3 status codes (draft-ietf-secsh-filexfer-02) as ssh2 reports them in `err.code`. */
+/**
+ * SFTP status codes as ssh2 reports them in `err.code` (a number): v3
+ * (draft-ietf-secsh-filexfer-02) plus the later ones some v3 servers send
+ * anyway. FAILURE (4) is left out: OpenSSH sends it for a full disk and for
+ * much else, so the adapter asks statvfs before it calls that NO_SPACE.
+ */
 const SFTP_STATUS: Record<number, StorageErrorCode> = {
   2: 'NOT_FOUND', // NO_SUCH_FILE
   3: 'AUTH', // PERMISSION_DENIED
   6: 'UNAVAILABLE', // NO_CONNECTION
   7: 'UNAVAILABLE', // CONNECTION_LOST
+  10: 'NOT_FOUND', // NO_SUCH_PATH
+  11: 'EXISTS', // FILE_ALREADY_EXISTS
+  12: 'AUTH', // WRITE_PROTECT
+  14: 'NO_SPACE', // NO_SPACE_ON_FILESYSTEM
+  15: 'NO_SPACE', // QUOTA_EXCEEDED
 };
 
+/** errno strings, for errors raised on this side (the socket, a local file). */
 const ERRNO: Record<string, StorageErrorCode> = {
   ENOENT: 'NOT_FOUND',
   EACCES: 'AUTH',
@@ -17,29 +28,35 @@ const ERRNO: Record<string, StorageErrorCode> = {
   ABORT_ERR: 'ABORTED',
 };
 
-/** Message fragments of ssh2 / ssh2-sftp-client for a connection that is gone or never came up. */
-const UNAVAILABLE_TEXT = /no response from server|unexpected (end|close) event|not connected|no sftp connection|timed out|connection lost|socket|keepalive|channel open failure|refused|reset/i;
-const AUTH_TEXT = /authentication methods failed|permission denied|cannot parse privatekey|encrypted private key detected|bad passphrase/i;
-const SPACE_TEXT = /no space left|quota exceeded|disk full/i;
+/**
+ * ssh2's `err.level` for failures before a session exists: the socket, a
+ * timeout (login or keepalive), a connection that closed before or during
+ * the handshake, a refused login. A refused host key and a refused SFTP
+ * subsystem are told apart where the connection is made.
+ */
+const LEVEL: Record<string, StorageErrorCode> = {
+  'client-socket': 'UNAVAILABLE',
+  'client-timeout': 'UNAVAILABLE',
+  'client-dns': 'UNAVAILABLE',
+  protocol: 'UNAVAILABLE',
+  'client-authentication': 'AUTH',
+};
 
 /**
- * Converts an ssh2 / ssh2-sftp-client error into a StorageError naming the
- * target and the operation. Client errors carry either an SFTP status number,
- * an errno string, or only a message; all three are looked at.
+ * Converts an ssh2 error into a StorageError naming the target and the
+ * operation, from the SFTP status number, the errno string, the network
+ * code anywhere in the `cause` chain, or ssh2's failure level; never from the
+ * message text. Anything else is UNKNOWN.
  */
 export function fromSftpError(target: string, err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err;
   const e = err as { code?: unknown; level?: unknown; message?: unknown; name?: unknown } | undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   let code: StorageErrorCode | undefined;
-  if (typeof e?.code === 'number') code = SFTP_STATUS[e.code];
+  if (e?.name === 'AbortError') code = 'ABORTED';
+  else if (typeof e?.code === 'number') code = SFTP_STATUS[e.code];
   else if (typeof e?.code === 'string') code = ERRNO[e.code];
   if (!code && networkErrorCode(err)) code = 'UNAVAILABLE';
-  if (e?.name === 'AbortError') code = 'ABORTED';
-  if (!code && e?.level === 'client-authentication') code = 'AUTH';
-  if (!code && (e?.level === 'client-socket' || e?.level === 'client-timeout')) code = 'UNAVAILABLE';
-  if (!code && SPACE_TEXT.test(message)) code = 'NO_SPACE';
-  if (!code && AUTH_TEXT.test(message)) code = 'AUTH';
-  if (!code && UNAVAILABLE_TEXT.test(message)) code = 'UNAVAILABLE';
+  if (!code && typeof e?.level === 'string') code = LEVEL[e.level];
   return new StorageError(code ?? 'UNKNOWN', target, `${what}: ${message}`, { cause: err });
 }

@@ -3,33 +3,49 @@ import { z } from 'zod';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
 import { StorageError } from '../../src/storage/errors.js';
-import { hostKeyOptions, resolveHostKeyPolicy } from '../../src/storage/ssh-host-key.js';
-import { canonicalRemotePath, resolveUserPath } from '../../src/util/paths.js';
+import { resolveUserPath } from '../../src/util/paths.js';
+import { resolveHostKeyPolicy } from '../ssh/host-key.js';
+import { sshLocation, sshTargetOptions } from '../ssh/options.js';
+
+const MIB = 1024 * 1024;
 
 export const sftpOptions = {
-  /** Server name or address. */
-  host: z.string().min(1).regex(/^[^\s@/]+$/, 'a host name or address, without user@ or a path').describe('SFTP server name or address'),
-  /** TCP port of the SSH server. */
-  port: z.number().int().min(1).max(65535).default(22).describe('SSH port'),
-  /** Login name on the server. */
-  user: z.string().min(1).describe('SSH user name'),
-  /**
-   * Directory on the server that holds the archives; created (with parents)
-   * when missing. A relative path, or one starting with `~/`, is relative to
-   * the user's home directory.
-   */
-  path: z.string().min(1).describe('Remote directory for the archives; relative paths are under the home directory'),
-  ...secret('private_key', 'OpenSSH private key (PEM text) used to log in'),
+  ...sshTargetOptions,
   ...secret('passphrase', 'Passphrase of an encrypted private_key'),
-  ...secret('password', 'Password, when the server allows password logins'),
-  ...hostKeyOptions,
+  /** Password login; sent as a password or answered to keyboard-interactive prompts, whichever the server offers. */
+  ...secret('password', 'Password, when the server allows password or keyboard-interactive logins'),
+  /**
+   * Bytes of the upload kept in memory so that an upload cut off by a
+   * dropped connection resumes where the server's partial file ends instead
+   * of failing. Costs up to this much memory per upload in progress (one per
+   * sftp target during a run). Default 32 MiB; at least 1 MiB.
+   */
+  replay_buffer: z
+    .number()
+    .int()
+    .min(MIB)
+    .max(1024 * MIB)
+    .default(32 * MIB)
+    .describe('Bytes of an upload held in memory to resume it after a dropped connection (default 32 MiB; costs that much memory per upload in progress)'),
+  /**
+   * Seconds an interrupted upload keeps reconnecting (with backoff) without
+   * making progress before the target fails with UNAVAILABLE. Default 120;
+   * 0 fails at the first dropped connection. At most 6 hours, well within
+   * the 24 hours after which a later run sweeps an abandoned partial file.
+   */
+  resume_timeout: z
+    .number()
+    .int()
+    .min(0)
+    .max(6 * 3600)
+    .default(120)
+    .describe('Seconds an interrupted upload keeps trying to reconnect and resume before the target fails (default 120)'),
 };
 
 export default defineAdapter({
   type: 'sftp',
   options: sftpOptions,
-  // The same directory whether reached by sftp or rsync, so the two types compare equal.
-  location: (options) => `ssh ${options.host.toLowerCase()}:${options.port} ${canonicalRemotePath(options.user, options.path)}`,
+  location: sshLocation,
   async create(name, options, context) {
     const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
     const { SftpAdapter } = await import('./adapter.js');
@@ -43,6 +59,8 @@ export default defineAdapter({
       passphrase: options.passphrase,
       password: options.password,
       hostKey,
+      replayBuffer: options.replay_buffer,
+      resumeTimeoutMs: options.resume_timeout * 1000,
       log: context.log,
     });
   },

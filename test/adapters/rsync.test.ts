@@ -9,7 +9,7 @@ import { RsyncAdapter } from '../../adapters/rsync/adapter.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { fileBody } from '../../src/storage/body.js';
 import { isStorageError, type StorageError } from '../../src/storage/errors.js';
-import { parseHostKeyOption, type HostKeyPolicy } from '../../src/storage/ssh-host-key.js';
+import { parseHostKeyOption, type HostKeyPolicy } from '../../adapters/ssh/host-key.js';
 import { withFileStaging } from '../../src/storage/wrappers/file-staging.js';
 import { closedPort, readAll, testAdapterConformance } from '../conformance/suite.js';
 import { otherEd25519Key, startSshd, type SshdHandle } from '../servers/sshd.js';

@@ -46,7 +46,8 @@ describe('one ferry job pushing to local, usb, s3, sftp, rsync and gdrive', () =
         local: { type: 'local', path: './backups', keep: KEEP.local },
         usb: { type: 'usb', mountpoint: usbMount, path: join(usbMount, 'ferry'), keep: KEEP.usb },
         s3: { type: 's3', bucket: 'ferry-e2e', prefix: 'app/', endpoint: s3.endpoint, access_key_id: S3RVER_CREDENTIALS.accessKeyId, secret_access_key_file: './s3-secret', keep: KEEP.s3 },
-        sftp: { type: 'sftp', ...ssh, path: join(sshd.dataDir, 'sftp'), keep: KEEP.sftp },
+        // resume_timeout: 1: when sshd stops for good, the upload stops waiting for it after a second.
+        sftp: { type: 'sftp', ...ssh, path: join(sshd.dataDir, 'sftp'), keep: KEEP.sftp, resume_timeout: 1 },
         rsync: { type: 'rsync', ...ssh, path: join(sshd.dataDir, 'rsync'), keep: KEEP.rsync },
         gdrive: { type: 'gdrive', folder: 'ferry-e2e', credentials_file: './drive.json', api_root: drive.rootUrl, token_url: drive.tokenUrl, keep: KEEP.gdrive },
       },

@@ -5,17 +5,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { basicConfig, collect, FERRY, workspace, type CliResult, type Workspace } from '../helpers/cli.js';
 import { startSshd, type SshdHandle } from '../servers/sshd.js';
+import { waitForPartialUpload } from '../helpers/partial-upload.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Starts `ferry run --json`, stops sshd once a third of the archive is on the server, and waits for the run to end. */
 async function runAndKillSshdMidUpload(ws: Workspace, sshd: SshdHandle, remoteDir: string, archiveBytes: number): Promise<CliResult> {
   const child = spawn(process.execPath, [FERRY, 'run', '--json'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   const run = collect(child);
-  await waitFor(async () => {
-    if (run.exited) throw new Error(`the run ended before the upload was a third done:\n${run.stdout}${run.stderr}`);
-    const partial = (await readdir(remoteDir).catch(() => [] as string[])).find((n) => n.startsWith('.ferry-partial-'));
-    return partial !== undefined && (await stat(join(remoteDir, partial)).catch(() => ({ size: 0 }))).size > archiveBytes / 3;
-  }, { what: 'the sftp upload to be a third done', interval: 10 });
+  await waitForPartialUpload(run, remoteDir, archiveBytes / 3, 'a third done');
   await sshd.stop();
   return run.done;
 }
@@ -33,7 +30,8 @@ describe('a run exits 0 only after it has recorded a successful result', () => {
     await sshd.dispose();
     await ws.cleanup();
   });
-  const sftpTarget = () => ({ type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3 });
+  // resume_timeout: 1: the server never comes back, so the upload stops trying after a second instead of two minutes.
+  const sftpTarget = () => ({ type: 'sftp', host: sshd.host, port: sshd.port, user: sshd.user, private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile, path: join(sshd.dataDir, 'sftp'), keep: 3, resume_timeout: 1 });
 
   it('when the sftp server dies a third into the upload, the run exits 1, names the target, and status shows the failure', async () => {
     await ws.writeConfig(basicConfig({ targets: { offsite: sftpTarget() } }));

@@ -6,7 +6,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fingerprint, parsePublicKey } from '../../src/storage/ssh-host-key.js';
+import { fingerprint, parsePublicKey } from '../../adapters/ssh/host-key.js';
 
 const run = promisify(execFile);
 const SSHD = '/usr/sbin/sshd';
@@ -19,12 +19,20 @@ export interface SshdHandle {
   privateKeyFile: string;
   /** The same key's text, for options that take the key itself. */
   privateKey: string;
-  /** The server's host key as an OpenSSH public key line. */
+  /** The server's ed25519 host key as an OpenSSH public key line. */
   hostPublicKey: string;
-  /** `SHA256:...` fingerprint of the host key. */
+  /** `SHA256:...` fingerprint of the ed25519 host key. */
   hostFingerprint: string;
-  /** A known_hosts file with the `[127.0.0.1]:port` entry. */
+  /** Every host key the server offers, as a stock OpenSSH server does: ed25519, ECDSA (nistp256) and RSA public key lines. */
+  hostKeys: Record<HostKeyType, string>;
+  /** A known_hosts file with the `[127.0.0.1]:port` entry of the ed25519 key. */
   knownHostsFile: string;
+  /** Present with `sftpOnlyAccount`: see SftpOnlyAccount. */
+  sftpOnly?: SftpOnlyAccount;
+  /** Present with `passwordOnly`: a throwaway account whose password the server checks through PAM. */
+  password?: { user: string; password: string };
+  /** sshd's log (LogLevel VERBOSE: "Accepted publickey for ...", "Accepted keyboard-interactive/pam for ..."). */
+  logFile: string;
   /** An empty directory on the "server" for the archives (same machine, it is loopback). */
   dataDir: string;
   /** Scratch directory of this server; tests may put files here. Removed by `dispose()`. */
@@ -32,8 +40,27 @@ export interface SshdHandle {
   pid: number;
   /** Stops the listener and every session it forked, so open connections drop too. Safe to call twice. */
   stop(): Promise<void>;
+  /** `stop()`, then the same server (config, keys, accounts) starts again on the same port. */
+  restart(): Promise<void>;
   /** `stop()`, then removes the server's temp directory. */
   dispose(): Promise<void>;
+}
+
+export type HostKeyType = 'ed25519' | 'ecdsa' | 'rsa';
+
+/**
+ * The common hardened setup: an account that may only use SFTP
+ * (`ForceCommand internal-sftp`), locked into a directory
+ * (`ChrootDirectory`). It logs in with the same client key as root.
+ */
+export interface SftpOnlyAccount {
+  user: string;
+  /** The chroot on this machine: root-owned, mode 0755, outside any world-writable directory (sshd insists). */
+  chroot: string;
+  /** A directory the account may write, as this machine sees it (`<chroot>/data`). */
+  dataDir: string;
+  /** The same directory as the account sees it: `/data`. */
+  remotePath: '/data';
 }
 
 export interface SshdOptions {
@@ -42,6 +69,16 @@ export interface SshdOptions {
    * `rsync` is "not installed" on this server.
    */
   withoutRsync?: boolean;
+  /** Adds a throwaway sftp-only chroot account (a `Match User` block); see SftpOnlyAccount. */
+  sftpOnlyAccount?: boolean;
+  /**
+   * Password logins only as keyboard-interactive, the TrueNAS/FreeBSD
+   * default (`PasswordAuthentication no`, `KbdInteractiveAuthentication yes`,
+   * through PAM), for a throwaway account with a random password.
+   */
+  passwordOnly?: boolean;
+  /** SFTP requests the server refuses (`internal-sftp -P`), e.g. `posix-rename@openssh.com`, as older or other servers lack them. */
+  sftpRefuses?: string[];
 }
 
 /**
@@ -54,15 +91,24 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
   if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server`);
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), 'ferry-sshd-'));
+  const accounts = new Accounts();
+  const account: Pick<SshdHandle, 'sftpOnly' | 'password'> = {};
+  let auth = ['UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no'];
   try {
     await chmod(dir, 0o700);
     const dataDir = join(dir, 'data');
     await mkdir(dataDir);
-    const hostKeyFile = join(dir, 'ssh_host_ed25519_key');
+    const hostKeyFiles = { ed25519: join(dir, 'ssh_host_ed25519_key'), ecdsa: join(dir, 'ssh_host_ecdsa_key'), rsa: join(dir, 'ssh_host_rsa_key') };
     const privateKeyFile = join(dir, 'client_ed25519');
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test-host', '-f', hostKeyFile]);
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test-client', '-f', privateKeyFile]);
-    const hostPublicKey = (await readFile(`${hostKeyFile}.pub`, 'utf8')).trim();
+    await Promise.all([
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test-host', '-f', hostKeyFiles.ed25519]),
+      run('ssh-keygen', ['-q', '-t', 'ecdsa', '-b', '256', '-N', '', '-C', 'ferry-test-host', '-f', hostKeyFiles.ecdsa]),
+      run('ssh-keygen', ['-q', '-t', 'rsa', '-b', '2048', '-N', '', '-C', 'ferry-test-host', '-f', hostKeyFiles.rsa]),
+      run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-test-client', '-f', privateKeyFile]),
+    ]);
+    const hostKeys = {} as Record<HostKeyType, string>;
+    for (const [type, file] of Object.entries(hostKeyFiles)) hostKeys[type as HostKeyType] = (await readFile(`${file}.pub`, 'utf8')).trim();
+    const hostPublicKey = hostKeys.ed25519;
     await writeFile(join(dir, 'authorized_keys'), await readFile(`${privateKeyFile}.pub`), { mode: 0o600 });
 
     // SHLVL=1 keeps bash from sourcing the machine's ~/.bashrc for every remote command (Debian's
@@ -70,13 +116,29 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
     const env = ['SHLVL=1'];
     if (options.withoutRsync) env.push(`PATH=${await toolsOnlyPath(dir)}`);
     const extra = [`SetEnv ${env.join(' ')}`];
+    if (options.passwordOnly) {
+      const password = randomBytes(12).toString('base64url');
+      const user = await accounts.create(password);
+      account.password = { user, password };
+      auth = ['UsePAM yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication yes'];
+    }
+    if (options.sftpOnlyAccount) {
+      account.sftpOnly = await sftpOnlyAccount(accounts);
+      // sshd reads authorized keys as the user, who cannot enter the server's 0700 directory.
+      const keys = join(account.sftpOnly.chroot, 'authorized_keys');
+      await writeFile(keys, await readFile(`${privateKeyFile}.pub`), { mode: 0o644 });
+      extra.push(`Match User ${account.sftpOnly.user}`, `  ChrootDirectory ${account.sftpOnly.chroot}`, `  AuthorizedKeysFile ${keys}`,
+        '  ForceCommand internal-sftp', '  AllowTcpForwarding no');
+    }
 
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const cfg = join(dir, 'sshd_config');
-      await writeFile(cfg, sshdConfig(dir, port, hostKeyFile, extra));
+      const subsystem = `Subsystem sftp internal-sftp${options.sftpRefuses?.length ? ` -P ${options.sftpRefuses.join(',')}` : ''}`;
+      await writeFile(cfg, sshdConfig(dir, port, Object.values(hostKeyFiles), [...auth, subsystem, ...extra]));
       const log = join(dir, 'sshd.log');
-      const child = spawn(SSHD, ['-D', '-f', cfg, '-E', log], { stdio: 'ignore' });
+      const launch = () => spawn(SSHD, ['-D', '-f', cfg, '-E', log], { stdio: 'ignore' });
+      let child = launch();
       const up = await waitForPort(child, port);
       if (!up) {
         const text = await readFile(log, 'utf8').catch(() => '');
@@ -85,47 +147,95 @@ export async function startSshd(options: SshdOptions = {}): Promise<SshdHandle> 
       }
       const knownHostsFile = join(dir, 'known_hosts');
       await writeFile(knownHostsFile, `[127.0.0.1]:${port} ${hostPublicKey}\n`);
-      const pid = child.pid!;
       let stopped: Promise<void> | undefined;
       const stop = () => (stopped ??= stopProcessTree(child));
-      return {
+      const handle: SshdHandle = {
         host: '127.0.0.1', port, user: 'root', privateKeyFile,
         privateKey: await readFile(privateKeyFile, 'utf8'),
-        hostPublicKey, hostFingerprint: fingerprint(parsePublicKey(hostPublicKey)!),
-        knownHostsFile, dataDir, dir, pid, stop,
+        hostPublicKey, hostFingerprint: fingerprint(parsePublicKey(hostPublicKey)!), hostKeys,
+        knownHostsFile, dataDir, dir, pid: child.pid!, logFile: log, ...account, stop,
+        restart: async () => {
+          await stop();
+          child = launch();
+          if (!(await waitForPort(child, port))) throw new Error(`sshd did not start again on port ${port}:\n${await readFile(log, 'utf8').catch(() => '')}`);
+          handle.pid = child.pid!;
+          stopped = undefined;
+        },
         dispose: async () => {
           await stop();
+          await accounts.removeAll();
           await rm(dir, { recursive: true, force: true });
         },
       };
+      return handle;
     }
   } catch (err) {
+    await accounts.removeAll();
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
 }
 
-function sshdConfig(dir: string, port: number, hostKeyFile: string, extra: string[]): string {
+/** `extra` ends the file: it may open `Match` blocks. */
+function sshdConfig(dir: string, port: number, hostKeyFiles: string[], extra: string[]): string {
   return [
     'ListenAddress 127.0.0.1',
     `Port ${port}`,
-    `HostKey ${hostKeyFile}`,
+    ...hostKeyFiles.map((f) => `HostKey ${f}`),
     `PidFile ${join(dir, 'sshd.pid')}`,
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     'PermitRootLogin prohibit-password',
-    'UsePAM no',
     'StrictModes no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
     'UseDNS no',
     'PrintMotd no',
     'MaxStartups 64',
     'MaxSessions 64',
     'LogLevel VERBOSE',
-    'Subsystem sftp internal-sftp',
     ...extra,
     '',
   ].join('\n');
+}
+
+/**
+ * Throwaway local accounts (`ferry-<hex>`, no home, /bin/sh) for logins
+ * other than root's, and directories made for them; `removeAll()` deletes
+ * both again.
+ */
+class Accounts {
+  private readonly users: string[] = [];
+  readonly dirs: string[] = [];
+
+  async create(password?: string): Promise<string> {
+    const user = `ferry-${randomBytes(4).toString('hex')}`;
+    // '*': no password, but not locked ('!'), which sshd would refuse even for key logins.
+    await run('useradd', ['--system', '--password', '*', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', user]);
+    this.users.push(user);
+    if (password !== undefined) {
+      const child = spawn('chpasswd', { stdio: ['pipe', 'ignore', 'inherit'] });
+      const done = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      child.stdin.end(`${user}:${password}\n`);
+      if ((await done) !== 0) throw new Error(`chpasswd failed for ${user}`);
+    }
+    return user;
+  }
+
+  async removeAll(): Promise<void> {
+    for (const user of this.users.splice(0)) await run('userdel', [user]).catch(() => {});
+    for (const dir of this.dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A chroot for an sftp-only account: sshd wants every component root-owned and not writable by others, so not under /tmp. */
+async function sftpOnlyAccount(accounts: Accounts): Promise<SftpOnlyAccount> {
+  const user = await accounts.create();
+  await mkdir('/run/ferry-test', { recursive: true, mode: 0o755 });
+  const chroot = await mkdtemp(join('/run/ferry-test', 'chroot-'));
+  accounts.dirs.push(chroot);
+  await chmod(chroot, 0o755);
+  const dataDir = join(chroot, 'data');
+  await mkdir(dataDir);
+  await run('chown', [`${user}:`, dataDir]);
+  return { user, chroot, dataDir, remotePath: '/data' };
 }
 
 /** A bin directory with the tools the rsync adapter runs remotely, except rsync itself. */
@@ -144,7 +254,7 @@ async function toolsOnlyPath(dir: string): Promise<string> {
 }
 
 /** A port the kernel reports free right now (sshd may still lose a race for it; the caller retries). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -156,7 +266,7 @@ function freePort(): Promise<number> {
 }
 
 /** Resolves true once `port` accepts connections, false when the process exits or 10 s pass. */
-async function waitForPort(child: ChildProcess, port: number): Promise<boolean> {
+export async function waitForPort(child: ChildProcess, port: number): Promise<boolean> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) return false;
@@ -173,7 +283,7 @@ async function waitForPort(child: ChildProcess, port: number): Promise<boolean> 
 }
 
 /** Kills the sshd listener and all its descendants (the per-connection sessions) by PID. */
-async function stopProcessTree(child: ChildProcess): Promise<void> {
+export async function stopProcessTree(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const tree = await descendants(pid);

@@ -1,9 +1,12 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Logger } from '../log.js';
-import { resolveUserPath } from '../util/paths.js';
-import { StorageError } from './errors.js';
+import type { Logger } from '../../src/log.js';
+import { StorageError } from '../../src/storage/errors.js';
+import { resolveUserPath } from '../../src/util/paths.js';
+import { knownHostsName, parseKnownHosts } from './known-hosts.js';
+import { fingerprint, keyType, parsePublicKey, signatureAlgorithms } from './public-key.js';
+
+export { fingerprint, keyType, parsePublicKey };
 
 /**
  * Host key options shared by every SSH-based target (sftp, rsync). Exactly
@@ -46,32 +49,6 @@ export type HostKeyPolicy =
       /** Where the pins come from, for error messages: `host_key` or `known_hosts <file>`. */
       source: string;
     };
-
-/** The OpenSSH SHA256 fingerprint of a raw key blob: `SHA256:` + unpadded base64. */
-export function fingerprint(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The key type stored inside a raw key blob (`ssh-ed25519`, `ecdsa-sha2-nistp256`, ...). */
-export function keyType(blob: Buffer): string {
-  if (blob.length < 4) return 'unknown';
-  const len = blob.readUInt32BE(0);
-  return len > 0 && len < 64 && blob.length >= 4 + len ? blob.subarray(4, 4 + len).toString('latin1') : 'unknown';
-}
-
-/** Parses `type base64 [comment]` into its blob, or returns undefined when the line is not a public key. */
-export function parsePublicKey(line: string): Buffer | undefined {
-  const [type, data] = line.trim().split(/\s+/);
-  if (!type || !data || !/^[A-Za-z0-9+/]+={0,2}$/.test(data)) return undefined;
-  const blob = Buffer.from(data, 'base64');
-  return keyType(blob) === type ? blob : undefined;
-}
-
-/** The name OpenSSH looks up in known_hosts: `host` on port 22, `[host]:port` otherwise. */
-export function knownHostsName(host: string, port: number): string {
-  const h = host.toLowerCase();
-  return port === 22 ? h : `[${h}]:${port}`;
-}
 
 /**
  * Turns the options into a policy. Reads the known_hosts file (relative paths
@@ -132,60 +109,6 @@ export function parseHostKeyOption(target: string, value: string): HostKeyPolicy
   );
 }
 
-/** The keys (and revoked keys) that known_hosts `text` lists for `host` on `port`. */
-export function parseKnownHosts(text: string, host: string, port: number): { keys: Buffer[]; revoked: Buffer[] } {
-  const name = knownHostsName(host, port);
-  const keys: Buffer[] = [];
-  const revoked: Buffer[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    let fields = line.split(/\s+/);
-    let marker: string | undefined;
-    if (fields[0]?.startsWith('@')) {
-      marker = fields[0];
-      fields = fields.slice(1);
-    }
-    if (marker === '@cert-authority' || fields.length < 3) continue;
-    if (!hostPatternsMatch(fields[0]!, name)) continue;
-    const blob = parsePublicKey(`${fields[1]} ${fields[2]}`);
-    if (!blob) continue;
-    (marker === '@revoked' ? revoked : keys).push(blob);
-  }
-  return { keys, revoked };
-}
-
-/** OpenSSH host pattern list semantics: any positive match, and no negated (`!`) match. Hashed `|1|salt|hash` entries are HMAC-SHA1. */
-function hostPatternsMatch(list: string, name: string): boolean {
-  let matched = false;
-  for (const pattern of list.split(',')) {
-    if (pattern.startsWith('|1|')) {
-      if (hashedMatch(pattern, name)) matched = true;
-      continue;
-    }
-    const negated = pattern.startsWith('!');
-    const p = negated ? pattern.slice(1) : pattern;
-    if (!wildcardMatch(p.toLowerCase(), name)) continue;
-    if (negated) return false;
-    matched = true;
-  }
-  return matched;
-}
-
-function hashedMatch(entry: string, name: string): boolean {
-  const [, , salt, hash] = entry.split('|');
-  if (!salt || !hash) return false;
-  const want = Buffer.from(hash, 'base64');
-  const got = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest();
-  return want.length === got.length && timingSafeEqual(want, got);
-}
-
-function wildcardMatch(pattern: string, name: string): boolean {
-  if (!/[*?]/.test(pattern)) return pattern === name;
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`).test(name);
-}
-
 /** True when the policy accepts the server key `blob`. */
 export function hostKeyAccepted(policy: HostKeyPolicy, blob: Buffer): boolean {
   if (policy.kind === 'insecure') return true;
@@ -214,4 +137,17 @@ export function hostKeyError(
       : `the host key of ${where.host}:${where.port} (${shown}) is unknown: ${source} has no entry for ${knownHostsName(where.host, where.port)}`;
   const hint = offered[0] ? `. If this is the right server, pin it with host_key: "${fingerprint(offered[0])}"` : '';
   return new StorageError('HOST_KEY', target, `${what}${hint}`, { cause });
+}
+
+/**
+ * The host key algorithms a client should offer so that the server presents
+ * a key the policy can accept: the algorithms of the pinned keys' types
+ * (`ssh-rsa` keys sign as rsa-sha2-512, rsa-sha2-256 or ssh-rsa). Undefined
+ * means "offer the client's defaults": the policy is insecure or has a
+ * `SHA256:` fingerprint pin, whose key type is not known until it is seen.
+ */
+export function hostKeyAlgorithms(policy: HostKeyPolicy): string[] | undefined {
+  if (policy.kind === 'insecure' || policy.fingerprints.length > 0) return undefined;
+  const types = new Set(policy.keys.filter((k) => hostKeyAccepted(policy, k)).map(keyType));
+  return [...types].flatMap(signatureAlgorithms);
 }

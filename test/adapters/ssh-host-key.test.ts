@@ -5,17 +5,16 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { isStorageError } from '../../src/storage/errors.js';
-import {
-  fingerprint, hostKeyAccepted, hostKeyError, parseHostKeyOption, parseKnownHosts, parsePublicKey, resolveHostKeyPolicy,
-} from '../../src/storage/ssh-host-key.js';
+import { fingerprint, hostKeyAccepted, hostKeyAlgorithms, hostKeyError, parseHostKeyOption, parsePublicKey, resolveHostKeyPolicy } from '../../adapters/ssh/host-key.js';
+import { parseKnownHosts } from '../../adapters/ssh/known-hosts.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-hostkey-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A fresh ed25519 key from ssh-keygen: its public line and the fingerprint ssh-keygen itself prints. */
-function newKey(name: string): { line: string; blob: Buffer; sshKeygenFingerprint: string } {
+/** A fresh key from ssh-keygen (ed25519 unless told): its public line and the fingerprint ssh-keygen itself prints. */
+function newKey(name: string, type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): { line: string; blob: Buffer; sshKeygenFingerprint: string } {
   const file = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  execFileSync('ssh-keygen', ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', name, '-f', file]);
   const line = readFileSync(`${file}.pub`, 'utf8').trim();
   const sshKeygenFingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
   return { line, blob: parsePublicKey(line)!, sshKeygenFingerprint };
@@ -28,6 +27,20 @@ const where = { host: 'nas.lan', port: 2222, configDir: dir, log: silentLogger }
 describe('SSH host key verification', () => {
   it('computes the same SHA256 fingerprint as ssh-keygen', () => {
     expect(fingerprint(server.blob)).toBe(server.sshKeygenFingerprint);
+  });
+
+  it('asks the server only for the host key types that are pinned, so it shows the pinned key', async () => {
+    const ecdsa = newKey('ecdsa', 'ecdsa');
+    const rsa = newKey('rsa', 'rsa');
+    expect(fingerprint(rsa.blob)).toBe(rsa.sshKeygenFingerprint);
+    expect(hostKeyAlgorithms(parseHostKeyOption('t', ecdsa.line))).toEqual(['ecdsa-sha2-nistp256']);
+    expect(hostKeyAlgorithms(parseHostKeyOption('t', rsa.line))).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    const file = join(dir, 'known_hosts_two');
+    writeFileSync(file, `[nas.lan]:2222 ${rsa.line}\n[nas.lan]:2222 ${server.line}\n`);
+    expect(hostKeyAlgorithms(await resolveHostKeyPolicy('t', { known_hosts: file }, where))).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519']);
+    // A fingerprint does not say its type, and an insecure policy takes any: the client's defaults, then.
+    expect(hostKeyAlgorithms(parseHostKeyOption('t', ecdsa.sshKeygenFingerprint))).toBeUndefined();
+    expect(hostKeyAlgorithms({ kind: 'insecure' })).toBeUndefined();
   });
 
   it('a pinned public key line or fingerprint accepts that key and refuses any other', () => {
