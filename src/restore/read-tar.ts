@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,16 +74,31 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
       if (!hashFiles && !isInventory) continue;
       if (isInventory && result.inventory) check?.restartListing();
       const parser = isInventory ? new InventoryParser(check && ((file) => check.listed(file))) : undefined;
+      const whole = entry.whole();
+      if (whole && !parser) {
+        // A small file in one piece: hashed in one call, without a Hash object per file.
+        result.bytes += entry.size;
+        check!.stored(path, hashOnce('sha256', whole, 'hex'));
+        continue;
+      }
       const hash = hashFiles ? createHash('sha256') : undefined;
-      let at = 0;
-      for await (const { data, position } of entry.chunks()) {
-        if (hash) at = zeros(hash, at, position);
+      const feed = (data: Buffer) => {
         hash?.update(data);
-        at += data.length;
         try {
           parser?.write(data);
         } catch (err) {
           throw unreadableInventory(entry.path, err);
+        }
+      };
+      let at = 0;
+      if (whole) {
+        feed(whole);
+        at = whole.length;
+      } else {
+        for await (const { data, position } of entry.chunks()) {
+          if (hash) at = zeros(hash, at, position);
+          feed(data);
+          at += data.length;
         }
       }
       if (hash) zeros(hash, at, entry.size);
