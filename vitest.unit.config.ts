@@ -14,7 +14,8 @@ export default defineConfig({
     include: [
       'test/config/*.test.ts',
       'test/retention/*.test.ts',
-      'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives}.test.ts',
+      'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives,bounded-memory}.test.ts',
+      'test/util/sorted-spool.test.ts',
       'test/pipeline/{tar-writer,walk,fan-out,run-status,hooks,command-source,inventory-commands}.test.ts',
       'test/storage/{wrappers,local}.test.ts',
       'test/adapters/ssh-host-key.test.ts',
