@@ -15,7 +15,7 @@ export default defineConfig({
       'test/exit-codes.test.ts',
       'test/config/*.test.ts',
       'test/retention/*.test.ts',
-      'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives}.test.ts',
+      'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives,bounded-memory}.test.ts',
       'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands}.test.ts',
       'test/job/status.test.ts',
       'test/storage/{wrappers,local}.test.ts',

@@ -52,12 +52,18 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
     return w?.length ? w : undefined;
   };
 
-  const deflatePiece = (data: Buffer, window: Buffer | undefined, final: boolean): Promise<Buffer> => {
-    // One output chunk per piece: with zlib's default 16 KiB chunks every block would bounce between
-    // the thread pool and the main thread dozens of times, and the main thread becomes the bottleneck.
-    const opts: Record<string, unknown> = { level: options.level, finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, chunkSize: data.length + (data.length >> 3) + 64 * 1024 };
+  // Compressed size / input size of the latest deflated piece: sizes the next piece's output buffer.
+  let ratio = 1;
+  const deflatePiece = async (data: Buffer, window: Buffer | undefined, final: boolean): Promise<Buffer> => {
+    // One output chunk per piece (with zlib's default 16 KiB chunks every block would bounce between the
+    // thread pool and the main thread dozens of times), sized from the latest ratio rather than the worst
+    // case: each piece's buffer lives until it is written out, and most pieces compress well.
+    const chunkSize = Math.min(data.length + (data.length >> 3), Math.ceil(data.length * ratio * 1.25)) + 64 * 1024;
+    const opts: Record<string, unknown> = { level: options.level, finishFlush: final ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, chunkSize };
     if (window) opts.dictionary = window;
-    return deflateRawAsync(data, opts);
+    const out = await deflateRawAsync(data, opts);
+    ratio = out.length / Math.max(1, data.length);
+    return out;
   };
 
   const submit = (block: Buffer, last: boolean) => {

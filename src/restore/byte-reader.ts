@@ -54,6 +54,15 @@ export class ByteReader {
     return out;
   }
 
+  /** The next `n` bytes as a slice of the input, consumed, when they are already in memory in one chunk; otherwise undefined (nothing consumed). */
+  inChunk(n: number): Buffer | undefined {
+    const chunk = this.chunks[0];
+    if (!chunk || chunk.length - this.head < n) return undefined;
+    const out = chunk.subarray(this.head, this.head + n);
+    this.advance(n);
+    return out;
+  }
+
   /** Consumes `n` bytes; false when the input ended first. */
   async skip(n: number): Promise<boolean> {
     while (n > 0) {

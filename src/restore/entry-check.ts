@@ -25,6 +25,11 @@ export class EntryChecker {
   private readonly dirs = new Set<string>(['']);
   private readonly hardLinks: { path: string; target: string }[] = [];
 
+  /** How many paths it remembers (directories, links, hard links to re-check): grows with those, never with the number of files. */
+  get remembered(): number {
+    return this.dirs.size + this.links.size + this.hardLinks.length;
+  }
+
   /** Checks one entry and returns its normalised path ("" for the destination itself); throws a RefusedEntry. */
   admit(entry: TarEntry): string {
     const refuse = (reason: string) => new RefusedEntry(entry.path, reason);

@@ -223,10 +223,13 @@ function dirMeta(entry: TarEntry): DirMeta {
 /** Writes one file's content (holes stay holes), then owner, mode and times, in that order. */
 async function writeFile(entry: TarEntry, path: Buffer): Promise<void> {
   const fd = openSync(path, WRITE_FLAGS, 0o600);
+  const put = (data: Buffer, position: number) => {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
+  };
   try {
-    for await (const { data, position } of entry.chunks()) {
-      for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
-    }
+    const whole = entry.whole();
+    if (whole) put(whole, 0);
+    else for await (const { data, position } of entry.chunks()) put(data, position);
     if (entry.sparse) ftruncateSync(fd, entry.size);
     if (AS_ROOT) fchownSync(fd, entry.uid, entry.gid);
     fchmodSync(fd, entry.mode & 0o7777);

@@ -1,15 +1,16 @@
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { LoadedConfig } from '../config/load.js';
 import type { PostgresSource, SourceKind } from '../config/sources.js';
 import { DamagedArchiveError, FerryError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Inventory } from '../pipeline/inventory.js';
 import { pgDumpCommand } from '../pipeline/sources/postgres.js';
 import { makeStagingDir } from '../state/staging-dirs.js';
 import { resolveUserPath } from '../util/paths.js';
 import type { DecryptKeys } from './decrypt.js';
+import { parseInventory } from './inventory-stream.js';
 import { applyCommandLine, applyDump, dumpFormat } from './postgres-apply.js';
 import { restoreArchive } from './restore.js';
 import {
@@ -190,7 +191,8 @@ async function extractSource(config: LoadedConfig, peeked: PeekedArchive, as: st
   await lstat(item).catch((err: unknown) => {
     throw new DamagedArchiveError(`${peeked.archive} lists source "${as}" but holds no data for it`, { cause: err });
   });
-  const inventory = await readFile(join(to, 'inventory.json'), 'utf8').then((t) => JSON.parse(t) as Inventory, () => undefined);
+  // Streamed, so a source of a million-file archive does not bring the whole file list into memory.
+  const inventory = await parseInventory(createReadStream(join(to, 'inventory.json')), 'inventory.json').catch(() => undefined);
   return { item, entry: inventory?.sources.find((s) => s.as === as) };
 }
 

@@ -36,6 +36,6 @@ export async function listArchiveSources(
     }
     const { inventory } = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { hashFiles: false }));
     if (!inventory) throw new DamagedArchiveError(`cannot read ${manifest.archive} (from ${target.name}): it has no inventory.json`);
-    return { ...base, readFrom: 'inventory', sources: inventory.sources.map(({ entries: _e, ...s }) => s) };
+    return { ...base, readFrom: 'inventory', sources: inventory.sources };
   });
 }

@@ -26,6 +26,12 @@ export interface TarEntry {
   warnings: string[];
   /** The content, as slices of the input with their offset in the file. Call at most once, before asking for the next entry. */
   chunks(): AsyncGenerator<{ data: Buffer; position: number }>;
+  /**
+   * The whole content of a (non-sparse) file as one slice of the input, when
+   * it is already in memory, as a small file usually is: no async round trip
+   * per file. Undefined otherwise, or once content was read; then use `chunks()`.
+   */
+  whole(): Buffer | undefined;
 }
 
 /** An entry that must not be restored; the message names it. */
@@ -188,6 +194,14 @@ async function makeEntry(h: RawHeader, r: ByteReader, global: PaxRecords | undef
     atime: time('atime'),
     sparse: !!sparse,
     warnings,
+    whole() {
+      if (started || sparse || segments.length !== 1) return undefined;
+      const data = r.inChunk(segments[0]!.length);
+      if (!data) return undefined;
+      started = true;
+      left -= data.length;
+      return data;
+    },
     async *chunks() {
       if (started) throw new Error('entry content was already read');
       started = true;

@@ -39,9 +39,9 @@ export async function verifyArchive(
       log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
       return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
     }
-    const check = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream)));
-    if (check.mismatches.length) {
-      throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatches.length} file(s) differ from the inventory, first ${check.mismatches[0]}`);
+    const check = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir }));
+    if (check.mismatched) {
+      throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
     }
     return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
   });

@@ -50,10 +50,10 @@ export class SpoolFile {
     return createReadStream(this.path, { start, end: end - 1, highWaterMark: 256 * 1024 });
   }
 
-  /** Every line appended (without its "\n"), in order, read back in blocks (call `flush()` first). */
-  *lines(): Generator<string> {
+  /** Every line appended (without its "\n"), in order, read back in blocks of `blockSize` bytes (call `flush()` first). */
+  *lines(blockSize = FLUSH_AT): Generator<string> {
     if (this.fd === undefined) return;
-    const buf = Buffer.allocUnsafe(FLUSH_AT);
+    const buf = Buffer.allocUnsafe(blockSize);
     let pos = 0;
     let rest = '';
     for (;;) {

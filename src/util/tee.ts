@@ -17,10 +17,12 @@ export interface Tee {
 /**
  * Splits one stream into `n` branches with shared backpressure: the source
  * is paused until every attached branch has drained, so memory stays bounded
- * by the branches' buffers. A detached branch no longer holds the others
- * back. When every branch is detached the source is destroyed.
+ * by the branches' buffers: 4 MiB each when there are several (so a short
+ * stall of one target does not stop the others at once), 1 MiB for one. A
+ * detached branch no longer holds the others back. When every branch is
+ * detached the source is destroyed.
  */
-export function tee(source: Readable, n: number, highWaterMark = 4 << 20): Tee {
+export function tee(source: Readable, n: number, highWaterMark = n > 1 ? 4 << 20 : 1 << 20): Tee {
   const branches = Array.from({ length: n }, () => new PassThrough({ highWaterMark }));
   const attached = new Set(branches.keys());
   let waiting = 0;
