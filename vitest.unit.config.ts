@@ -19,7 +19,7 @@ export default defineConfig({
       'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands}.test.ts',
       'test/job/status.test.ts',
       'test/storage/{wrappers,local}.test.ts',
-      'test/adapters/ssh-host-key.test.ts',
+      'test/adapters/{ssh-host-key,s3-part-size}.test.ts',
       'test/service/{scheduler,metrics}.test.ts',
       'test/state/{lock,staging-dirs}.test.ts',
       'test/util/*.test.ts',

@@ -2,23 +2,12 @@ import { z } from 'zod';
 import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
 import { defineAdapter } from '../../src/storage/definition.js';
-import { hostKeyOptions, resolveHostKeyPolicy } from '../ssh/host-key.js';
-import { canonicalRemotePath } from '../../src/util/paths.js';
+import { resolveHostKeyPolicy } from '../ssh/host-key.js';
+import { sshLocation, sshTargetOptions } from '../ssh/options.js';
 
 export const rsyncOptions = {
-  /** Server name or address (passed to ssh; names from ~/.ssh/config work). */
-  host: z.string().min(1).regex(/^[^\s@/'"-][^\s@/'"]*$/, 'a host name or address, without user@ or a path').describe('Server name or address'),
-  /** TCP port of the SSH server. */
-  port: z.number().int().min(1).max(65535).default(22).describe('SSH port'),
-  /** Login name on the server. */
-  user: z.string().min(1).regex(/^[^\s@:'"-][^\s@:'"]*$/, 'a plain user name').describe('SSH user name'),
-  /**
-   * Directory on the server that holds the archives; created (with parents)
-   * when missing. A relative path, or one starting with `~/`, is relative to
-   * the user's home directory. The server needs rsync, a POSIX shell and GNU
-   * find (any Linux).
-   */
-  path: z.string().min(1).describe('Remote directory for the archives; relative paths are under the home directory'),
+  // The server needs rsync, a POSIX shell and GNU find (any Linux) besides sshd.
+  ...sshTargetOptions,
   /**
    * Login key for ssh, without a passphrase (ssh runs in batch mode). Give
    * the file with `private_key_file`. Without a key, ssh's own configuration
@@ -36,14 +25,12 @@ export const rsyncOptions = {
    * attempts), as for sftp. `0` gives up at the first lost connection.
    */
   resume_timeout: resumeTimeout('Seconds an interrupted upload keeps trying to reconnect and resume without progress (default 120)'),
-  ...hostKeyOptions,
 };
 
 export default defineAdapter({
   type: 'rsync',
   options: rsyncOptions,
-  // The same directory whether reached by sftp or rsync, so the two types compare equal.
-  location: (options) => `ssh ${options.host.toLowerCase()}:${options.port} ${canonicalRemotePath(options.user, options.path)}`,
+  location: sshLocation,
   async create(name, options, context) {
     const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
     const { RsyncAdapter } = await import('./adapter.js');

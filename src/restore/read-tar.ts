@@ -56,12 +56,22 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
   let dir: string | undefined;
   let check: InventoryCheck | undefined;
   if (hashFiles) {
-    const parent = options.spoolDir ?? tmpdir();
-    await mkdir(parent, { recursive: true });
-    dir = await mkdtemp(join(parent, 'ferry-verify-'));
+    // The input may fail while the spool directory is made, before anything
+    // reads it: that error is kept on the stream and thrown below, never left
+    // to surface as an unhandled 'error' event.
+    const keepForLater = () => {};
+    input.on('error', keepForLater);
+    try {
+      const parent = options.spoolDir ?? tmpdir();
+      await mkdir(parent, { recursive: true });
+      dir = await mkdtemp(join(parent, 'ferry-verify-'));
+    } finally {
+      input.off('error', keepForLater);
+    }
     check = new InventoryCheck(dir, options.runLines);
   }
   try {
+    if (input.errored) throw input.errored;
     for await (const entry of readTarEntries(input)) {
       const path = checker.admit(entry);
       result.entries++;

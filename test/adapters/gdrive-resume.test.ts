@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GDriveAdapter, type GDriveSettings } from '../../adapters/gdrive/adapter.js';
 import { createAuth, parseCredentials } from '../../adapters/gdrive/auth.js';
 import { Backoff, DEFAULT_BACKOFF, type Clock } from '../../adapters/gdrive/backoff.js';
-import type { Logger } from '../../src/log.js';
 import type { PutBody } from '../../src/storage/adapter.js';
 import { streamBody } from '../../src/storage/body.js';
 import { isStorageError, type StorageError } from '../../src/storage/errors.js';
 import { RetryAdapter } from '../../src/storage/wrappers/retry.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { recordingLogger } from '../helpers/log.js';
 import { waitFor } from '../helpers/wait.js';
 import { startDriveEmulator, type DriveEmulator } from '../servers/drive-emulator/index.js';
 
@@ -48,12 +48,6 @@ function virtualClock(onSleep?: (elapsedMs: number) => void | Promise<void>): Cl
   };
 }
 
-function recordingLog(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const add = (m: string) => { lines.push(m); };
-  return { lines, info: add, warn: add, error: add, debug() {} };
-}
-
 /** An adapter on its own folder; `through: 'proxy'` sends every API request and chunk through the fault proxy. */
 function adapter(settings: Partial<GDriveSettings> & { through?: 'proxy' } = {}): GDriveAdapter {
   const json = JSON.stringify({ type: 'authorized_user', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret, refresh_token: CLIENT.refreshToken });
@@ -84,7 +78,7 @@ function pieces(data: Buffer, between?: (i: number) => void | Promise<void>): Re
 
 describe('a Drive upload resumes instead of starting over', () => {
   it('a chunk cut off mid-body is resumed from the offset Drive reports, and the file is byte-identical', async () => {
-    const log = recordingLog();
+    const log = recordingLogger();
     const a = adapter({ chunkSize: 2 * CHUNK, log, clock: virtualClock() });
     const data = randomBytes(4 * CHUNK + 1000);
     const before = emulator.requests.length;
@@ -97,7 +91,7 @@ describe('a Drive upload resumes instead of starting over', () => {
   });
 
   it('when Drive keeps fewer bytes than were sent, the rest is resent from the chunk in memory', async () => {
-    const log = recordingLog();
+    const log = recordingLogger();
     const a = adapter({ chunkSize: 2 * CHUNK, log, clock: virtualClock() });
     const data = randomBytes(3 * CHUNK);
     const before = emulator.requests.length;
@@ -110,7 +104,7 @@ describe('a Drive upload resumes instead of starting over', () => {
 
   it('429 with Retry-After: the upload waits at least as long as Drive asks, then resumes', async () => {
     const clock = virtualClock();
-    const a = adapter({ clock, log: recordingLog() });
+    const a = adapter({ clock, log: recordingLogger() });
     const data = randomBytes(3 * CHUNK + 5);
     emulator.setFailure('tooManyRequests', 2, { retryAfter: 7, on: 'chunks' });
     await a.put('429.tar.gz', streamBody(pieces(data)));
@@ -122,7 +116,7 @@ describe('a Drive upload resumes instead of starting over', () => {
   it('rate-limit 403s and 503s are waited out with exponential backoff (2^n s plus jitter, as Google asks)', async () => {
     for (const kind of ['userRateLimit', 'unavailable'] as const) {
       const clock = virtualClock();
-      const a = adapter({ clock, log: recordingLog() });
+      const a = adapter({ clock, log: recordingLogger() });
       const data = randomBytes(2 * CHUNK + 5);
       emulator.setFailure(kind, 4, { on: 'chunks' });
       await a.put(`${kind}.tar.gz`, streamBody(pieces(data)));
@@ -136,7 +130,7 @@ describe('a Drive upload resumes instead of starting over', () => {
   });
 
   it('a session that expires while the first chunk is still in memory is replaced by a new one', async () => {
-    const a = adapter({ clock: virtualClock(), log: recordingLog() });
+    const a = adapter({ clock: virtualClock(), log: recordingLogger() });
     const data = randomBytes(CHUNK + 100);
     const before = emulator.requests.length;
     await a.put('renewed.tar.gz', streamBody(pieces(data, (i) => { if (i === 1) emulator.expireSessions(); })));
@@ -146,7 +140,7 @@ describe('a Drive upload resumes instead of starting over', () => {
   });
 
   it('a session that expires later fails the put clearly, since a stream cannot be replayed, and leaves no file', async () => {
-    const a = adapter({ clock: virtualClock(), log: recordingLog() });
+    const a = adapter({ clock: virtualClock(), log: recordingLogger() });
     const data = randomBytes(3 * CHUNK);
     const err = (await a.put('expired.tar.gz', streamBody(pieces(data, (i) => { if (i === 6) emulator.expireSessions(); }))).catch((e: unknown) => e)) as StorageError;
     expect(err).toSatisfy((e) => isStorageError(e, 'UNAVAILABLE'));
@@ -155,7 +149,7 @@ describe('a Drive upload resumes instead of starting over', () => {
   });
 
   it('a replayable body whose session expires mid-upload is sent again from the start by the retry wrapper', async () => {
-    const inner = adapter({ clock: virtualClock(), log: recordingLog() });
+    const inner = adapter({ clock: virtualClock(), log: recordingLogger() });
     const a = new RetryAdapter(inner, { retries: 1, baseDelayMs: 1 });
     const data = randomBytes(3 * CHUNK);
     let opens = 0;
@@ -179,7 +173,7 @@ describe('a Drive upload rides out network outages', () => {
     const clock = virtualClock(async (elapsed) => {
       if (refusedAt !== undefined && elapsed - refusedAt >= 61_000) { refusedAt = undefined; await proxy.heal(); }
     });
-    const log = recordingLog();
+    const log = recordingLogger();
     const a = adapter({ through: 'proxy', clock, log });
     const data = randomBytes(4 * CHUNK + 77);
     const outage = async (i: number) => { if (i === 6) { await proxy.refuse(); refusedAt = clock.elapsed(); } };
@@ -192,7 +186,7 @@ describe('a Drive upload rides out network outages', () => {
 
   it('gives up after the backoff window without progress, with an UNAVAILABLE naming the file', async () => {
     const clock = virtualClock();
-    const a = adapter({ through: 'proxy', clock, log: recordingLog() });
+    const a = adapter({ through: 'proxy', clock, log: recordingLogger() });
     const data = randomBytes(3 * CHUNK);
     try {
       const err = (await a.put('dead.tar.gz', streamBody(pieces(data, async (i) => { if (i === 6) await proxy.refuse(); }))).catch((e: unknown) => e)) as StorageError;
@@ -207,7 +201,7 @@ describe('a Drive upload rides out network outages', () => {
   });
 
   it('an abort while waiting out an outage ends the put at once with ABORTED', async () => {
-    const log = recordingLog();
+    const log = recordingLogger();
     const a = adapter({ through: 'proxy', log }); // the real clock: the first wait is a second or more
     const ctrl = new AbortController();
     const data = randomBytes(3 * CHUNK);
@@ -235,6 +229,25 @@ describe('a Drive upload rides out network outages', () => {
 });
 
 describe('the Drive emulator answers as Drive does', () => {
+  it('the emulator keeps Drive\'s resumable rules: 256 KiB-aligned chunks, 308 + Range, status queries', async () => {
+    const token = emulator.issueToken();
+    const open = await fetch(`${emulator.rootUrl}upload/drive/v3/files?uploadType=resumable&fields=id,size,md5Checksum`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'raw.bin' }),
+    });
+    const session = open.headers.get('location')!;
+    const put = (range: string, body?: Buffer) => fetch(session, { method: 'PUT', headers: { 'content-range': range }, body: body ? new Uint8Array(body) : undefined });
+    const data = randomBytes(256 * KiB + 10);
+    expect((await put('bytes 0-999/*', data.subarray(0, 1000))).status).toBe(400);
+    const first = await put('bytes 0-262143/*', data.subarray(0, 256 * KiB));
+    expect([first.status, first.headers.get('range')]).toEqual([308, 'bytes=0-262143']);
+    const query = await put('bytes */*');
+    expect([query.status, query.headers.get('range')]).toEqual([308, 'bytes=0-262143']);
+    expect(emulator.files().filter((f) => f.name === 'raw.bin')).toEqual([]);
+    const last = await put(`bytes 262144-${data.length - 1}/${data.length}`, data.subarray(256 * KiB));
+    expect(last.status).toBe(200);
+    expect(await last.json()).toMatchObject({ size: String(data.length), md5Checksum: createHash('md5').update(data).digest('hex') });
+  });
+
   it('an unknown name in `fields` is a 400 invalidParameter in Drive\'s error shape', async () => {
     const token = emulator.issueToken();
     for (const path of ['drive/v3/files?fields=files(id,bogusField)', 'drive/v3/about?fields=storageQuota(limit,bogusField)', `drive/v3/files/${emulator.createFolder('fields')}?fields=bogusField`]) {

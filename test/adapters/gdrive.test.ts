@@ -76,25 +76,6 @@ describe('gdrive adapter against the Drive v3 emulator', () => {
     expect(md5(await readAll(await a.get('big.tar.gz')))).toBe(md5(data));
   });
 
-  it('the emulator keeps Drive\'s resumable rules: 256 KiB-aligned chunks, 308 + Range, status queries', async () => {
-    const token = emulator.issueToken();
-    const open = await fetch(`${emulator.rootUrl}upload/drive/v3/files?uploadType=resumable&fields=id,size,md5Checksum`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'raw.bin' }),
-    });
-    const session = open.headers.get('location')!;
-    const put = (range: string, body?: Buffer) => fetch(session, { method: 'PUT', headers: { 'content-range': range }, body: body ? new Uint8Array(body) : undefined });
-    const data = randomBytes(256 * KiB + 10);
-    expect((await put('bytes 0-999/*', data.subarray(0, 1000))).status).toBe(400);
-    const first = await put('bytes 0-262143/*', data.subarray(0, 256 * KiB));
-    expect([first.status, first.headers.get('range')]).toEqual([308, 'bytes=0-262143']);
-    const query = await put('bytes */*');
-    expect([query.status, query.headers.get('range')]).toEqual([308, 'bytes=0-262143']);
-    expect(namesInDrive('raw.bin')).toEqual([]);
-    const last = await put(`bytes 262144-${data.length - 1}/${data.length}`, data.subarray(256 * KiB));
-    expect(last.status).toBe(200);
-    expect(await last.json()).toMatchObject({ size: String(data.length), md5Checksum: md5(data) });
-  });
-
   it('small files go up as one chunk of a resumable session, so a lost answer can be asked for again', async () => {
     const a = await fromConfig({ folder: 'small' });
     const before = emulator.requests.length;

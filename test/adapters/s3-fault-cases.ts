@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Adapter, type S3Settings } from '../../adapters/s3/adapter.js';
 import { MIN_PART_SIZE } from '../../adapters/s3/part-size.js';
-import type { Logger } from '../../src/log.js';
+import { recordingLogger } from '../helpers/log.js';
 import { streamBody } from '../../src/storage/body.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { readAll } from '../conformance/suite.js';
@@ -17,13 +17,6 @@ export interface FaultServer {
   port: number;
   freshBucket(): Promise<string>;
   credentials: { accessKeyId: string; secretAccessKey: string };
-}
-
-/** A logger that keeps every line, to read what a put reported. */
-export function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const keep = (m: string) => { lines.push(m); };
-  return { lines, info: keep, warn: keep, error: keep, debug: keep };
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

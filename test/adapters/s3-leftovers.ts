@@ -6,7 +6,7 @@ import { probeTarget } from '../../src/cli/commands/check.js';
 import { applyPrune, type TargetPlan } from '../../src/retention/prune.js';
 import { bufferBody } from '../../src/storage/body.js';
 import { withContract } from '../../src/storage/wrappers/contract.js';
-import { recordingLogger } from './s3-fault-cases.js';
+import { recordingLogger } from '../helpers/log.js';
 
 /** A server that keeps multipart uploads and object versions the way S3 bills them. */
 export interface LeftoverServer {

@@ -10,7 +10,8 @@ import { probeTarget } from '../../src/cli/commands/check.js';
 import { applyPrune } from '../../src/retention/prune.js';
 import { bufferBody } from '../../src/storage/body.js';
 import { withContract } from '../../src/storage/wrappers/contract.js';
-import { recordingLogger, testS3FaultRecovery } from './s3-fault-cases.js';
+import { recordingLogger } from '../helpers/log.js';
+import { testS3FaultRecovery } from './s3-fault-cases.js';
 
 // The same contract and fault cases as against s3rver, against Ceph's RADOS Gateway: a production S3
 // implementation that checks signatures, aborts multipart uploads and honours If-None-Match.
