@@ -32,7 +32,7 @@ describe('rsync target through a connection that drops', () => {
   afterAll(async () => { await proxy?.close(); });
   const proxied = (root: string, log: Logger) => track(new RsyncAdapter('nas', { ...adapterOptions(root, log), port: proxy.port }));
 
-  it('an upload whose connection drops resumes from what the fx.server kept instead of starting over', async () => {
+  it('an upload whose connection drops resumes from what the server kept instead of starting over', async () => {
     const root = join(fx.server.dataDir, 'resume');
     const log = recordingLogger();
     const a = proxied(root, log);
@@ -79,7 +79,7 @@ describe('rsync target through a connection that drops', () => {
     }
   });
 
-  it('an upload rides out a 60 s outage with backoff and completes once the fx.server is back', async () => {
+  it('an upload rides out a 60 s outage with backoff and completes once the server is back', async () => {
     const root = join(fx.server.dataDir, 'outage');
     const log = recordingLogger();
     const a = proxied(root, log);
@@ -114,7 +114,7 @@ describe('rsync target through a connection that drops', () => {
     try {
       await waitFor(() => log.lines.some((l) => l.includes('looking for the partial upload')), { what: 'a reconnect attempt to fail' });
       ctrl.abort();
-      // Without the abort, the upload would keep trying for 2 minutes: it settles while the fx.server is still unreachable.
+      // Without the abort, the upload would keep trying for 2 minutes: it settles while the server is still unreachable.
       const err = (await put.catch((e: unknown) => e)) as StorageError;
       expect(isStorageError(err, 'ABORTED')).toBe(true);
     } finally {
@@ -124,11 +124,11 @@ describe('rsync target through a connection that drops', () => {
   });
 });
 
-it('an sftp-only chroot account is reported as having no shell, quoting what the fx.server printed', async () => {
+it('an sftp-only chroot account is reported as having no shell, quoting what the server printed', async () => {
   const sftpOnly = await startSshd({ sftpOnlyAccount: true });
   try {
     const account = sftpOnly.sftpOnly!;
-    const a = track(new RsyncAdapter('nas', { ...adapterOptions(`${account.remotePath}/x`, silentLogger), host: sftpOnly.host, port: sftpOnly.port, user: account.user, hostKey: parseHostKeyOption('nas', sftpOnly.hostPublicKey) }));
+    const a = track(new RsyncAdapter('nas', { ...adapterOptions(`${account.remotePath}/x`, silentLogger), host: sftpOnly.host, port: sftpOnly.port, user: account.user, privateKeyFile: sftpOnly.privateKeyFile, hostKey: parseHostKeyOption('nas', sftpOnly.hostPublicKey) }));
     const body = await localFile('x');
     for (const op of [() => a.put('x', body), () => a.list(''), () => a.probe()]) {
       const err = (await op().catch((e: unknown) => e)) as StorageError;

@@ -80,7 +80,7 @@ describe('rsync target against a real sshd', () => {
     const ctrl = new AbortController();
     const put = a.put('job-20260102T000000Z.tar.gz', body, { signal: ctrl.signal });
     // Abort once rsync has written part of the file on the fx.server.
-    await waitFor(async () => (existsSync(root) ? await readdir(root, { recursive: true }) : []).some((n) => String(n).includes('job-')), { what: 'rsync to start writing on the fx.server' });
+    await waitFor(async () => (existsSync(root) ? await readdir(root, { recursive: true }) : []).some((n) => String(n).includes('job-')), { what: 'rsync to start writing on the server' });
     expect(await a.list('')).toEqual([]);
     ctrl.abort();
     const err = (await put.catch((e: unknown) => e)) as StorageError;
@@ -99,7 +99,7 @@ describe('rsync target against a real sshd', () => {
     }
   });
 
-  it('refuses a wrong host key, by key line or by fingerprint, and shows the fx.server fingerprint', async () => {
+  it('refuses a wrong host key, by key line or by fingerprint, and shows the server fingerprint', async () => {
     for (const host_key of [otherEd25519Key(), 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA']) {
       const a = await create({ host_key });
       const err = (await a.list('').catch((e: unknown) => e)) as StorageError;
@@ -123,7 +123,7 @@ describe('rsync target against a real sshd', () => {
     expect(warnings.join('\n')).toMatch(/insecure_accept_any_host_key/);
   });
 
-  it('a fx.server without rsync gets a clear "rsync is not installed" error', async () => {
+  it('a server without rsync gets a clear "rsync is not installed" error', async () => {
     const bare = await startSshd({ withoutRsync: true });
     try {
       const a = track(adapterFor(bare, join(bare.dataDir, 'x')));
