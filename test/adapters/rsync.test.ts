@@ -85,8 +85,8 @@ describe('rsync target against a real sshd', () => {
     ctrl.abort();
     const err = (await put.catch((e: unknown) => e)) as StorageError;
     expect(isStorageError(err, 'ABORTED')).toBe(true);
-    // The fx.server's rsync saves what it had into the partial directory once it notices; that must not list either.
-    await waitFor(async () => !(await readdir(root)).some((n) => RSYNC_IN_PROGRESS.test(n)), { what: "the fx.server's rsync to let go of its in-progress file" });
+    // The server's rsync saves what it had into the partial directory once it notices; that must not list either.
+    await waitFor(async () => !(await readdir(root)).some((n) => RSYNC_IN_PROGRESS.test(n)), { what: "the server's rsync to let go of its in-progress file" });
     expect(await a.list('')).toEqual([]);
     await expect(a.stat('job-20260102T000000Z.tar.gz')).rejects.toSatisfy((e) => isStorageError(e, 'NOT_FOUND'));
   });
