@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { S3Adapter, type S3Settings } from '../../adapters/s3/adapter.js';
 import { MIN_PART_SIZE } from '../../adapters/s3/part-size.js';
 import { recordingLogger } from '../helpers/log.js';
 import { streamBody } from '../../src/storage/body.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { readAll } from '../conformance/suite.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { proxiedServer } from '../helpers/fault-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
@@ -41,20 +41,14 @@ const isPart = (method: string, path: string) => method === 'PUT' && path.includ
  */
 export function testS3FaultRecovery(label: string, setup: () => Promise<FaultServer>): void {
   describe(`${label}: an upload rides out network faults`, () => {
-    let server: FaultServer;
-    let proxy: FaultProxy;
-    beforeAll(async () => {
-      server = await setup();
-      proxy = await startFaultProxy({ host: '127.0.0.1', port: server.port });
-    }, 120_000);
-    afterAll(async () => { await proxy?.close(); });
+    const fx = proxiedServer(setup);
 
     async function adapterThroughProxy(over: Partial<S3Settings> = {}) {
       const log = recordingLogger();
-      const bucket = await server.freshBucket();
+      const bucket = await fx.server.freshBucket();
       const adapter = new S3Adapter('cloud', {
-        bucket, prefix: 'mss/', region: 'us-east-1', endpoint: `http://127.0.0.1:${proxy.port}`, forcePathStyle: true,
-        credentials: server.credentials, partSize: MIN_PART_SIZE, queueSize: 2, maxAttempts: 1, log, ...over,
+        bucket, prefix: 'mss/', region: 'us-east-1', endpoint: `http://127.0.0.1:${fx.proxy.port}`, forcePathStyle: true,
+        credentials: fx.server.credentials, partSize: MIN_PART_SIZE, queueSize: 2, maxAttempts: 1, log, ...over,
       });
       return { adapter, log, bucket };
     }
@@ -64,55 +58,41 @@ export function testS3FaultRecovery(label: string, setup: () => Promise<FaultSer
       expect((await adapter.list('')).map((o) => o.key)).toEqual([key]);
     }
 
-    it('a part whose connection is reset mid-body is sent again on its own, and the object is byte-identical', async () => {
+    /** Puts `size` random bytes under `key` through the proxy once `arm()` has set a fault; checks the object is byte-identical. */
+    async function putThroughFault(key: string, size: number, arm: () => void) {
       const { adapter, log, bucket } = await adapterThroughProxy();
-      const data = randomBytes(14 * MiB);
-      const drops = proxy.stats.drops;
-      proxy.dropAfter(7 * MiB);
+      const data = randomBytes(size);
+      arm();
       try {
-        expect(await adapter.put('mss-20260101T000000Z.tar.gz', liveBody(data))).toBe(data.length);
-        expect(proxy.stats.drops).toBe(drops + 1);
-        await expectStored(adapter, 'mss-20260101T000000Z.tar.gz', data);
-        expect(log.lines.filter((l) => /resuming in/.test(l))).toHaveLength(1);
-        expect(log.lines).toContain(`cloud: stored s3://${bucket}/mss/mss-20260101T000000Z.tar.gz, resumed 1 time(s) after transient failures`);
+        expect(await adapter.put(key, liveBody(data))).toBe(data.length);
+        await expectStored(adapter, key, data);
+        return { lines: log.lines, retries: log.lines.filter((l) => /resuming in/.test(l)), bucket };
       } finally {
-        await proxy.heal();
+        await fx.proxy.heal();
         await adapter.close();
       }
+    }
+
+    it('a part whose connection is reset mid-body is sent again on its own, and the object is byte-identical', async () => {
+      const drops = fx.proxy.stats.drops;
+      const { lines, retries, bucket } = await putThroughFault('mss-20260101T000000Z.tar.gz', 14 * MiB, () => fx.proxy.dropAfter(7 * MiB));
+      expect(fx.proxy.stats.drops).toBe(drops + 1);
+      expect(retries).toHaveLength(1);
+      expect(lines).toContain(`cloud: stored s3://${bucket}/mss/mss-20260101T000000Z.tar.gz, resumed 1 time(s) after transient failures`);
     });
 
     it('parts answered 503 are retried until the server takes them', async () => {
-      const { adapter, log } = await adapterThroughProxy();
-      const data = randomBytes(11 * MiB);
-      proxy.failHttp(3, 503, { match: isPart });
-      try {
-        expect(await adapter.put('mss-20260102T000000Z.tar.gz', liveBody(data))).toBe(data.length);
-        await expectStored(adapter, 'mss-20260102T000000Z.tar.gz', data);
-        const retries = log.lines.filter((l) => /resuming in/.test(l));
-        expect(retries).toHaveLength(3);
-        for (const l of retries) {
-          expect(l).toMatch(/^target "cloud" \[UNAVAILABLE\]: uploading s3:\/\/.+\/mss\/mss-20260102T000000Z\.tar\.gz: part \d+: .*HTTP 503/);
-        }
-      } finally {
-        await proxy.heal();
-        await adapter.close();
+      const { retries } = await putThroughFault('mss-20260102T000000Z.tar.gz', 11 * MiB, () => fx.proxy.failHttp(3, 503, { match: isPart }));
+      expect(retries).toHaveLength(3);
+      for (const l of retries) {
+        expect(l).toMatch(/^target "cloud" \[UNAVAILABLE\]: uploading s3:\/\/.+\/mss\/mss-20260102T000000Z\.tar\.gz: part \d+: .*HTTP 503/);
       }
     });
 
     it('a part answered 429 with Retry-After is sent again after the pause the server asked for', async () => {
-      const { adapter, log } = await adapterThroughProxy();
-      const data = randomBytes(11 * MiB);
-      proxy.failHttp(1, 429, { match: isPart, retryAfter: 2 });
-      try {
-        expect(await adapter.put('mss-20260106T000000Z.tar.gz', liveBody(data))).toBe(data.length);
-        await expectStored(adapter, 'mss-20260106T000000Z.tar.gz', data);
-        const retries = log.lines.filter((l) => /resuming in/.test(l));
-        expect(retries).toHaveLength(1);
-        expect(retries[0]).toMatch(/\[RATE_LIMIT\].*part \d+.*resuming in 2\.0 s/);
-      } finally {
-        await proxy.heal();
-        await adapter.close();
-      }
+      const { retries } = await putThroughFault('mss-20260106T000000Z.tar.gz', 11 * MiB, () => fx.proxy.failHttp(1, 429, { match: isPart, retryAfter: 2 }));
+      expect(retries).toHaveLength(1);
+      expect(retries[0]).toMatch(/\[RATE_LIMIT\].*part \d+.*resuming in 2\.0 s/);
     });
 
     it('an outage during which connections are refused is ridden out, and the upload resumes when the server is back', async () => {
@@ -123,7 +103,7 @@ export function testS3FaultRecovery(label: string, setup: () => Promise<FaultSer
       async function* gen() {
         for (let off = 0; off < data.length; off += 256 * 1024) {
           sent += 256 * 1024;
-          if (sent > 6 * MiB && !outage) outage = proxy.refuse();
+          if (sent > 6 * MiB && !outage) outage = fx.proxy.refuse();
           yield data.subarray(off, off + 256 * 1024);
         }
       }
@@ -131,12 +111,12 @@ export function testS3FaultRecovery(label: string, setup: () => Promise<FaultSer
         const put = adapter.put('mss-20260103T000000Z.tar.gz', streamBody(Readable.from(gen()), data.length));
         await waitFor(() => log.lines.filter((l) => /ECONNREFUSED/.test(l)).length >= 3, { what: 'three refused attempts' });
         await outage;
-        await proxy.heal();
+        await fx.proxy.heal();
         expect(await put).toBe(data.length);
         await expectStored(adapter, 'mss-20260103T000000Z.tar.gz', data);
         expect(log.lines.some((l) => /resumed \d+ time\(s\)/.test(l))).toBe(true);
       } finally {
-        await proxy.heal();
+        await fx.proxy.heal();
         await adapter.close();
       }
     });
@@ -144,32 +124,32 @@ export function testS3FaultRecovery(label: string, setup: () => Promise<FaultSer
     it('when the outage outlasts the retry window the upload fails UNAVAILABLE and leaves no object', async () => {
       const { adapter } = await adapterThroughProxy({ retryWindowMs: 1500 });
       const data = randomBytes(11 * MiB);
-      proxy.failHttp(1_000, 503, { match: isPart });
+      fx.proxy.failHttp(1_000, 503, { match: isPart });
       try {
         const err = await adapter.put('mss-20260104T000000Z.tar.gz', liveBody(data)).catch((e: unknown) => e);
         expect(err).toSatisfy((e) => isStorageError(e, 'UNAVAILABLE'));
         expect((err as Error).message).toContain('mss-20260104T000000Z.tar.gz');
-        await proxy.heal();
+        await fx.proxy.heal();
         expect(await adapter.list('')).toEqual([]);
       } finally {
-        await proxy.heal();
+        await fx.proxy.heal();
         await adapter.close();
       }
     });
 
     it('aborting the run while a part waits for its retry rejects at once with ABORTED', async () => {
       const { adapter, log } = await adapterThroughProxy({ retryWindowMs: 7_200_000 });
-      proxy.failHttp(1_000, 503, { match: isPart, retryAfter: 3600 });
+      fx.proxy.failHttp(1_000, 503, { match: isPart, retryAfter: 3600 });
       const ctrl = new AbortController();
       try {
         const put = adapter.put('mss-20260105T000000Z.tar.gz', liveBody(randomBytes(11 * MiB)), { signal: ctrl.signal });
         await waitFor(() => log.lines.some((l) => /resuming in 3600\.0 s/.test(l)), { what: 'a retry that waits an hour' });
         ctrl.abort(new Error('shutdown'));
         await expect(put).rejects.toSatisfy((e) => isStorageError(e, 'ABORTED'));
-        await proxy.heal();
+        await fx.proxy.heal();
         expect(await adapter.list('')).toEqual([]);
       } finally {
-        await proxy.heal();
+        await fx.proxy.heal();
         await adapter.close();
       }
     });

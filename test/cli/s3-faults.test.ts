@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collect, FERRY, workspace } from '../helpers/cli.js';
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { proxiedServer } from '../helpers/fault-proxy.js';
 import { waitFor } from '../helpers/wait.js';
 import { createRgwBucket, startCephRgw } from '../servers/ceph-rgw.js';
 import { createBucket, S3RVER_CREDENTIALS, startS3rver } from '../servers/s3rver.js';
@@ -29,24 +29,15 @@ const isPart = (method: string, path: string) => method === 'PUT' && path.includ
  */
 function describeFaultyPush(label: string, start: () => Promise<Server>): void {
   describe(`ferry run to s3 (${label}) through a failing network`, () => {
-    let server: Server;
-    let proxy: FaultProxy;
-    beforeAll(async () => {
-      server = await start();
-      proxy = await startFaultProxy({ host: '127.0.0.1', port: server.port });
-    }, 120_000);
-    afterAll(async () => {
-      await proxy?.close();
-      await server?.stop();
-    }, 60_000);
+    const fx = proxiedServer(start);
 
     /** Starts a run of a job with a 12 MiB incompressible file to a local and an s3 target; `during` injects faults while it runs. */
     async function push(during: (run: { stderr(): string }) => Promise<void>) {
       const ws = await workspace();
-      const bucket = await server.freshBucket();
+      const bucket = await fx.server.freshBucket();
       await mkdir(join(ws.dir, 'big'));
       await writeFile(join(ws.dir, 'big', 'blob.bin'), randomBytes(12 * MiB));
-      await writeFile(join(ws.dir, 's3-secret'), server.credentials.secretAccessKey);
+      await writeFile(join(ws.dir, 's3-secret'), fx.server.credentials.secretAccessKey);
       await ws.writeConfig({
         job: 'app',
         state_dir: './state',
@@ -54,8 +45,8 @@ function describeFaultyPush(label: string, start: () => Promise<Server>): void {
         targets: {
           local: { type: 'local', path: './backups', keep: 7 },
           cloud: {
-            type: 's3', bucket, prefix: 'app/', endpoint: `http://127.0.0.1:${proxy.port}`, part_size: 5 * MiB,
-            access_key_id: server.credentials.accessKeyId, secret_access_key_file: './s3-secret', keep: 7,
+            type: 's3', bucket, prefix: 'app/', endpoint: `http://127.0.0.1:${fx.proxy.port}`, part_size: 5 * MiB,
+            access_key_id: fx.server.credentials.accessKeyId, secret_access_key_file: './s3-secret', keep: 7,
           },
         },
       });
@@ -66,7 +57,7 @@ function describeFaultyPush(label: string, start: () => Promise<Server>): void {
         const result = await run.done;
         const archive = (await readdir(join(ws.dir, 'backups'))).find((f) => /^app-\d{8}T\d{6}Z\.tar\.gz$/.test(f));
         const client = new S3Client({
-          endpoint: `http://127.0.0.1:${server.port}`, region: 'us-east-1', forcePathStyle: true, credentials: server.credentials,
+          endpoint: `http://127.0.0.1:${fx.server.port}`, region: 'us-east-1', forcePathStyle: true, credentials: fx.server.credentials,
           requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
         });
         const fetchObject = async (key: string) => Buffer.from(await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
@@ -77,7 +68,7 @@ function describeFaultyPush(label: string, start: () => Promise<Server>): void {
         return { result, archive, stored, local, manifest };
       } finally {
         if (!run.exited) child.kill('SIGKILL');
-        await proxy.heal();
+        await fx.proxy.heal();
         await ws.cleanup();
       }
     }
@@ -94,20 +85,20 @@ function describeFaultyPush(label: string, start: () => Promise<Server>): void {
     }
 
     it('a connection reset in the middle of a part: exit 0, the object is the archive byte for byte, and the log says it resumed', async () => {
-      const out = await push(async () => { proxy.dropAfter(7 * MiB); });
+      const out = await push(async () => { fx.proxy.dropAfter(7 * MiB); });
       expectComplete(out);
       expect(out.result.stderr).toMatch(/part \d+: cannot reach .*\(ECONNRESET|EPIPE\).*resuming in/);
     }, 120_000);
 
     it('parts answered 429 with Retry-After: exit 0, the archive is complete, and each retry waited what the server asked', async () => {
-      const out = await push(async () => { proxy.failHttp(2, 429, { match: isPart, retryAfter: 1 }); });
+      const out = await push(async () => { fx.proxy.failHttp(2, 429, { match: isPart, retryAfter: 1 }); });
       expectComplete(out);
       expect(out.result.stderr.match(/\[RATE_LIMIT\].*part \d+.*resuming in 1\.0 s/g)).toHaveLength(2);
     }, 120_000);
 
     it('parts answered 503: exit 0 and the archive is complete', async () => {
       const out = await push(async (run) => {
-        proxy.failHttp(3, 503, { match: isPart });
+        fx.proxy.failHttp(3, 503, { match: isPart });
         await waitFor(() => (run.stderr().match(/HTTP 503/g) ?? []).length >= 1, { what: 'a part answered 503 to be retried', timeout: 60_000 });
       });
       expectComplete(out);
@@ -115,10 +106,10 @@ function describeFaultyPush(label: string, start: () => Promise<Server>): void {
 
     it('a refused-connection outage in the middle of the upload: the run waits it out, exits 0, and the archive is complete', async () => {
       const out = await push(async (run) => {
-        await waitFor(() => proxy.stats.bytesUp > 4 * MiB, { what: 'the upload to be under way', timeout: 60_000 });
-        await proxy.refuse();
+        await waitFor(() => fx.proxy.stats.bytesUp > 4 * MiB, { what: 'the upload to be under way', timeout: 60_000 });
+        await fx.proxy.refuse();
         await waitFor(() => (run.stderr().match(/ECONNREFUSED/g) ?? []).length >= 2, { what: 'two refused attempts', timeout: 60_000 });
-        await proxy.heal();
+        await fx.proxy.heal();
       });
       expectComplete(out);
     }, 120_000);
