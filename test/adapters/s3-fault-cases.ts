@@ -7,7 +7,7 @@ import { recordingLogger } from '../helpers/log.js';
 import { streamBody } from '../../src/storage/body.js';
 import { isStorageError } from '../../src/storage/errors.js';
 import { readAll } from '../conformance/suite.js';
-import { proxiedServer } from '../helpers/fault-proxy.js';
+import { proxiedServer } from '../helpers/proxied-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;

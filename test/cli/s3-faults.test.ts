@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { collect, FERRY, workspace } from '../helpers/cli.js';
-import { proxiedServer } from '../helpers/fault-proxy.js';
+import { proxiedServer } from '../helpers/proxied-server.js';
 import { waitFor } from '../helpers/wait.js';
 import { createRgwBucket, startCephRgw } from '../servers/ceph-rgw.js';
 import { createBucket, S3RVER_CREDENTIALS, startS3rver } from '../servers/s3rver.js';
