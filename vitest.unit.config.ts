@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
@@ -6,7 +6,8 @@ import { defineConfig } from 'vitest/config';
  * `npm run test:unit`: the tests that need no root, no servers and no system
  * packages beyond a POSIX shell, tar and ssh-keygen, so that any user can run
  * them on a fresh clone. Tests that spawn `dist/` are in the list: the script
- * builds first. A file that moves must be moved here too.
+ * builds first. A file that moves must be moved here too. Most of these
+ * tests wait on child processes, so two workers run even on two cores.
  */
 export default defineConfig({
   cacheDir: join(tmpdir(), 'ferry-vitest-unit-cache'),
@@ -29,5 +30,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    minWorkers: 1,
   },
 });
