@@ -56,7 +56,7 @@ const targets: Record<string, () => Promise<StorageAdapter>> = {
     access_key_id: S3RVER_CREDENTIALS.accessKeyId, secret_access_key: S3RVER_CREDENTIALS.secretAccessKey, part_size: 16 * MB, queue_size: 2,
   } as never, ctx),
   sftp: () => sftp.create('sftp', {
-    host: '127.0.0.1', port: proxies.sftp!.port, user: sshd.user, path: join(sshd.dataDir, 'faults'), private_key_file: sshd.privateKeyFile, host_key: sshd.hostFingerprint,
+    host: '127.0.0.1', port: proxies.sftp!.port, user: sshd.user, path: join(sshd.dataDir, 'faults'), private_key: sshd.privateKey, host_key: sshd.hostFingerprint,
   } as never, ctx),
 };
 

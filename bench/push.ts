@@ -39,7 +39,7 @@ async function time(label: string, fn: () => Promise<unknown> | unknown): Promis
 const ssh = ['-i', sshd.privateKeyFile, '-o', `UserKnownHostsFile=${sshd.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes'];
 try {
   process.stderr.write(`push benchmark: ${sizeMb} MB archive to loopback sshd and s3rver\n`);
-  const target = await sftp.create('sftp', { host: sshd.host, port: sshd.port, user: sshd.user, path: join(sshd.dataDir, 'ferry'), private_key_file: sshd.privateKeyFile, known_hosts: sshd.knownHostsFile } as never, { configDir: work, log: silentLogger });
+  const target = await sftp.create('sftp', { host: sshd.host, port: sshd.port, user: sshd.user, path: join(sshd.dataDir, 'ferry'), private_key: sshd.privateKey, known_hosts: sshd.knownHostsFile } as never, { configDir: work, log: silentLogger });
   await time('ferry sftp put', () => target.put('a.tar.gz', fileBody(archive, size)));
   await target.close?.();
   await writeFile(join(work, 'sftp.yaml'), stringify({
