@@ -1,3 +1,5 @@
+import { sleep } from '../../src/storage/wrappers/retry.js';
+
 /**
  * Waiting out a transient Drive failure, the way Google's upload guide asks:
  * exponential backoff (2^n seconds plus up to a second of jitter, capped at
@@ -22,16 +24,7 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => { clearTimeout(t); reject(signal!.reason); };
-      const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+export const realClock: Clock = { now: () => Date.now(), sleep };
 
 /**
  * One operation's backoff state: failures in a row, and when the first of

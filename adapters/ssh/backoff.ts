@@ -1,4 +1,5 @@
 import { abortedError, StorageError } from '../../src/storage/errors.js';
+import { sleep } from '../../src/storage/wrappers/retry.js';
 
 /** First wait before reconnecting; it doubles up to MAX_DELAY_MS and starts over after progress. */
 const FIRST_DELAY_MS = 250;
@@ -37,21 +38,7 @@ export class Backoff {
     if (Date.now() - this.since > this.timeoutMs) {
       throw new StorageError('UNAVAILABLE', this.target, `${what}: gave up resuming after ${Math.round(this.timeoutMs / 1000)} s without progress (${failure.message})`, { cause: failure });
     }
-    await sleep(this.delay, this.target, this.signal, what);
+    await sleep(this.delay, this.signal).catch(() => { throw abortedError(this.target, this.signal, what); });
     this.delay = Math.min(this.delay * 2, MAX_DELAY_MS);
   }
-}
-
-function sleep(ms: number, target: string, signal: AbortSignal | undefined, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortedError(target, signal, what));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
