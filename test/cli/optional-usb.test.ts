@@ -64,6 +64,10 @@ describe('an optional usb drive', () => {
     expect(metrics).not.toContain('ferry_target_last_status{job="app",target="usb"}');
     expect(metrics).toContain('ferry_last_run_success{job="app"} 1');
 
+    const check = await ws.run(['check']);
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toMatch(/usb \(usb\): ok\n  warning: drive not mounted at .*; runs skip this optional target/);
+
     const notified = JSON.parse(await readFile(join(ws.dir, 'notified.json'), 'utf8'));
     expect(notified).toMatchObject({ status: 'success', exit_code: 0 });
     expect(notified.targets).toContainEqual(expect.objectContaining({ target: 'usb', status: 'skipped', reason: expect.stringMatching(/not mounted/) }));
