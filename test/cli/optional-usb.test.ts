@@ -35,7 +35,7 @@ describe('an optional usb drive', () => {
     await ws.cleanup();
   });
 
-  it('that is not mounted is skipped: exit 0, "skipped" in the result, status, metrics and notifications, and nothing on it is pruned', async () => {
+  it('that is not mounted is skipped: exit 0, "skipped" in the result, status, metrics, notifications, check and prune, and nothing on it is pruned', async () => {
     await oldArchives(join(mnt, 'backups'));
     await ws.writeConfig(basicConfig({
       targets: { local: { type: 'local', path: './backups', keep: 7 }, usb: optionalUsb() },
@@ -63,6 +63,11 @@ describe('an optional usb drive', () => {
     expect(metrics).toContain('ferry_target_skipped{job="app",target="local"} 0');
     expect(metrics).not.toContain('ferry_target_last_status{job="app",target="usb"}');
     expect(metrics).toContain('ferry_last_run_success{job="app"} 1');
+
+    const prune = await ws.run(['prune', '--json']);
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(JSON.parse(prune.stdout).targets).toContainEqual({ target: 'usb', skipped: expect.stringMatching(/not mounted/) });
+    expect((await readdir(join(mnt, 'backups'))).sort()).toEqual([...OLD, ...OLD.map((n) => `${n}.manifest.json`)].sort());
 
     const check = await ws.run(['check']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
