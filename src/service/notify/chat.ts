@@ -66,7 +66,13 @@ export const sendTelegram: Sender<'telegram'> = async (n, d, signal) => {
   const { title, message, failed } = summary(d.payload);
   const url = `${n.api_url.replace(/\/+$/, '')}/bot${n.bot_token}/sendMessage`;
   const answer = await send(url, json({ chat_id: n.chat_id, text: fit(`${title}\n${message}`, 4096), disable_notification: !failed }), signal, [n.bot_token!]);
-  if ((JSON.parse(answer || '{}') as { ok?: boolean }).ok !== true) throw new Error('Telegram did not confirm the message (no "ok": true)');
+  let ok = false;
+  try {
+    ok = (JSON.parse(answer) as { ok?: unknown }).ok === true;
+  } catch {
+    // not JSON: not Telegram's answer
+  }
+  if (!ok) throw new Error('Telegram did not confirm the message (no "ok": true in its answer)');
 };
 
 /** Gotify: POST `<server>/message` with the app token in `X-Gotify-Key` and `{ title, message, priority }`. */
