@@ -35,7 +35,7 @@ export interface FindSummary {
   /** Archives searched. */
   archives: number;
   /** Paths found. */
-  matches: number;
+  paths: number;
   /** Archives that could not be read, each with the reason (the search goes on without them). */
   errors: { archive: string; error: string }[];
 }
@@ -76,7 +76,7 @@ export async function findInArchives(
       const catalog = await readCatalog(target.adapter, config.job, { signal: options.signal });
       const now = new Date();
       const archives = catalog.complete.filter((a) => !isDatedInFuture(a.created, now));
-      const summary: FindSummary = { target: target.name, pattern: request.pattern, archives: archives.length, matches: 0, errors: [] };
+      const summary: FindSummary = { target: target.name, pattern: request.pattern, archives: archives.length, paths: 0, errors: [] };
       for (const a of archives) {
         try {
           const manifest = await readManifest(target.adapter, a.name, options.signal);
@@ -91,7 +91,7 @@ export async function findInArchives(
         }
       }
       for (const found of groupByPath(spool!.sorted())) {
-        summary.matches++;
+        summary.paths++;
         onPath(found);
       }
       return summary;

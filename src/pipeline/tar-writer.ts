@@ -94,7 +94,7 @@ export async function* tarStream(
   }
   for (const file of await trailing()) {
     const size = 'data' in file ? file.data.length : file.size;
-    const mtime = new Date();
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
     const header = encodeHeader({ path: file.path, type: 'File', size, mode: 0o644, mtime });
     const hash = createHash('sha256');
     const stored = () => events.onEntry?.({ path: file.path, type: 'file', size, mode: 0o644, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
@@ -197,7 +197,8 @@ const SLASH = Buffer.from('/');
 
 /** The index sidecar's line for a walked entry, from the stat its tar header was made of. */
 function indexEntry(entry: WalkEntry, type: IndexEntry['type'], st: Stats): IndexEntry {
-  const e: IndexEntry = { path: entry.archivePath, type, size: 0, mode: st.mode & 0o7777, mtime: st.mtime.toISOString() };
+  // The tar header stores whole seconds, and the index lists what the archive holds.
+  const e: IndexEntry = { path: entry.archivePath, type, size: 0, mode: st.mode & 0o7777, mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000).toISOString() };
   if (entry.rawArchivePath) e.path_b64 = entry.rawArchivePath.toString('base64');
   return e;
 }

@@ -21,7 +21,7 @@ export async function findCommand(ctx: CommandContext, pattern: string, opts: { 
     (found) => out.item(found, foundText(found)),
   );
   const errors = summary.errors.map((e) => `\nerror: ${e.archive}: ${e.error}`).join('');
-  out.end({ ...summary }, `${summary.matches} paths matching ${JSON.stringify(pattern)} in ${summary.archives} archives on ${summary.target}${errors}`);
+  out.end({ ...summary }, `${summary.paths} paths matching ${JSON.stringify(pattern)} in ${summary.archives} archives on ${summary.target}${errors}`);
   return summary.errors.length ? EXIT.FAILURE : EXIT.OK;
 }
 
