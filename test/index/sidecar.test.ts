@@ -91,7 +91,7 @@ describe('index sidecar', () => {
     const archive = 'app-20260101T000000Z.tar.gz';
     const push = async (adapter: Recording) => {
       const built = await buildArchive({ job: 'app', started: new Date(), sources: [source], level: 6, commands: {}, index: { archive, dir: ws.dir } });
-      return fanOut(built, [{ name: adapter.name, config: { type: 'local', keep: 3 }, adapter }], {
+      return fanOut(built, [{ name: adapter.name, config: { type: 'local', keep: 3, retries: 0 }, adapter }], {
         job: 'app', archive, encrypted: false, log: silentLogger,
         manifest: (r) => buildManifest({ job: 'app', archive, created: new Date().toISOString(), size: r.size, sha256: r.sha256, encrypted: false, compression: { algorithm: 'gzip', level: 6 }, sources: [], warnings: 0, index: r.index }),
       });
