@@ -101,7 +101,7 @@ describe('one ferry job pushing to local, usb, s3 (s3rver and Ceph RGW), sftp, r
       expect(listed.read_from, t).toBe('index');
       expect(listed.entries.map((e) => e.path), t).toEqual(['app/logs/app.log', 'app/logs/error.log']);
     }
-  }, 120_000);
+  }, 300_000);
 
   it('prune keeps exactly each target\'s own keep after more runs', async () => {
     for (let i = 0; i < 3; i++) {
