@@ -30,6 +30,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('-t, --target <name>', 'push only to this target (repeatable)', collect)
     .option('-d, --description <text>', 'stored in the manifest')
     .option('-n, --dry-run', 'build and measure the archive; store, prune and record nothing')
+    .option('--list', 'with --dry-run: print every path that would be stored, as it is read')
     .action((...a) => run(async () => (await import('./commands/run.js')).runCommand as never, a));
 
   program.command('list')

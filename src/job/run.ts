@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildArchive } from '../pipeline/archive.js';
+import { buildArchive, type BuildOptions } from '../pipeline/archive.js';
 import { recipientFingerprints, resolveEncryption, type ResolvedEncryption } from '../pipeline/encrypt.js';
 import { estimateSize } from '../pipeline/estimate.js';
 import { fanOut } from '../pipeline/fan-out.js';
@@ -33,6 +33,8 @@ export interface RunOptions {
   log: Logger;
   signal?: AbortSignal;
   onProgress?(event: ProgressEvent): void;
+  /** Each entry as it goes into the archive (`run --dry-run --list`); a returned promise holds the archive back until it settles. */
+  onEntry?: BuildOptions['onEntry'];
 }
 
 export type ProgressEvent =
@@ -162,6 +164,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     encryption,
     commands,
     spoolDir: progress.staging,
+    onEntry: options.onEntry,
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
   const outcomes = await fanOut(built, prepared.targets, {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { InventoryBuilder, type CommandOutput, type InventorySummary } from './inventory.js';
 import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
-import { tarStream } from './tar-writer.js';
+import { tarStream, type TarWriterEvents } from './tar-writer.js';
 
 export interface BuildOptions {
   job: string;
@@ -21,6 +21,8 @@ export interface BuildOptions {
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
   onProgress?(progress: { read: number; written: number }): void;
+  /** Called for each entry as it goes into the archive (see `TarWriterEvents.onEntry`). */
+  onEntry?: TarWriterEvents['onEntry'];
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
 }
@@ -65,6 +67,8 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         onFile: (file, source) => inventory.addFile(file, source),
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
+        onExcluded: (_path, rule, source) => inventory.addExcluded(source, rule),
+        onEntry: options.onEntry,
         onRead: (bytes) => { read += bytes; },
       },
     ),

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import type { HeaderData } from 'tar';
 import { encodeHeader } from './tar-header.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
+import type { Exclusion } from './exclude.js';
 import type { PreparedSource } from './sources/types.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
@@ -38,6 +39,23 @@ export interface TarWriterEvents {
   beforeOpen?(archivePath: string): void;
   /** Bytes of file content read from disk. */
   onRead?(bytes: number): void;
+  /** An exclusion rule of `source` left an entry out. */
+  onExcluded?(path: string, rule: Exclusion, source: PreparedSource): void;
+  /**
+   * An entry goes into the archive (before its content). A returned promise
+   * is awaited before the archive goes on, so a slow consumer holds the
+   * walk back instead of queueing entries in memory.
+   */
+  onEntry?(entry: StoredEntry): void | Promise<void>;
+}
+
+/** One entry as it goes into the archive: what `ferry run --dry-run --list` prints. */
+export interface StoredEntry {
+  path: string;
+  /** The exact path bytes, when the path is not valid UTF-8. */
+  rawPath?: Buffer;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
 }
 
 /** A file appended after the sources (the inventory): its whole `data`, or `size` bytes streamed from `chunks()`. */
@@ -62,18 +80,24 @@ export async function* tarStream(
   trailing: () => Promise<TrailingFile[]>,
   events: TarWriterEvents = {},
 ): AsyncGenerator<Buffer> {
-  const report: WalkReport = {
-    warn: (path, message) => events.onWarning?.(path, message),
-    unreadable: (path, message) => events.onUnreadable?.(path, message),
-    beforeOpen: events.beforeOpen,
-  };
   for (const source of sources) {
+    const report: WalkReport = {
+      warn: (path, message) => events.onWarning?.(path, message),
+      unreadable: (path, message) => events.onUnreadable?.(path, message),
+      beforeOpen: events.beforeOpen,
+      excluded: (path, rule) => events.onExcluded?.(path, rule, source),
+    };
     // Batch small entries into one buffer so the stream sees few, large chunks.
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const entry of walkSource(source, report)) {
       const item = load(entry, report);
       if (item.kind === 'skip') continue;
+      if (events.onEntry) {
+        const size = item.kind === 'large' ? item.size : item.file?.size ?? 0;
+        const pending = events.onEntry({ path: entry.archivePath, rawPath: entry.rawArchivePath, type: entry.type, size });
+        if (pending) await pending;
+      }
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);

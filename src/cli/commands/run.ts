@@ -1,4 +1,6 @@
+import { UsageError } from '../../errors.js';
 import { runJob } from '../../job/run.js';
+import { entryLister } from '../entry-list.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
 import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
@@ -6,7 +8,9 @@ import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
 import { createProgress } from '../progress.js';
 
-export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean }): Promise<number> {
+export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean; list?: boolean }): Promise<number> {
+  if (opts.list && !opts.dryRun) throw new UsageError('--list needs --dry-run: it shows what a run would store');
+  if (opts.list && ctx.options.json) throw new UsageError('--list prints one path per line; it cannot be combined with --json');
   const config = ctx.config();
   const progress = createProgress(ctx, Object.keys(config.targets).filter((t) => !opts.target?.length || opts.target.includes(t)));
   let result: RunResult;
@@ -18,6 +22,7 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
       log: ctx.log,
       signal: ctx.signal,
       onProgress: (e) => progress.update(e),
+      onEntry: opts.list ? entryLister(process.stdout) : undefined,
     });
   } finally {
     progress.stop();
