@@ -4,7 +4,7 @@ import { userMessage } from '../errors.js';
 import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
 import { beginWork } from '../util/pending.js';
-import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { createContext, PROGRESS_MODES, type CommandContext, type GlobalOptions } from './context.js';
 import { runToExit } from './exit-guard.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -22,6 +22,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--json', 'print the result as one JSON document')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('-v, --verbose', 'debug logging on stderr')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: auto (a bar on a TTY, else a line every 10 s), json (one JSON event per line), plain, none').choices(PROGRESS_MODES).default('auto'))
     .showHelpAfterError()
     .exitOverride();
 

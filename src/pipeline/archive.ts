@@ -20,7 +20,7 @@ export interface BuildOptions {
   /** Output of the inventory commands, captured before the archive starts. */
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
-  onProgress?(progress: { read: number; written: number }): void;
+  onProgress?(progress: { read: number; written: number; files: number }): void;
   /** Called for each entry as it goes into the archive (see `TarWriterEvents.onEntry`). */
   onEntry?: TarWriterEvents['onEntry'];
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
@@ -55,6 +55,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   };
   let read = 0;
+  let files = 0;
   let built: InventorySummary | undefined;
   const tar = Readable.from(
     tarStream(
@@ -64,7 +65,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         return inventory.files(built);
       },
       {
-        onFile: (file, source) => inventory.addFile(file, source),
+        onFile: (file, source) => { files++; inventory.addFile(file, source); },
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
         onExcluded: (_path, rule, source) => inventory.addExcluded(source, rule),
@@ -80,7 +81,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   pipeline(tar, gzip, fail);
   const stored = options.encryption ? await encryptStream(gzip, options.encryption) : gzip;
   pipeline(stored, hasher, fail);
-  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written });
+  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written, files });
   const result = new Promise<ArchiveResult>((resolve, reject) => {
     hasher.once('error', (err) => { cleanup(); reject(err); });
     hasher.once('end', () => {
