@@ -34,12 +34,16 @@ export function createProgress(ctx: CommandContext, command: string): Progress {
   return plainProgress(ctx, state);
 }
 
-/** A `ReadProgress` (restore, pull, verify) that feeds `progress`; `counts` holds the totals so far, for the summary. */
-export function readProgress(progress: Progress): ReadProgress & { counts: { bytes: number; files: number; content: number } } {
+/**
+ * A `ReadProgress` (restore, pull, verify) that feeds `progress`; `counts`
+ * holds the totals so far, for the summary. Without `countFiles` (pull, which
+ * never opens the tar) the display shows no file total.
+ */
+export function readProgress(progress: Progress, countFiles = true): ReadProgress & { counts: { bytes: number; files: number; content: number } } {
   const counts = { bytes: 0, files: 0, content: 0 };
   return {
     counts,
-    start: (total) => progress.start(total),
+    start: (total) => progress.start(countFiles ? total : { bytes: total.bytes }),
     bytes: (done) => { counts.bytes = done; progress.update({ bytes: done, files: counts.files }); },
     file: (size) => { counts.files++; counts.content += size; progress.update({ bytes: counts.bytes, files: counts.files }); },
   };
@@ -87,7 +91,7 @@ function barProgress(state: State): Progress {
       hideCursor: true,
       clearOnComplete: false,
       barsize: 24,
-      format: `${state.command.padEnd(8)} |{bar}| {pct} | {done} | {rate} | ETA {etaText} | {filesText}`,
+      format: `${state.command.padEnd(8)} |{bar}| {pct} | {done} | {rate} | ETA {etaText}{filesText}`,
     },
     cliProgress.Presets.shades_classic,
   );
@@ -98,7 +102,7 @@ function barProgress(state: State): Progress {
       done: `${formatBytes(state.bytes)}${state.totalBytes !== undefined ? ` of ${formatBytes(state.totalBytes)}` : ''}`,
       rate: `${formatBytes(f.rate)}/s`,
       etaText: f.eta === undefined ? '?' : formatDuration(f.eta),
-      filesText: `${state.files}${state.totalFiles !== undefined ? `/${state.totalFiles}` : ''} files`,
+      filesText: state.totalFiles === undefined && state.files === 0 ? '' : ` | ${state.files}${state.totalFiles !== undefined ? `/${state.totalFiles}` : ''} files`,
     };
   };
   const total = () => Math.max(state.totalBytes ?? 0, state.bytes, 1);

@@ -26,7 +26,7 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
   }
   const startedAt = Date.now();
   const progress = createProgress(ctx, 'pull');
-  const reading = readProgress(progress);
+  const reading = readProgress(progress, false);
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
     const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
