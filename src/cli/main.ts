@@ -151,7 +151,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const exitCode = exitCodeOf(err);
     const message = userMessage(err);
-    process.stderr.write(`ferry: ${message}\n`);
+    // With --progress json, stderr holds only JSON events.
+    if (program.opts<GlobalOptions>().progress === 'json') process.stderr.write(`${JSON.stringify({ event: 'error', message, exit_code: exitCode })}\n`);
+    else process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.
     if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode }, null, 2) + '\n');

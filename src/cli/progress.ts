@@ -172,13 +172,17 @@ function jsonProgress(state: State): Progress {
       eta_seconds: f.eta === undefined ? null : Math.round(f.eta),
     });
   };
+  let started = false;
   return tracking(state, {
-    started: () => emit({ event: 'start', command: state.command, total_bytes: state.totalBytes ?? null, total_files: state.totalFiles ?? null }),
+    started() {
+      started = true;
+      emit({ event: 'start', command: state.command, total_bytes: state.totalBytes ?? null, total_files: state.totalFiles ?? null });
+    },
     changed() {
       if (Date.now() - last >= 250) progressEvent();
     },
     done(ok) {
-      if (ok || sent !== state.bytes) progressEvent();
+      if (started && (ok || sent !== state.bytes)) progressEvent();
     },
   });
 }

@@ -113,6 +113,12 @@ describe('progress and summaries', () => {
     for (const screen of [runScreen, restore, verify, pull]) expect(screen).toMatch(/summary: \d+ files, read /);
   });
 
+  it('a command that fails under --progress json still writes only JSON on stderr, ending with the error', async () => {
+    const r = await ws.run(['--progress', 'json', 'restore', '--to', join(ws.dir, 'app')]);
+    expect(r.code).toBe(2);
+    expect(events(r.stderr)).toEqual([{ event: 'error', message: `${join(ws.dir, 'app')} is not empty; pass --force to restore into it`, exit_code: 2 }]);
+  });
+
   it('without a terminal, no bar is drawn: stderr has no control characters', async () => {
     const r = await ws.run(['run']);
     expect(r.code, r.stderr).toBe(0);
