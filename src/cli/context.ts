@@ -1,12 +1,18 @@
 import { loadConfig, configPathFrom, type LoadedConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
 
+/** `--progress`: bars on a TTY and plain lines otherwise (auto), JSON lines on stderr, plain lines, or nothing. */
+export const PROGRESS_MODES = ['auto', 'json', 'plain', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   config?: string;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  /** `--progress`: auto (bars on a TTY), json, plain or none. */
+  progress?: ProgressMode;
 }
 
 export interface CommandContext {
@@ -23,7 +29,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal): Comm
   let cached: LoadedConfig | undefined;
   return {
     options,
-    log: createLogger({ quiet: options.quiet, verbose: options.verbose }),
+    log: createLogger({ quiet: options.quiet, verbose: options.verbose, json: options.progress === 'json' }),
     config: () => (cached ??= loadConfig(configPathFrom(options.config))),
     output(human, json) {
       if (options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');

@@ -4,7 +4,7 @@ import { userMessage } from '../errors.js';
 import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
 import { beginWork } from '../util/pending.js';
-import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { createContext, PROGRESS_MODES, type CommandContext, type GlobalOptions } from './context.js';
 import { runToExit } from './exit-guard.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -22,6 +22,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--json', 'print the result as one JSON document')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('-v, --verbose', 'debug logging on stderr')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: auto (a bar on a TTY, else a line every 10 s), json (one JSON event per line), plain, none').choices(PROGRESS_MODES).default('auto'))
     .showHelpAfterError()
     .exitOverride();
 
@@ -30,6 +31,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('-t, --target <name>', 'push only to this target (repeatable)', collect)
     .option('-d, --description <text>', 'stored in the manifest')
     .option('-n, --dry-run', 'build and measure the archive; store, prune and record nothing')
+    .option('--list', 'with --dry-run: print every path that would be stored, as it is read')
     .action((...a) => run(async () => (await import('./commands/run.js')).runCommand as never, a));
 
   program.command('list')
@@ -179,7 +181,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const exitCode = exitCodeOf(err);
     const message = userMessage(err);
-    process.stderr.write(`ferry: ${message}\n`);
+    // With --progress json, stderr holds only JSON events.
+    if (program.opts<GlobalOptions>().progress === 'json') process.stderr.write(`${JSON.stringify({ event: 'error', message, exit_code: exitCode })}\n`);
+    else process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.
     if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode }, null, 2) + '\n');

@@ -3,9 +3,9 @@ import { rm } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildArchive } from '../pipeline/archive.js';
+import { buildArchive, type BuildOptions } from '../pipeline/archive.js';
 import { recipientFingerprints, resolveEncryption, type ResolvedEncryption } from '../pipeline/encrypt.js';
-import { estimateSize } from '../pipeline/estimate.js';
+import { archiveSizeBound, measureSources } from '../pipeline/estimate.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { runHooks } from '../pipeline/hooks.js';
 import { captureInventoryCommands } from '../pipeline/inventory-commands.js';
@@ -34,10 +34,23 @@ export interface RunOptions {
   log: Logger;
   signal?: AbortSignal;
   onProgress?(event: ProgressEvent): void;
+  /** Each entry as it goes into the archive (`run --dry-run --list`); a returned promise holds the archive back until it settles. */
+  onEntry?: BuildOptions['onEntry'];
 }
 
 export type ProgressEvent =
-  | { kind: 'archive'; read: number; written: number; estimate?: number }
+  | {
+      kind: 'archive';
+      /** Source bytes read so far, and how many the walk found before the run (`total`). */
+      read: number;
+      total?: number;
+      /** Files stored so far, and how many the walk found (`totalFiles`). */
+      files?: number;
+      totalFiles?: number;
+      /** Archive bytes produced so far, and an upper bound for the archive's size. */
+      written: number;
+      estimate?: number;
+    }
   | { kind: 'target'; target: string; bytes: number };
 
 /** What `prepare` opened and holds for the run; `finish` releases it. */
@@ -158,7 +171,8 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
-  const estimate = estimateSize(progress.sources);
+  const measured = measureSources(progress.sources);
+  const estimate = archiveSizeBound(measured);
   const built = await buildArchive({
     job: config.job,
     started,
@@ -168,7 +182,8 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     commands,
     spoolDir: progress.staging,
     index: { archive, dir: progress.staging },
-    onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
+    onEntry: options.onEntry,
+    onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate, total: measured.bytes, totalFiles: measured.files }),
   });
   const outcomes = await fanOut(built, present, {
     job: config.job,
@@ -228,7 +243,7 @@ async function prune(config: LoadedConfig, options: RunOptions, targets: Target[
     if (tr.status !== 'success') continue;
     try {
       tr.pruned = await tracked(`prune of target "${t.name}"`, () =>
-        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive! }));
+        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive!, onFreed: (bytes) => { tr.prunedBytes = bytes; } }));
     } catch (err) {
       tr.pruneError = describeError(err);
       options.log.error(`${t.name}: prune failed: ${tr.pruneError}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { InventoryBuilder, type CommandOutput, type InventorySummary } from './inventory.js';
 import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
-import { tarStream } from './tar-writer.js';
+import { tarStream, type TarWriterEvents } from './tar-writer.js';
 import { IndexWriter, type IndexFile } from '../index/writer.js';
 
 export interface BuildOptions {
@@ -21,7 +21,9 @@ export interface BuildOptions {
   /** Output of the inventory commands, captured before the archive starts. */
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
-  onProgress?(progress: { read: number; written: number }): void;
+  onProgress?(progress: { read: number; written: number; files: number }): void;
+  /** Called for each entry as it goes into the archive (see `TarWriterEvents.onEntry`). */
+  onEntry?: TarWriterEvents['onEntry'];
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
   /** Also build the archive's index sidecar (named after `archive`) as a file in `dir`, which the caller owns and removes. */
@@ -59,6 +61,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   };
   const index = options.index ? new IndexWriter(options.index.dir, { job: options.job, archive: options.index.archive }, options.encryption) : undefined;
   let read = 0;
+  let files = 0;
   let built: InventorySummary | undefined;
   const tar = Readable.from(
     tarStream(
@@ -68,11 +71,13 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         return inventory.files(built);
       },
       {
-        onFile: (file, source) => inventory.addFile(file, source),
+        onFile: (file, source) => { files++; inventory.addFile(file, source); },
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
+        onExcluded: (_path, rule, source) => inventory.addExcluded(source, rule),
+        onEntry: options.onEntry,
         onRead: (bytes) => { read += bytes; },
-        onEntry: index && ((entry) => index.add(entry)),
+        onIndexed: index && ((entry) => index.add(entry)),
       },
     ),
     { objectMode: false, highWaterMark: 1 << 20 },
@@ -83,7 +88,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   pipeline(tar, gzip, fail);
   const stored = options.encryption ? await encryptStream(gzip, options.encryption) : gzip;
   pipeline(stored, hasher, fail);
-  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written });
+  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written, files });
   const result = new Promise<ArchiveResult>((resolve, reject) => {
     hasher.once('error', (err) => { cleanup(); void index?.remove(); reject(err); });
     hasher.once('end', () => {

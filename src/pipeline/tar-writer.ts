@@ -7,6 +7,7 @@ import type { HeaderData } from 'tar';
 import { encodeHeader } from './tar-header.js';
 import type { IndexEntry } from '../index/format.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
+import type { Exclusion } from './exclude.js';
 import type { PreparedSource } from './sources/types.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
@@ -40,7 +41,24 @@ export interface TarWriterEvents {
   /** Bytes of file content read from disk. */
   onRead?(bytes: number): void;
   /** Any entry was stored (directories, symlinks, files after their last byte, the trailing files): what the index sidecar lists. */
-  onEntry?(entry: IndexEntry): void;
+  onIndexed?(entry: IndexEntry): void;
+  /** An exclusion rule of `source` left an entry out. */
+  onExcluded?(path: string, rule: Exclusion, source: PreparedSource): void;
+  /**
+   * An entry goes into the archive (before its content). A returned promise
+   * is awaited before the archive goes on, so a slow consumer holds the
+   * walk back instead of queueing entries in memory.
+   */
+  onEntry?(entry: StoredEntry): void | Promise<void>;
+}
+
+/** One entry as it goes into the archive: what `ferry run --dry-run --list` prints. */
+export interface StoredEntry {
+  path: string;
+  /** The exact path bytes, when the path is not valid UTF-8. */
+  rawPath?: Buffer;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
 }
 
 /** A file appended after the sources (the inventory): its whole `data`, or `size` bytes streamed from `chunks()`. */
@@ -65,22 +83,28 @@ export async function* tarStream(
   trailing: () => Promise<TrailingFile[]>,
   events: TarWriterEvents = {},
 ): AsyncGenerator<Buffer> {
-  const report: WalkReport = {
-    warn: (path, message) => events.onWarning?.(path, message),
-    unreadable: (path, message) => events.onUnreadable?.(path, message),
-    beforeOpen: events.beforeOpen,
-  };
   for (const source of sources) {
+    const report: WalkReport = {
+      warn: (path, message) => events.onWarning?.(path, message),
+      unreadable: (path, message) => events.onUnreadable?.(path, message),
+      beforeOpen: events.beforeOpen,
+      excluded: (path, rule) => events.onExcluded?.(path, rule, source),
+    };
     // Batch small entries into one buffer so the stream sees few, large chunks.
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const entry of walkSource(source, report)) {
       const item = load(entry, report);
       if (item.kind === 'skip') continue;
+      if (events.onEntry) {
+        const size = item.kind === 'large' ? item.size : item.file?.size ?? 0;
+        const pending = events.onEntry({ path: entry.archivePath, rawPath: entry.rawArchivePath, type: entry.type, size });
+        if (pending) await pending;
+      }
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);
-        if (item.entry) events.onEntry?.(item.entry);
+        if (item.entry) events.onIndexed?.(item.entry);
         batch.push(item.block);
         batchBytes += item.block.length;
         if (batchBytes < BATCH) continue;
@@ -97,7 +121,7 @@ export async function* tarStream(
     const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
     const header = encodeHeader({ path: file.path, type: 'File', size, mode: 0o644, mtime });
     const hash = createHash('sha256');
-    const stored = () => events.onEntry?.({ path: file.path, type: 'file', size, mode: 0o644, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
+    const stored = () => events.onIndexed?.({ path: file.path, type: 'file', size, mode: 0o644, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
     if ('data' in file) {
       hash.update(file.data);
       yield Buffer.concat([header, file.data, padding(size)]);
@@ -273,7 +297,7 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
     yield padding(size);
     const file = storedFile(entry, size, hash.digest('hex'));
     events.onFile?.(file, source);
-    events.onEntry?.({ ...indexEntry(entry, 'file', item.stat), size, sha256: file.sha256 });
+    events.onIndexed?.({ ...indexEntry(entry, 'file', item.stat), size, sha256: file.sha256 });
   } finally {
     await closeAsync(fd);
   }

@@ -12,6 +12,8 @@ import type { Manifest } from '../storage/manifest.js';
 export class VerifyStream extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
+  /** Called with the bytes read so far, after each chunk. */
+  onBytes?: (bytes: number) => void;
   constructor(private readonly manifest: Pick<Manifest, 'archive' | 'size' | 'sha256'>, private readonly where: string) {
     super({ highWaterMark: 1 << 20 });
   }
@@ -19,6 +21,7 @@ export class VerifyStream extends Transform {
     this.hash.update(chunk);
     this.bytes += chunk.length;
     if (this.bytes > this.manifest.size) return done(corrupt(this.where, this.manifest, `it is longer than the ${this.manifest.size} bytes the manifest records`));
+    this.onBytes?.(this.bytes);
     done(null, chunk);
   }
   override _flush(done: TransformCallback): void {

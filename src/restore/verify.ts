@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
 import { hasKeys } from './keys.js';
 import { withArchive } from './locate.js';
-import { gunzipped, readArchive } from './open.js';
+import { gunzipped, readArchive, type ReadProgress } from './open.js';
 import { readTar } from './read-tar.js';
 import { checkStoredBytes } from './verify-stream.js';
 
@@ -29,9 +29,9 @@ export interface VerifyReport {
 export async function verifyArchive(
   config: LoadedConfig,
   query: { which: string; from?: string },
-  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal; progress?: ReadProgress },
 ): Promise<VerifyReport> {
-  const { keys, log, signal } = options;
+  const { keys, log, signal, progress } = options;
   return withArchive(config, query, { log, signal }, async ({ target, manifest }) => {
     const where = target.name;
     if (manifest.encrypted && !hasKeys(keys)) {
@@ -39,7 +39,8 @@ export async function verifyArchive(
       log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
       return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
     }
-    const check = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir }));
+    const check = await readArchive(target, manifest, { decrypt: keys, signal, progress },
+      (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir, onFile: progress && ((bytes) => progress.file(bytes)) }));
     if (check.mismatched) {
       throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
     }

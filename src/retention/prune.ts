@@ -14,6 +14,8 @@ export interface TargetPlan {
   orphanManifests: string[];
   /** Foreign archives and archives dated in the future, one line each (see `catalogWarnings`). */
   warnings?: string[];
+  /** Stored size of each archive in the plan, so a prune can say how much it freed. */
+  sizes?: Map<string, number>;
 }
 
 export interface PruneOptions {
@@ -43,6 +45,8 @@ export interface PruneResult {
   abortedUploads: string[];
   /** What could not be cleaned up but does not fail the prune (a server without multipart listing, ...). */
   warnings: string[];
+  /** Stored bytes of the archives in `deleted` (in a dry run: that would be freed). */
+  freedBytes: number;
 }
 
 /** Unfinished uploads younger than this may belong to a run still in progress. */
@@ -65,7 +69,8 @@ export async function planTarget(
 ): Promise<TargetPlan> {
   const catalog = await readCatalog(adapter, job, options);
   const decisions = planRetention([...catalog.complete, ...catalog.incomplete], policy, { job, now, timezone, protect: options?.protect });
-  return { decisions, orphanManifests: [...catalog.orphanManifests], warnings: catalogWarnings(catalog, now) };
+  const sizes = new Map([...catalog.complete, ...catalog.incomplete].map((a) => [a.name, a.size]));
+  return { decisions, orphanManifests: [...catalog.orphanManifests], warnings: catalogWarnings(catalog, now), sizes };
 }
 
 /**
@@ -90,13 +95,15 @@ export async function applyPrune(
   options: PruneOptions = {},
 ): Promise<PruneResult> {
   const { signal, dryRun = false } = options;
-  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [], abortedUploads: [], warnings: [] };
+  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [], abortedUploads: [], warnings: [], freedBytes: 0 };
+  const freed = (name: string) => { result.freedBytes += plan.sizes?.get(name) ?? 0; };
 
   for (const decision of plan.decisions) {
     if (decision.action !== 'delete' || !parseArchiveName(decision.name, job)) continue;
     if (signal?.aborted) throw abortedError(adapter.name, signal);
     if (dryRun) {
       result.deleted.push(decision.name);
+      freed(decision.name);
       continue;
     }
     try {
@@ -111,6 +118,7 @@ export async function applyPrune(
       await adapter.remove(indexKey(decision.name));
       await adapter.remove(manifestKey(decision.name));
       result.deleted.push(decision.name);
+      freed(decision.name);
     } catch (err) {
       result.errors.push({ name: `${indexKey(decision.name)} / ${manifestKey(decision.name)}`, error: asError(err) });
     }

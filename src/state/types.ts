@@ -20,6 +20,8 @@ export interface TargetResult {
   reason?: string;
   /** Archives pruned on this target after the push. */
   pruned?: string[];
+  /** Stored bytes those archives took (in a dry run: would be freed). */
+  prunedBytes?: number;
   /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */
   pruneError?: string;
 }

@@ -7,6 +7,8 @@ import { closeTargets, selectTargetNames, type Target } from '../../storage/targ
 import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
 import { table } from '../format.js';
+import { summaryEvent } from '../progress.js';
+import { makeSummary, summaryLine } from '../summary.js';
 
 /**
  * Applies each target's retention (or, with --dry-run, prints the plan),
@@ -22,6 +24,8 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
   const opened: Target[] = [];
   const reports = [];
   let failed = false;
+  let freed = 0;
+  const startedAt = Date.now();
   try {
     for (const name of names) {
       try {
@@ -36,11 +40,13 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
         const result = await applyPrune(t.adapter, config.job, plan, { dryRun: opts.dryRun, signal: ctx.signal });
         const errors = result.errors.map((e) => ({ name: e.name, error: e.error.message }));
         if (errors.length) failed = true;
+        freed += result.freedBytes;
         reports.push({
           target: name,
           dry_run: Boolean(opts.dryRun),
           plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
           deleted: result.deleted,
+          freed_bytes: result.freedBytes,
           orphan_manifests: result.orphanManifests,
           aborted_uploads: result.abortedUploads,
           warnings: [...(plan.warnings ?? []), ...result.warnings],
@@ -64,6 +70,8 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
     const aborted = r.aborted_uploads.map((k) => `  ${opts.dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${k}`);
     return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...aborted, ...warnings, ...errs].join('\n');
   }).join('\n\n');
-  ctx.output(human, { job: config.job, targets: reports });
+  const summary = makeSummary({ files: 0, read: 0, stored: 0, content: 0, startedAt, freed });
+  summaryEvent(ctx, 'prune', !failed, summary);
+  ctx.output(`${human}\n${summaryLine(summary)}`, { job: config.job, targets: reports, summary });
   return failed ? EXIT.FAILURE : EXIT.OK;
 }

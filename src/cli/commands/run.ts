@@ -1,14 +1,21 @@
+import { UsageError } from '../../errors.js';
 import { runJob } from '../../job/run.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
 import { notifyRun } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
+import { entryLister } from '../entry-list.js';
 import { formatBytes, table } from '../format.js';
-import { createProgress } from '../progress.js';
+import { createProgress, summaryEvent } from '../progress.js';
+import { makeSummary, summaryLine } from '../summary.js';
 
-export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean }): Promise<number> {
+export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean; list?: boolean }): Promise<number> {
+  if (opts.list && !opts.dryRun) throw new UsageError('--list needs --dry-run: it shows what a run would store');
+  if (opts.list && ctx.options.json) throw new UsageError('--list prints one path per line; it cannot be combined with --json');
   const config = ctx.config();
-  const progress = createProgress(ctx, Object.keys(config.targets).filter((t) => !opts.target?.length || opts.target.includes(t)));
+  const startedAt = Date.now();
+  const progress = createProgress(ctx, 'run');
+  const done = { read: 0, files: 0 };
   let result: RunResult;
   try {
     result = await runJob(config, {
@@ -17,13 +24,27 @@ export async function runCommand(ctx: CommandContext, opts: { target?: string[];
       dryRun: opts.dryRun,
       log: ctx.log,
       signal: ctx.signal,
-      onProgress: (e) => progress.update(e),
+      onProgress: (e) => {
+        if (e.kind !== 'archive') return;
+        if (done.read === 0 && done.files === 0) progress.start({ bytes: e.total, files: e.totalFiles });
+        done.read = e.read;
+        done.files = e.files ?? done.files;
+        progress.update({ bytes: e.read, files: e.files });
+      },
+      onEntry: opts.list ? entryLister(process.stdout) : undefined,
     });
-  } finally {
-    progress.stop();
+  } catch (err) {
+    progress.finish(false);
+    throw err;
   }
+  const summary = makeSummary({
+    files: done.files, read: done.read, content: done.read, stored: result.size ?? 0, startedAt,
+    freed: result.targets.reduce((n, t) => n + (t.prunedBytes ?? 0), 0),
+  });
+  progress.finish(result.status !== 'failure');
+  summaryEvent(ctx, 'run', result.status !== 'failure', summary);
   await notifyRun(config, result, ctx.log);
-  ctx.output(renderRun(result), result);
+  ctx.output(`${renderRun(result)}\n${summaryLine(summary)}`, { ...result, summary });
   return exitCodeForStatus(result.status);
 }
 

@@ -5,6 +5,8 @@ import { checkArchiveName } from '../../restore/locate.js';
 import { verifyArchive, type VerifyReport } from '../../restore/verify.js';
 import { selectTargetNames } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
+import { createProgress, readProgress, summaryEvent } from '../progress.js';
+import { readSummary, summaryLine } from '../summary.js';
 
 /** Verifies on one target, or with `all` on each; exit 0 only when every target verified, 1 when any failed (the others are still reported). */
 export async function verifyCommand(ctx: CommandContext, archive: string, opts: { target?: string; all?: boolean; identity?: string[] }): Promise<number> {
@@ -14,17 +16,28 @@ export async function verifyCommand(ctx: CommandContext, archive: string, opts: 
   if (archive !== 'latest') checkArchiveName(archive, config.job); // so is a name that is not one of the job's archives
   const keys = decryptKeys(config, opts.identity); // usage errors (an empty FERRY_PASSPHRASE) are exit 2, not a failed target
   const reports: VerifyReport[] = [];
+  const startedAt = Date.now();
+  const counts = { bytes: 0, files: 0, content: 0 };
   for (const t of targets) {
+    const progress = createProgress(ctx, targets.length > 1 ? `verify ${t}` : 'verify');
+    const reading = readProgress(progress);
     try {
-      reports.push(await verifyArchive(config, { which: archive, from: t }, { keys, log: ctx.log, signal: ctx.signal }));
+      reports.push(await verifyArchive(config, { which: archive, from: t }, { keys, log: ctx.log, signal: ctx.signal, progress: reading }));
+      progress.finish(true);
     } catch (err) {
+      progress.finish(false);
       reports.push({ target: t ?? '(any)', ok: false, error: describeError(err) });
     }
+    counts.bytes += reading.counts.bytes;
+    counts.files += reading.counts.files;
+    counts.content += reading.counts.content;
   }
+  const summary = readSummary(counts, startedAt);
+  summaryEvent(ctx, 'verify', reports.every((r) => r.ok), summary);
   const human = reports.map((r) => r.ok
     ? `${r.target}: ok ${r.archive}${r.contentsRead === false ? ' (sha256 only; encrypted, no identity)' : ` (${r.files} files)`}`
     : `${r.target}: FAILED: ${r.error}`).join('\n');
-  ctx.output(human, { reports });
+  ctx.output(`${human}\n${summaryLine(summary)}`, { reports, summary });
   // Exit 3 means "stored, but look at this" for runs; for verify, an archive that fails on any target is a failure.
   return reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE;
 }
