@@ -77,7 +77,8 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .action((...a) => run(async () => (await import('./commands/verify.js')).verifyCommand as never, a));
 
   program.command('check')
-    .description('validate the config and probe each target')
+    .description('predict tonight\'s run: the config, every source, the commands it starts and every target')
+    .option('--notify', 'also send a test message through every notifier')
     .action((...a) => run(async () => (await import('./commands/check.js')).checkCommand as never, a));
 
   program.command('status')

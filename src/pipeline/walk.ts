@@ -36,6 +36,15 @@ export interface WalkReport {
   unreadable(path: string, message: string): void;
   /** Called after an entry was listed and before it is opened (lets tests change the tree at that exact point). */
   beforeOpen?(archivePath: string): void;
+  /** An entry the `exclude` globs leave out (`rel` is relative to the source root); not called for automatic excludes. */
+  excluded?(rel: string, dir: boolean): void;
+}
+
+/** Whether exclude `patterns` leave out `rel` (relative to the source root); a directory also matches a pattern ending in `/`. */
+export function excludeMatcher(patterns: string[]): (rel: string, dir: boolean) => boolean {
+  if (!patterns.length) return () => false;
+  const match = picomatch(patterns, { dot: true });
+  return (rel, dir) => match(rel) || (dir && match(`${rel}/`));
 }
 
 interface Name {
@@ -64,9 +73,14 @@ interface Name {
  */
 export function* walkSource(source: PreparedSource, report: WalkReport): Generator<WalkEntry> {
   if (!existsSync('/proc/self/fd')) throw new Error('cannot read sources safely: /proc is not mounted (needed to open files relative to their directory)');
-  const excluded = source.exclude.length ? picomatch(source.exclude, { dot: true }) : () => false;
+  const excluded = excludeMatcher(source.exclude);
   const auto = new Set((source.autoExclude ?? []).map((e) => e.path));
-  const skip = (rel: string, dir: boolean) => auto.has(rel) || excluded(rel) || (dir && excluded(`${rel}/`));
+  const skip = (rel: string, dir: boolean) => {
+    if (auto.has(rel)) return true;
+    if (!excluded(rel, dir)) return false;
+    report.excluded?.(rel, dir);
+    return true;
+  };
 
   function* visitDir(openPath: string | Buffer, rel: string, name: Name): Generator<WalkEntry> {
     report.beforeOpen?.(name.text);
