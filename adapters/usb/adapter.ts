@@ -11,6 +11,8 @@ export interface UsbOptions {
   mountpoint: string;
   expectLabel?: string;
   expectUuid?: string;
+  /** An unplugged drive makes the target absent (skipped by a run) rather than failed. */
+  optional?: boolean;
   /** Where mounts are read from; a fixture path only in tests that cannot mount. */
   mountInfoPath?: string;
 }
@@ -62,6 +64,22 @@ export class UsbAdapter extends LocalAdapter {
       throw new StorageError('WRONG_DEVICE', this.name, `the drive at ${mountpoint} (${id.device ?? mount.source}) is not the expected one: expected ${wanted}, found ${describeIdentity(id)}`);
     }
     return mount;
+  }
+
+  /**
+   * With `optional`, a drive that is not mounted (NOT_MOUNTED) makes the
+   * target absent. A mounted drive that is not the expected one
+   * (WRONG_DEVICE) is not absent: its push fails, so someone looks.
+   */
+  async absent(_options?: OpOptions): Promise<string | undefined> {
+    if (!this.opts.optional) return undefined;
+    try {
+      await this.checkMounted();
+      return undefined;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'NOT_MOUNTED') return `drive not mounted at ${this.opts.mountpoint}`;
+      return undefined;
+    }
   }
 
   /** Reading an unplugged drive's empty mount directory would look like "no archives"; say it is not mounted instead. */
