@@ -27,16 +27,27 @@ export interface ConfigIssue {
   path: string;
   /** 1-based line in the config file, when the key exists there. */
   line?: number;
+  /** 1-based column of the key or value that line points at. */
+  column?: number;
   message: string;
 }
 
-/** A config problem: one line per issue with its dot-path and line. */
+/** `file:line:column: path: message` (no path for the file as a whole), the form editors and terminals link to a place in the file. */
+export function formatConfigIssue(file: string, i: ConfigIssue): string {
+  const at = i.line ? `:${i.line}${i.column ? `:${i.column}` : ''}` : '';
+  return `${file}${at}: ${i.path ? `${i.path}: ` : ''}${i.message}`;
+}
+
+/** A config problem: one line per issue with the file, line, column and dot-path. */
 export class ConfigError extends UsageError {
   readonly issues: ConfigIssue[];
+  /** The config file as it is named in the messages. */
+  readonly file: string;
   constructor(file: string, issues: ConfigIssue[]) {
-    const lines = issues.map((i) => `${file}${i.line ? `:${i.line}` : ''}: ${i.path || '(top level)'}: ${i.message}`);
+    const lines = issues.map((i) => formatConfigIssue(file, i));
     super(lines.length === 1 ? lines[0]! : `invalid config:\n  ${lines.join('\n  ')}`);
     this.issues = issues;
+    this.file = file;
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite: installs the system packages the tests drive for real
-# (age, pigz, OpenSSH server, rsync, PostgreSQL, Ceph's RADOS Gateway), builds, and runs vitest.
+# (age, pigz, OpenSSH server, rsync, PostgreSQL, Ceph's RADOS Gateway, mkfs tools), builds, and runs vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,13 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v rsync >/dev/null || need+=(rsync)
 command -v rclone >/dev/null || need+=(rclone)   # rclone serve sftp: an SFTP server other than OpenSSH
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+# Real filesystem images for the usb target's label/UUID reader (checked against blkid, mounted on loop devices).
+command -v blkid >/dev/null || need+=(util-linux)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v mkfs.exfat >/dev/null || need+=(exfatprogs)
+command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
+command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # A single-node Ceph cluster with a RADOS Gateway: the real S3 server of the s3 tests.
 command -v ceph-mon >/dev/null || need+=(ceph-mon)

@@ -1,9 +1,10 @@
-import { realpath, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { realpath } from 'node:fs/promises';
+import { relative } from 'node:path';
 import type { OpOptions, PutBody } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { LocalAdapter } from '../local/adapter.js';
-import { findMount } from './mountinfo.js';
+import { describeIdentity, identifyMount, matchesExpected } from './identify.js';
+import { findMount, type MountEntry } from './mountinfo.js';
 
 export interface UsbOptions {
   root: string;
@@ -42,7 +43,8 @@ export class UsbAdapter extends LocalAdapter {
     return mounted ? super.freeSpace(options) : undefined;
   }
 
-  private async checkMounted(): Promise<void> {
+  /** The mount at `mountpoint`, of the expected drive; NOT_MOUNTED or WRONG_DEVICE (saying which label and UUID it found) otherwise. */
+  private async checkMounted(): Promise<MountEntry> {
     const { mountpoint } = this.opts;
     let real: string;
     try {
@@ -54,13 +56,14 @@ export class UsbAdapter extends LocalAdapter {
     if (!mount) {
       throw new StorageError('NOT_MOUNTED', this.name, `nothing is mounted at ${mountpoint}; refusing to write to the directory on the root disk`);
     }
-    for (const [kind, expected] of [['label', this.opts.expectLabel], ['uuid', this.opts.expectUuid]] as const) {
-      if (expected === undefined) continue;
-      const device = await deviceNumber(join('/dev/disk', `by-${kind}`, expected));
-      if (device !== mount.device) {
-        throw new StorageError('WRONG_DEVICE', this.name, `the drive at ${mountpoint} (${mount.source}) does not have ${kind} ${expected}`);
-      }
+    const expected = { label: this.opts.expectLabel, uuid: this.opts.expectUuid };
+    if (expected.label === undefined && expected.uuid === undefined) return mount;
+    const id = await identifyMount(mount, expected);
+    if (!matchesExpected(id, expected)) {
+      const wanted = [expected.label !== undefined && `label ${expected.label}`, expected.uuid !== undefined && `UUID ${expected.uuid}`].filter(Boolean).join(' and ');
+      throw new StorageError('WRONG_DEVICE', this.name, `the drive at ${mountpoint} (${id.device ?? mount.source}) is not the expected one: expected ${wanted}, found ${describeIdentity(id)}`);
     }
+    return mount;
   }
 
   /**
@@ -90,23 +93,10 @@ export class UsbAdapter extends LocalAdapter {
     return super.get(key, options);
   }
 
-  override async probe(options?: OpOptions): Promise<string[]> {
-    await this.beforeWrite(undefined, options);
-    const mount = await findMount(await realpath(this.opts.mountpoint), this.opts.mountInfoPath);
-    return [`mounted ${mount?.source} (${mount?.fsType}) at ${this.opts.mountpoint}`];
-  }
-}
-
-/** `major:minor` of the block device a /dev/disk/by-* link points to, or undefined. */
-async function deviceNumber(link: string): Promise<string | undefined> {
-  try {
-    const s = await stat(link);
-    const rdev = s.rdev;
-    // Linux encodes dev_t with major in bits 8-19 and 32+, minor in bits 0-7 and 20-31.
-    const major = ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-    const minor = (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
-    return `${major}:${minor}`;
-  } catch {
-    return undefined;
+  /** Says what is mounted, with the label and UUID read from the drive itself. */
+  override async probe(_options?: OpOptions): Promise<string[]> {
+    const mount = await this.checkMounted();
+    const id = await identifyMount(mount, { label: this.opts.expectLabel, uuid: this.opts.expectUuid });
+    return [`mounted ${mount.source} (${mount.fsType}) at ${this.opts.mountpoint}`, describeIdentity(id)];
   }
 }

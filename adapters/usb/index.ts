@@ -9,9 +9,9 @@ export default defineAdapter({
     ...localOptions,
     /** The drive's mount point. Writes are refused unless a filesystem is mounted exactly there. */
     mountpoint: z.string().min(1).describe('Mount point of the drive; writes are refused unless it is mounted'),
-    /** Filesystem label the mounted drive must carry (looked up in /dev/disk/by-label). */
+    /** Filesystem label the mounted drive must carry (read from its superblock, else blkid, else /dev/disk/by-label). */
     expect_label: z.string().min(1).optional().describe('Filesystem label the mounted drive must have'),
-    /** Filesystem UUID the mounted drive must carry (looked up in /dev/disk/by-uuid). */
+    /** Filesystem UUID the mounted drive must carry (read like the label). */
     expect_uuid: z.string().min(1).optional().describe('Filesystem UUID the mounted drive must have'),
     /** When the drive is not mounted, a run skips this target (status `skipped`) instead of failing it. */
     optional: z.boolean().default(false).describe('Skip this target, rather than fail it, when the drive is not mounted'),

@@ -1,4 +1,5 @@
 import { loadConfig, configPathFrom, type LoadedConfig } from '../config/load.js';
+import { formatConfigIssue } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 
 /** `--progress`: bars on a TTY and plain lines otherwise (auto), JSON lines on stderr, plain lines, or nothing. */
@@ -27,10 +28,16 @@ export interface CommandContext {
 
 export function createContext(options: GlobalOptions, signal: AbortSignal): CommandContext {
   let cached: LoadedConfig | undefined;
+  const log = createLogger({ quiet: options.quiet, verbose: options.verbose, json: options.progress === 'json' });
   return {
     options,
-    log: createLogger({ quiet: options.quiet, verbose: options.verbose, json: options.progress === 'json' }),
-    config: () => (cached ??= loadConfig(configPathFrom(options.config))),
+    log,
+    config: () => {
+      if (cached) return cached;
+      cached = loadConfig(configPathFrom(options.config));
+      for (const w of cached.warnings) log.warn(formatConfigIssue(cached.configFile, w));
+      return cached;
+    },
     output(human, json) {
       if (options.json) process.stdout.write(JSON.stringify(json, null, 2) + '\n');
       else if (human) process.stdout.write(human.endsWith('\n') ? human : human + '\n');

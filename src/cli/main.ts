@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
-import { userMessage } from '../errors.js';
+import { ConfigError, userMessage } from '../errors.js';
 import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
 import { beginWork } from '../util/pending.js';
@@ -109,7 +109,8 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .action((...a) => run(async () => (await import('./commands/stats.js')).statsCommand as never, a));
 
   program.command('check')
-    .description('validate the config and probe each target')
+    .description('predict tonight\'s run: the config, every source, the commands it starts and every target')
+    .option('--notify', 'also send a test message through every notifier')
     .action((...a) => run(async () => (await import('./commands/check.js')).checkCommand as never, a));
 
   program.command('status')
@@ -186,7 +187,9 @@ async function main(argv: string[]): Promise<number> {
     else process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.
-    if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode }, null, 2) + '\n');
+    // A config error also lists each problem as { path, line, column, message } (and its file).
+    const errors = err instanceof ConfigError ? err.issues.map(({ path, line, column, message: m }) => ({ path, line, column, message: m, file: err.file })) : undefined;
+    if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode, errors }, null, 2) + '\n');
     return exitCode;
   }
 }

@@ -1,17 +1,22 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { resolveUserPath } from '../util/paths.js';
 import { interpolate, type KeyPath } from './interpolate.js';
+import { humanIssues } from './messages.js';
 import { splitConnInfo } from './pg-conninfo.js';
+import { ConfigPositions } from './positions.js';
 import { configSchema, type Config } from './schema.js';
 import { secretKeys } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
 import { checkTargetPlaces } from './target-places.js';
+import { didYouMean } from './suggest.js';
+import { configWarnings } from './warnings.js';
+import { yamlIssues } from './yaml-errors.js';
 
 export interface LoadedConfig extends Config {
   /** Absolute path of the config file. */
@@ -21,6 +26,16 @@ export interface LoadedConfig extends Config {
   stateDir: string;
   /** Absolute directory for temporary files (database dumps). */
   stagingDir: string;
+  /** Things that load but probably do not mean what was written (`$VAR` without braces, `~user/`), each at its key. */
+  warnings: ConfigIssue[];
+  /** The config file as messages name it (relative to the working directory when inside it). */
+  configFile: string;
+}
+
+/** How messages name a config file: relative to the working directory when it is inside it, else absolute. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
 /** Where the config is read from: `-c`, then `FERRY_CONFIG`, then `./backup.config.yaml`. */
@@ -40,33 +55,34 @@ const MAX_ALIAS_COUNT = 100;
  * one whose aliases expand too much, is refused without being built.
  */
 export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const file = basename(path);
+  const file = displayPath(path);
   const text = readConfigText(path, file);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => ({
-      path: '',
-      line: e.linePos?.[0]?.line,
-      message: `YAML syntax: ${e.message.split('\n')[0]}`,
-    })));
-  }
-  const lineOf = (p: KeyPath, key?: string) => findLine(doc, lineCounter, p, key);
+  const positions = new ConfigPositions(doc, lineCounter);
+  if (doc.errors.length > 0) throw new ConfigError(file, yamlIssues(doc.errors, text, doc, positions));
+  const lineOf = (p: KeyPath, key?: string) => positions.of(p, key)?.line;
   const issues: ConfigIssue[] = [];
+  const fail = () => {
+    positions.place(issues);
+    return new ConfigError(file, issues);
+  };
   let js: unknown;
   try {
     js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (err) {
     if (!(err instanceof ReferenceError)) throw err;
-    throw new ConfigError(file, [{ path: '', line: firstAliasLine(doc, lineCounter), message: `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses): ${err.message}` }]);
+    throw new ConfigError(file, [{ path: '', ...firstAlias(doc, positions), message: `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses): ${err.message}` }]);
   }
   const raw = interpolate(js, env, (p, variable) => {
     issues.push({ path: p.join('.'), line: lineOf(p), message: `environment variable ${variable} is not set (write \${${variable}:-default} for a default)` });
   });
-  if (issues.length) throw new ConfigError(file, issues);
+  if (issues.length) throw fail();
+  const warnings = configWarnings(js, SECRETS, lineOf);
+  positions.place(warnings);
 
-  validate(raw, lineOf, issues);
-  if (issues.length) throw new ConfigError(file, issues);
+  validate(raw, positions, issues);
+  if (issues.length) throw fail();
   const config = configSchema.parse(raw) as Config;
 
   const configDir = dirname(path);
@@ -75,7 +91,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
   checkRecipientsFile(config, configDir, lineOf, issues);
   checkTargetPlaces(config, configDir, lineOf, issues);
-  if (issues.length) throw new ConfigError(file, issues);
+  if (issues.length) throw fail();
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');
   return {
@@ -84,6 +100,8 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
     configDir,
     stateDir: config.state_dir ? resolveUserPath(configDir, config.state_dir) : join(stateHome, 'ferry', config.job),
     stagingDir: config.staging_dir ? resolveUserPath(configDir, config.staging_dir) : tmpdir(),
+    warnings,
+    configFile: file,
   };
 }
 
@@ -103,7 +121,7 @@ function readConfigText(path: string, file: string): string {
     if (n > MAX_CONFIG_BYTES) {
       let line = 1;
       for (let i = buf.indexOf(10); i !== -1 && i < MAX_CONFIG_BYTES; i = buf.indexOf(10, i + 1)) line++;
-      throw new ConfigError(file, [{ path: '', line, message: `the config is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (the limit is reached at this line); refusing to parse it` }]);
+      throw new ConfigError(file, [{ path: '', line, column: 1, message: `the config is larger than ${MAX_CONFIG_BYTES / 1024 / 1024} MiB (the limit is reached at this line); refusing to parse it` }]);
     }
     return buf.subarray(0, n).toString('utf8');
   } catch (err) {
@@ -114,18 +132,18 @@ function readConfigText(path: string, file: string): string {
   }
 }
 
-function firstAliasLine(doc: Document, lc: LineCounter): number | undefined {
-  let line: number | undefined;
+function firstAlias(doc: Document, positions: ConfigPositions): { line?: number; column?: number } {
+  let at = {};
   visit(doc, {
     Alias(_, node) {
-      if (node.range) line = lc.linePos(node.range[0]).line;
+      if (node.range) at = positions.at(node.range[0]);
       return visit.BREAK;
     },
   });
-  return line;
+  return at;
 }
 
-function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | undefined, issues: ConfigIssue[]): void {
+function validate(raw: unknown, positions: ConfigPositions, issues: ConfigIssue[]): void {
   // Sources are told apart by their kind key, so each is checked against its own schema for precise messages.
   const sources = (raw as { sources?: unknown })?.sources;
   const sourceIssues: z.core.$ZodIssue[] = [];
@@ -133,7 +151,9 @@ function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | u
     sources.forEach((s, i) => {
       const kind = sourceKindOf(s);
       if (!kind) {
-        sourceIssues.push({ code: 'custom', path: ['sources', i], message: `a source needs one of: ${Object.keys(SOURCE_KINDS).join(', ')}`, input: s });
+        const kinds = Object.keys(SOURCE_KINDS);
+        const typo = s && typeof s === 'object' ? Object.keys(s).map((k) => didYouMean(k, kinds)).find(Boolean) ?? '' : '';
+        sourceIssues.push({ code: 'custom', path: ['sources', i], message: `a source needs one of: ${kinds.join(', ')}${typo}`, input: s });
         return;
       }
       const r = SOURCE_KINDS[kind].safeParse(s);
@@ -142,14 +162,7 @@ function validate(raw: unknown, lineOf: (p: KeyPath, key?: string) => number | u
   }
   const result = configSchema.safeParse(raw);
   const all = [...sourceIssues, ...(result.success ? [] : result.error.issues.filter((i) => !(i.path[0] === 'sources' && i.path.length > 1 && sourceIssues.length)))];
-  for (const issue of all) {
-    const p = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) as KeyPath;
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: [...p, key].join('.'), line: lineOf(p, key), message: 'unknown key' });
-    } else {
-      issues.push({ path: p.join('.'), line: lineOf(p), message: issue.message });
-    }
-  }
+  for (const issue of all) issues.push(...humanIssues(issue, { root: configSchema, raw, secrets: SECRETS, positionOf: (p, key) => positions.of(p, key) }));
 }
 
 /** Every option the config schema marks as secret; each accepts a `<name>_file` twin. */
@@ -235,19 +248,4 @@ export function sourceArchivePath(s: Config['sources'][number]): string {
 
 function postgresDbName(pg: { url?: string; dbname?: string }): string | undefined {
   return pg.dbname ?? (pg.url ? splitConnInfo(pg.url).dbname : undefined);
-}
-
-function findLine(doc: Document, lc: LineCounter, path: KeyPath, key?: string): number | undefined {
-  for (let n = path.length; n >= 0; n--) {
-    const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
-    if (!node || typeof node !== 'object') continue;
-    if (key !== undefined && n === path.length && isMap(node)) {
-      const pair = node.items.find((it) => (it.key as { value?: unknown })?.value === key);
-      const range = (pair?.key as { range?: [number, number, number] } | undefined)?.range;
-      if (range) return lc.linePos(range[0]).line;
-    }
-    const range = (node as { range?: [number, number, number] }).range;
-    if (range) return lc.linePos(range[0]).line;
-  }
-  return undefined;
 }

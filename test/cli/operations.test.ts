@@ -138,9 +138,9 @@ describe('ferry operations', () => {
 
   describe('bad config is exit 2 with the key path and line', () => {
     const cases: [string, string, RegExp][] = [
-      ['an unknown key', 'job: app\nsources:\n  - path: ./app\ntargets:\n  local:\n    type: local\n    path: ./b\n    kep: 3\n    keep: 3\n', /backup\.config\.yaml:8: targets\.local\.kep: unknown key/],
-      ['a wrong type', 'job: app\nsources:\n  - path: ./app\ncompression:\n  level: "high"\ntargets:\n  local: { type: local, path: ./b, keep: 3 }\n', /backup\.config\.yaml:5: compression\.level: .*number/],
-      ['a missing ${VAR}', 'job: app\nsources:\n  - path: ./app\ntargets:\n  local:\n    type: local\n    path: ${FERRY_TEST_UNSET_DIR}\n    keep: 3\n', /backup\.config\.yaml:7: targets\.local\.path: environment variable FERRY_TEST_UNSET_DIR is not set/],
+      ['an unknown key', 'job: app\nsources:\n  - path: ./app\ntargets:\n  local:\n    type: local\n    path: ./b\n    kep: 3\n    keep: 3\n', /backup\.config\.yaml:8:5: targets\.local\.kep: unknown key; did you mean `keep`\?/],
+      ['a wrong type', 'job: app\nsources:\n  - path: ./app\ncompression:\n  level: "high"\ntargets:\n  local: { type: local, path: ./b, keep: 3 }\n', /backup\.config\.yaml:5:10: compression\.level: expected a number, got the string "high"/],
+      ['a missing ${VAR}', 'job: app\nsources:\n  - path: ./app\ntargets:\n  local:\n    type: local\n    path: ${FERRY_TEST_UNSET_DIR}\n    keep: 3\n', /backup\.config\.yaml:7:11: targets\.local\.path: environment variable FERRY_TEST_UNSET_DIR is not set/],
     ];
     for (const [what, yaml, message] of cases) {
       it(what, async () => {

@@ -12,7 +12,7 @@ describe('target settings that would break retention are refused when the config
     for (const args of [['check'], ['run'], ['prune']]) {
       const r = await ws.run(args);
       expect(r.code, r.stdout).toBe(2);
-      expect(r.stderr).toMatch(/backup\.config\.yaml:\d+: timezone: unknown time zone "Europe\/Berln"/);
+      expect(r.stderr).toMatch(/backup\.config\.yaml:\d+:\d+: timezone: unknown time zone "Europe\/Berln"/);
     }
     expect(await readdir(ws.dir)).not.toContain('backups');
   });

@@ -46,7 +46,7 @@ describe('configs that are refused before anything runs', () => {
     const r = await ws.run(['check']);
     expect(r.code, r.stderr).toBe(2);
     const line = config.split('\n').length + 2; // the first alias use, after x-bomb: and a0:
-    expect(r.stderr).toMatch(new RegExp(`backup\\.config\\.yaml:${line}: .*alias`));
+    expect(r.stderr).toMatch(new RegExp(`backup\\.config\\.yaml:${line}:\\d+: .*alias`));
   });
 
   it('a config larger than 1 MiB is refused with exit 2, naming the file and the line where the limit is reached', async () => {
@@ -56,6 +56,6 @@ describe('configs that are refused before anything runs', () => {
     const r = await ws.run(['check']);
     expect(r.code, r.stderr).toBe(2);
     const line = config.split('\n').length + Math.floor((1024 * 1024 - config.length) / padding.length);
-    expect(r.stderr).toMatch(new RegExp(`backup\\.config\\.yaml:${line}: .*larger than 1 MiB`));
+    expect(r.stderr).toMatch(new RegExp(`backup\\.config\\.yaml:${line}:1: .*larger than 1 MiB`));
   });
 });

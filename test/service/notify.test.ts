@@ -139,7 +139,7 @@ describe('notifications', () => {
     await ws.writeConfig(basicConfig({ schedule: '99 3 * * *', verify: { schedule: 'nightly' } }));
     const r = await ws.run(['check']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/backup\.config\.yaml:\d+: schedule: invalid cron expression/);
+    expect(r.stderr).toMatch(/backup\.config\.yaml:\d+:\d+: schedule: invalid cron expression/);
     expect(r.stderr).toMatch(/verify\.schedule: invalid cron expression/);
   });
 

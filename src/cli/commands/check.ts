@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { describeError } from '../../errors.js';
+import { checkSources } from '../../check/sources.js';
+import type { SourceCheck } from '../../check/types.js';
+import { describeError, formatConfigIssue } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
+import { resolveEncryption } from '../../pipeline/encrypt.js';
+import { sendTestMessages, type NotifierTest } from '../../service/notify/test-message.js';
 import { bufferBody } from '../../storage/body.js';
 import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, type Target } from '../../storage/targets.js';
@@ -69,8 +73,25 @@ export async function probeTarget(target: Target, signal?: AbortSignal, job?: st
   return report;
 }
 
-export async function checkCommand(ctx: CommandContext): Promise<number> {
+/**
+ * `ferry check [--notify]`: predicts tonight's run. The config, every
+ * source (read as the run reads it), the commands the run starts, the
+ * encryption keys and every target; with `--notify`, a test message
+ * through every notifier. Exits 1 when the run would fail or not store
+ * everything (or a test message failed), 0 otherwise; warnings alone do not
+ * change the exit code.
+ */
+export async function checkCommand(ctx: CommandContext, opts: { notify?: boolean } = {}): Promise<number> {
   const config = ctx.config();
+  const sources = await checkSources(config, ctx.signal);
+  if (config.encryption) {
+    const check: SourceCheck = { name: 'encryption', ok: true, details: [], warnings: [], errors: [], unreadable: [] };
+    await resolveEncryption(config.encryption, config.configDir).catch((err: unknown) => {
+      check.errors.push(describeError(err));
+      check.ok = false;
+    });
+    sources.push(check);
+  }
   const reports: ProbeReport[] = [];
   const opened: Target[] = [];
   try {
@@ -86,8 +107,31 @@ export async function checkCommand(ctx: CommandContext): Promise<number> {
   } finally {
     await closeTargets(opened);
   }
-  const human = [`config ${config.configPath}: ok (job ${config.job}, ${config.sources.length} sources)`,
-    ...reports.map((r) => `${r.target} (${r.type}): ${r.ok ? 'ok' : `FAILED${r.code ? ` [${r.code}]` : ''}: ${r.error}`}${r.details.length ? ` — ${r.details.join('; ')}` : ''}${r.warnings.map((w) => `\n  warning: ${w}`).join('')}`)].join('\n');
-  ctx.output(human, { config: { path: config.configPath, job: config.job, ok: true }, targets: reports });
-  return reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE;
+  const notifiers: NotifierTest[] | undefined = opts.notify ? await sendTestMessages(config.notify, config.job) : undefined;
+  const failing = [...sources.filter((s) => !s.ok).map((s) => s.name), ...reports.filter((r) => !r.ok).map((r) => r.target)];
+  const human = [
+    `config ${config.configFile}: ok (job ${config.job}, ${config.sources.length} sources)${config.warnings.map((w) => `\n  warning: ${formatConfigIssue(config.configFile, w)}`).join('')}`,
+    ...sources.filter((s) => !s.name.match(/^(hooks|inventory|notify)\./) || !s.ok || s.warnings.length).map(sourceLine),
+    ...reports.map((r) => `${r.target} (${r.type}): ${r.ok ? 'ok' : `FAILED${r.code ? ` [${r.code}]` : ''}: ${r.error}`}${r.details.length ? ` — ${r.details.join('; ')}` : ''}${r.warnings.map((w) => `\n  warning: ${w}`).join('')}`),
+    ...(notifiers ?? []).map((n) => `${n.notifier}: ${n.ok ? 'test message sent' : `FAILED: ${n.error}`}`),
+    ...(opts.notify && config.notify.length === 0 ? ['no notifiers configured (notify:)'] : []),
+    failing.length ? `tonight's run would not succeed: ${failing.join(', ')}` : "tonight's run should succeed",
+  ].join('\n');
+  ctx.output(human, {
+    config: { path: config.configPath, job: config.job, ok: true, warnings: config.warnings },
+    sources,
+    targets: reports,
+    notifiers,
+    ok: failing.length === 0 && (notifiers ?? []).every((n) => n.ok),
+  });
+  return failing.length === 0 && (notifiers ?? []).every((n) => n.ok) ? EXIT.OK : EXIT.FAILURE;
+}
+
+function sourceLine(s: SourceCheck): string {
+  const head = `${s.name}: ${s.errors.length ? `FAILED: ${s.errors.join('; ')}` : s.unreadable.length ? 'NOT ALL READABLE (the run would exit 3)' : 'ok'}`;
+  return [
+    `${head}${s.details.length ? ` — ${s.details.join('; ')}` : ''}`,
+    ...s.unreadable.map((u) => `  unreadable: ${u.path}: ${u.message}`),
+    ...s.warnings.map((w) => `  warning: ${w}`),
+  ].join('\n');
 }

@@ -42,7 +42,8 @@ export function notifierLabel(n: NotifierConfig, index: number): string {
   return `notify[${index}] (${n.type} ${host})`;
 }
 
-async function deliver(n: NotifierConfig, d: Delivery, signal: AbortSignal): Promise<void> {
+/** Sends `d` through one notifier; rejects on any failure. */
+export async function deliver(n: NotifierConfig, d: Delivery, signal: AbortSignal): Promise<void> {
   switch (n.type) {
     case 'ntfy': return sendNtfy(n, d, signal);
     case 'webhook': return sendWebhook(n, d, signal);

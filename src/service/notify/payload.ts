@@ -21,7 +21,8 @@ export interface NotifyTarget {
  * never holds a secret (errors are the run's already-redacted messages).
  */
 export interface NotifyPayload {
-  kind: 'run' | 'verify';
+  /** `test`: a message from `ferry check --notify`, reporting no run. */
+  kind: 'run' | 'verify' | 'test';
   job: string;
   host: string;
   status: NotifyEvent;
@@ -97,7 +98,7 @@ export function verifyPayload(job: string, outcomes: VerifyOutcome[], started: D
 /** A one-line title and a short text body for human channels (ntfy, ping bodies). */
 export function humanSummary(p: NotifyPayload): { title: string; message: string } {
   const what = p.kind === 'verify' ? 'verification' : 'backup';
-  const title = `ferry ${p.job}: ${what} ${p.status}`;
+  const title = p.kind === 'test' ? `ferry ${p.job}: test notification` : `ferry ${p.job}: ${what} ${p.status}`;
   const lines = [
     p.archive ? `archive ${p.archive}` : undefined,
     ...p.targets.map((t) => `${t.target}: ${t.status}${t.error_code ? ` [${t.error_code}]` : ''}${t.error ?? t.reason ? ` (${t.error ?? t.reason})` : ''}`),

@@ -78,6 +78,8 @@ export const pingHealthchecks: Sender<'healthchecks'> = async (n, d, signal) => 
     return;
   }
   const p = d.payload;
+  // A test message is logged on the check without changing its state (Healthchecks' /log endpoint).
+  if (p.kind === 'test') return post(`${base}/log`, { body: `${humanSummary(p).title}\n${humanSummary(p).message}\n`, headers: { 'Content-Type': 'text/plain; charset=utf-8' } }, signal);
   const url = n.exit_code ? `${base}/${p.exit_code}` : p.status === 'success' ? base : `${base}/fail`;
   const { title, message } = humanSummary(p);
   await post(url, { body: `${title}\n${message}\n`, headers: { 'Content-Type': 'text/plain; charset=utf-8' } }, signal);
