@@ -52,7 +52,7 @@ describe('config loading', () => {
     const found = await issues('job: Bad Name\nsources:\n  - path: ./d\n    bogus: 1\n  - nothing: 2\ntargets:\n  t1: { type: nosuch, path: ./b, keep: 3 }\n  t2: { type: local, path: ./b, keep: 0 }\n');
     const byPath = Object.fromEntries(found.map((i) => [i.path, i]));
     expect(byPath['job']).toMatchObject({ line: 1 });
-    expect(byPath['sources.0.bogus']).toMatchObject({ line: 4, column: 5, message: 'unknown key; expected one of: path, as, exclude' });
+    expect(byPath['sources.0.bogus']).toMatchObject({ line: 4, column: 5, message: 'unknown key; expected one of: path, as, exclude, exclude_if_present, exclude_caches, one_file_system, exclude_larger_than' });
     expect(byPath['sources.1']?.message).toMatch(/needs one of: path, sqlite, postgres, command/);
     expect(byPath['targets.t1.type']).toMatchObject({ line: 7 });
     expect(byPath['targets.t2.keep']).toMatchObject({ line: 8 });
