@@ -23,6 +23,7 @@ import { onAbandon, tracked } from '../util/pending.js';
 import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
 import { decideRun } from './status.js';
+import { startIncremental, type IncrementalRun } from '../incremental/run-step.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -148,8 +149,22 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { result } = progress;
   const { encryption } = prepared;
   const started = new Date(result.started);
-  const archive = archiveName(config.job, started, encryption !== undefined);
+  const incr = config.incremental ? await startIncremental(config, prepared.targets, started, encryption !== undefined, log, signal) : undefined;
+  try {
+    await buildAndPushArchive(config, options, prepared, progress, incr);
+  } finally {
+    incr?.close();
+  }
+}
+
+async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress, incr: IncrementalRun | undefined): Promise<void> {
+  const { log, signal } = options;
+  const { result } = progress;
+  const { encryption } = prepared;
+  const started = new Date(result.started);
+  const archive = incr?.archive ?? archiveName(config.job, started, encryption !== undefined);
   result.archive = archive;
+  if (incr) Object.assign(result, { level: incr.manifest.level, parent: incr.manifest.parent, chainLength: incr.manifest.chain!.length, fullBecause: incr.decision.fullBecause });
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
@@ -162,6 +177,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     encryption,
     commands,
     spoolDir: progress.staging,
+    incremental: incr?.tracker,
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
   const outcomes = await fanOut(built, prepared.targets, {
@@ -184,6 +200,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
       description: options.description,
       sources: r.sources.map(({ meta: _m, ...s }) => s),
       warnings: r.inventory.warnings.length,
+      ...incr?.manifest,
     }),
   });
   const archiveResult = await built.result.catch((err: unknown) => {
@@ -199,6 +216,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     result.sha256 = archiveResult.sha256;
     result.warnings = archiveResult.inventory.warnings.map((w) => `${w.path}: ${w.message}`);
     progress.unreadable.push(...(archiveResult.inventory.unreadable ?? []));
+    if (incr && !options.dryRun && outcomes.some((o) => o.ok)) incr.commit();
   }
   for (const o of outcomes) {
     const tr: TargetResult = { target: o.target, status: o.ok ? 'success' : 'failure', bytes: o.bytes, durationMs: o.durationMs };

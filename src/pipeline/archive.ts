@@ -9,6 +9,7 @@ import { InventoryBuilder, type CommandOutput, type InventorySummary } from './i
 import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
 import { tarStream } from './tar-writer.js';
+import type { IncrementalHooks } from '../incremental/tracker.js';
 
 export interface BuildOptions {
   job: string;
@@ -21,6 +22,8 @@ export interface BuildOptions {
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
   onProgress?(progress: { read: number; written: number }): void;
+  /** With `incremental:`: change detection and dumpdirs (src/incremental/tracker.ts). */
+  incremental?: IncrementalHooks;
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
 }
@@ -66,6 +69,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
         onRead: (bytes) => { read += bytes; },
+        incremental: options.incremental,
       },
     ),
     { objectMode: false, highWaterMark: 1 << 20 },

@@ -7,6 +7,7 @@ import type { HeaderData } from 'tar';
 import { encodeHeader } from './tar-header.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
 import type { PreparedSource } from './sources/types.js';
+import type { IncrementalHooks } from '../incremental/tracker.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
@@ -25,6 +26,8 @@ export interface StoredFile {
   path_b64?: string;
   size: number;
   sha256: string;
+  /** With `incremental:`: the archive that holds the file's bytes (this one, or one earlier in its chain). */
+  archive?: string;
 }
 
 export interface TarWriterEvents {
@@ -38,6 +41,8 @@ export interface TarWriterEvents {
   beforeOpen?(archivePath: string): void;
   /** Bytes of file content read from disk. */
   onRead?(bytes: number): void;
+  /** With `incremental:`: dumpdirs for directories, and unchanged files left out (src/incremental/tracker.ts). */
+  incremental?: IncrementalHooks;
 }
 
 /** A file appended after the sources (the inventory): its whole `data`, or `size` bytes streamed from `chunks()`. */
@@ -72,8 +77,12 @@ export async function* tarStream(
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const entry of walkSource(source, report)) {
-      const item = load(entry, report);
+      const item = load(entry, report, source, events.incremental);
       if (item.kind === 'skip') continue;
+      if (item.kind === 'kept') {
+        events.onFile?.(item.file, source);
+        continue;
+      }
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);
@@ -109,6 +118,7 @@ export async function* tarStream(
 
 type Loaded =
   | { kind: 'skip' }
+  | { kind: 'kept'; file: StoredFile }
   | { kind: 'inline'; block: Buffer; file?: StoredFile }
   | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer };
 
@@ -121,12 +131,13 @@ type Loaded =
  * the header describes what was opened (its fstat), never what a path
  * pointed to earlier.
  */
-function load(entry: WalkEntry, report: WalkReport): Loaded {
+function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incremental?: IncrementalHooks): Loaded {
   const raw = entry.rawArchivePath;
   if (entry.type === 'dir') {
     const st = entry.stat!;
     const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined) };
+    const dumpdir = incremental ? { 'GNU.dumpdir': incremental.dumpdir(entry) } : undefined;
+    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined, dumpdir) };
   }
   if (entry.type === 'symlink') {
     const st = entry.stat!;
@@ -141,6 +152,8 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
     const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined) };
   }
+  const kept = incremental?.unchanged(entry, source);
+  if (kept) return { kind: 'kept', file: kept };
   let fd: number;
   try {
     fd = openSync(entry.fsPath, OPEN_NOFOLLOW);
@@ -174,7 +187,8 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
       return { kind: 'skip' };
     }
     const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, report.warn);
-    const file = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
+    const hashed = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
+    const file = incremental ? incremental.stored(entry, hashed) : hashed;
     return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file };
   } finally {
     if (!handedOver) closeSync(fd);
@@ -251,7 +265,8 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
       events.onWarning?.(entry.archivePath, `file grew while being read; stored its first ${size} bytes`);
     }
     yield padding(size);
-    events.onFile?.(storedFile(entry, size, hash.digest('hex')), source);
+    const file = storedFile(entry, size, hash.digest('hex'));
+    events.onFile?.(events.incremental ? events.incremental.stored(entry, file) : file, source);
   } finally {
     await closeAsync(fd);
   }

@@ -26,6 +26,21 @@ export interface WalkEntry {
    * file system without entry types); otherwise the reader fstats the file it opens.
    */
   stat?: Stats;
+  /**
+   * For a directory that could be listed: its entries that the walk goes on
+   * to visit (excludes applied), byte-sorted, each reachable through
+   * `fsPath` until the walk leaves the directory.
+   */
+  children?: { name: Buffer; type: 'file' | 'dir' | 'symlink'; fsPath: string | Buffer }[];
+}
+
+interface Kid {
+  name: Buffer;
+  child: Name;
+  childPath: string | Buffer;
+  childRel: string;
+  type: string;
+  st?: Stats;
 }
 
 /** Where the walk reports what it could not store. */
@@ -78,16 +93,17 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
     }
     try {
       const st = fstatSync(fd);
-      yield { archivePath: name.text, rawArchivePath: name.raw, fsPath: openPath, type: 'dir', stat: st };
       const base = `/proc/self/fd/${fd}`;
       let dirents: Dirent<Buffer>[];
       try {
         dirents = readdirSync(base, { encoding: 'buffer', withFileTypes: true });
       } catch (err) {
+        yield { archivePath: name.text, rawArchivePath: name.raw, fsPath: openPath, type: 'dir', stat: st };
         report.unreadable(name.text, `directory could not be listed (${codeOf(err)}); its contents are not stored`);
         return;
       }
       dirents.sort((a, b) => Buffer.compare(a.name, b.name));
+      const kids: Kid[] = [];
       for (const d of dirents) {
         const valid = isUtf8(d.name);
         const text = d.name.toString('utf8');
@@ -108,6 +124,11 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
           type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
         }
         if (skip(childRel, type === 'dir')) continue;
+        kids.push({ name: d.name, child, childPath, childRel, type, st });
+      }
+      yield { archivePath: name.text, rawArchivePath: name.raw, fsPath: openPath, type: 'dir', stat: st, children: kids.filter((k) => k.type !== 'other').map((k) => ({ name: k.name, type: k.type as WalkEntry['type'], fsPath: k.childPath })) };
+      for (const { child, childPath, childRel, type, st: known } of kids) {
+        let st = known;
         if (type === 'dir') {
           yield* visitDir(childPath, childRel, child);
         } else if (type === 'file') {

@@ -47,6 +47,11 @@ export interface RunResult {
   sha256?: string;
   description?: string;
   dryRun?: boolean;
+  /** With `incremental:`: 0 for a full archive; its parent and chain length; why it is a full one. */
+  level?: number;
+  parent?: string;
+  chainLength?: number;
+  fullBecause?: string;
   targets: TargetResult[];
   /** Present when something needs attention (status `partial`): which targets, prunes and files. */
   attention?: RunAttention;

@@ -14,6 +14,9 @@ export interface StoredArchive extends ArchiveName {
   modified: Date;
   /** The manifest exists: the archive is committed. */
   complete: boolean;
+  /** From the manifest of an incremental archive (read by `readCatalog`): the archive it builds on, and its level. */
+  parent?: string;
+  level?: number;
 }
 
 /** An archive named like this job's whose manifest belongs to another archive or job, or is not a ferry manifest. */
@@ -53,8 +56,8 @@ export async function readCatalog(adapter: StorageAdapter, job: string, options?
   const limit = pLimit(MANIFEST_READS);
   const checked = await Promise.all(listed.complete.map((a) => limit(async (): Promise<StoredArchive | ForeignArchive> => {
     try {
-      await readManifest(adapter, a.name, options?.signal);
-      return a;
+      const m = await readManifest(adapter, a.name, options?.signal);
+      return m.level === undefined ? a : { ...a, level: m.level, ...(m.parent ? { parent: m.parent } : {}) };
     } catch (err) {
       if (isNotFound(err)) return { ...a, complete: false };
       if (err instanceof ForeignManifestError) return { ...a, complete: false, reason: err.reason };
