@@ -119,7 +119,7 @@ function byTime(a: StoredArchive, b: StoredArchive): number {
 export interface TargetListing {
   target: string;
   /** Complete archives, oldest first; `future` marks one dated more than an hour ahead. */
-  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true }[];
+  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string }[];
   incomplete: number;
   /** Archives whose manifest does not belong to them; never restored or pruned. */
   foreign: { name: string; size: number; reason: string }[];
@@ -149,6 +149,8 @@ export async function listTarget(
       archives: c.complete.map((a) => ({
         name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted,
         ...(isDatedInFuture(a.created, now) ? { future: true as const } : {}),
+        ...(a.level !== undefined ? { level: a.level } : {}),
+        ...(a.parent ? { parent: a.parent } : {}),
       })),
       incomplete: c.incomplete.length,
       foreign: c.foreign.map((a) => ({ name: a.name, size: a.size, reason: a.reason })),
