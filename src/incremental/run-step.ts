@@ -11,11 +11,14 @@ import { readChainState, writeChainState } from './chain-state.js';
 import { FileState } from './file-state.js';
 import { decideLevel, type LevelDecision } from './level.js';
 import { ChangeTracker } from './tracker.js';
+import { fillChain, type Filled } from './fill-chain.js';
 
 /** One run's part in a chain: what it builds on, and the state it leaves for the next run. */
 export interface IncrementalRun {
   archive: string;
   decision: LevelDecision;
+  /** Targets that missed a run and were given the archives of the chain they lacked. */
+  filled: Filled[];
   tracker: ChangeTracker;
   /** The manifest fields `level`, `parent` and `chain`. */
   manifest: Pick<Manifest, 'level' | 'parent' | 'chain'>;
@@ -28,9 +31,12 @@ export interface IncrementalRun {
 /**
  * Decides whether this run's archive is full or incremental (`decideLevel`)
  * and opens the previous and next per-file state. A target that does not
- * hold every archive of the chain makes the archive a full one, so no
- * target ever holds an incremental archive whose parent it lacks; a target
- * whose listing cannot be read counts as lacking the chain.
+ * hold every archive of the chain (it missed a run, or was added later) is
+ * first given the archives it lacks, copied from another selected target
+ * that holds them all (`fillChain`); when that is not possible the archive
+ * is a full one, so no target ever holds an incremental archive whose
+ * parent it lacks. A target whose listing cannot be read counts as lacking
+ * the chain.
  */
 export async function startIncremental(config: LoadedConfig, targets: Target[], started: Date, encrypted: boolean, log: Logger, signal?: AbortSignal): Promise<IncrementalRun> {
   const incremental = config.incremental!;
@@ -39,15 +45,31 @@ export async function startIncremental(config: LoadedConfig, targets: Target[], 
   const previous = FileState.open(config.stateDir);
   const sources = sourcesKey(config);
   const lacking: { target: string; archive: string }[] = [];
+  const filled: Filled[] = [];
   if (state && previous && state.sources === sources) {
+    const held = new Map<Target, Set<string> | undefined>();
     for (const t of targets) {
       try {
-        const held = new Set((await readCatalog(t.adapter, config.job, { signal })).complete.map((a) => a.name));
-        const missing = state.chain.find((a) => !held.has(a));
-        if (missing) lacking.push({ target: t.name, archive: missing });
+        held.set(t, new Set((await readCatalog(t.adapter, config.job, { signal })).complete.map((a) => a.name)));
       } catch (err) {
-        lacking.push({ target: t.name, archive: `${state.chain.at(-1)!} (its listing failed: ${describeError(err)})` });
+        log.warn(`${t.name}: cannot tell whether it holds the chain (${describeError(err)})`);
+        held.set(t, undefined);
       }
+    }
+    for (const t of targets) {
+      const has = held.get(t);
+      const missing = state.chain.filter((a) => !has?.has(a));
+      if (!missing.length) continue;
+      const source = has && targets.find((s) => s !== t && state.chain.every((a) => held.get(s)?.has(a)));
+      if (source) {
+        try {
+          filled.push(await fillChain(t, source, missing, config.stagingDir, log, signal));
+          continue;
+        } catch (err) {
+          log.warn(describeError(err));
+        }
+      }
+      lacking.push({ target: t.name, archive: has ? missing[0]! : `${state.chain.at(-1)!} (its listing failed)` });
     }
   }
   const decision = decideLevel({ config: incremental, state, haveFileState: previous !== undefined, sources, now: started, lacking });
@@ -61,6 +83,7 @@ export async function startIncremental(config: LoadedConfig, targets: Target[], 
   return {
     archive,
     decision,
+    filled,
     tracker: new ChangeTracker(prior, next, archive),
     manifest: { level: decision.level, ...(decision.parent ? { parent: decision.parent } : {}), chain },
     commit() {

@@ -220,6 +220,8 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
   }
   for (const o of outcomes) {
     const tr: TargetResult = { target: o.target, status: o.ok ? 'success' : 'failure', bytes: o.bytes, durationMs: o.durationMs };
+    const filled = incr?.filled.find((f) => f.target === o.target);
+    if (filled) tr.filled = { copied: filled.copied, from: filled.from };
     if (!o.ok) {
       tr.error = result.error && !archiveResult ? result.error : describeError(o.error);
       tr.errorCode = (o.error as { code?: string } | undefined)?.code;

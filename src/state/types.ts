@@ -19,6 +19,8 @@ export interface TargetResult {
   pruned?: string[];
   /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */
   pruneError?: string;
+  /** With `incremental:`: archives of the chain this target lacked (it missed a run), copied to it before the push, and from which target. */
+  filled?: { copied: string[]; from: string };
 }
 
 /**

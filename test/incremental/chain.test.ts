@@ -107,21 +107,30 @@ describe('incremental archives', () => {
     expect(await readFile(join(ws.dir, 'gnu/cmd/out.txt'), 'utf8')).toBe('two\n');
   });
 
-  it('a target that missed a run gets a full archive, and the result says which target lacked what', async () => {
+  it('a target that missed a run is given the archives it lacks from another target, and the result says which', async () => {
     const targets = { local: { type: 'local', path: './backups', keep: 7 }, second: { type: 'local', path: './second', keep: 7 } };
     await ws.writeConfig(incremental({ targets }));
     const full = await run(ws, ['--target', 'local']);
-    const both = await run(ws);
-    expect(both.level).toBe(0);
-    expect(both.fullBecause).toBe(`target second does not hold ${full.archive} of the chain`);
-    const next = await run(ws);
-    expect(next).toMatchObject({ level: 1, parent: both.archive });
-    for (const dir of ['backups', 'second']) {
+    await writeFile(join(ws.dir, 'app/new.txt'), 'new\n');
+    const both = await run(ws) as Run & { targets: { target: string; filled?: unknown }[] };
+    expect(both).toMatchObject({ level: 1, parent: full.archive });
+    expect(both.targets.find((t) => t.target === 'second')!.filled).toEqual({ copied: [full.archive], from: 'local' });
+    expect(await archives(ws, 'second')).toEqual([full.archive, both.archive]);
+    for (const from of ['local', 'second']) {
       await rm(join(ws.dir, 'out'), { recursive: true, force: true });
-      const r = await ws.run(['restore', 'latest', '--from', dir === 'backups' ? 'local' : 'second', '--to', 'out']);
+      const r = await ws.run(['restore', 'latest', '--from', from, '--to', 'out']);
       expect(r.code, r.stderr).toBe(0);
       sh('diff -r --no-dereference app out/app', ws.dir);
     }
+  });
+
+  it('a target that lacks the chain and has no other target to copy it from gets a full archive, and the result says why', async () => {
+    const targets = { local: { type: 'local', path: './backups', keep: 7 }, second: { type: 'local', path: './second', keep: 7 } };
+    await ws.writeConfig(incremental({ targets }));
+    const full = await run(ws, ['--target', 'local']);
+    const alone = await run(ws, ['--target', 'second']);
+    expect(alone).toMatchObject({ level: 0, fullBecause: `target second does not hold ${full.archive} of the chain` });
+    expect(await archives(ws, 'second')).toEqual([alone.archive]);
   });
 
   it('prune keeps the chain of every kept archive, and deletes an old chain once a new full archive is kept', async () => {
