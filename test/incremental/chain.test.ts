@@ -159,7 +159,7 @@ describe('incremental archives', () => {
     expect(status.stdout).toContain(`chain length: 2 (level 1 on ${full.archive})`);
     // A damaged base makes verify of the newest archive fail, naming the base.
     const bytes = await readFile(join(ws.dir, 'backups', full.archive));
-    bytes[bytes.length - 20] ^= 0xff;
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
     await writeFile(join(ws.dir, 'backups', full.archive), bytes);
     const broken = await ws.run(['verify', next.archive]);
     expect(broken.code).not.toBe(0);
@@ -174,5 +174,31 @@ describe('incremental archives', () => {
     const manifest = JSON.parse(await readFile(join(ws.dir, 'backups', `${again.archive}.manifest.json`), 'utf8'));
     expect(manifest.level).toBeUndefined();
     expect(manifest.chain).toBeUndefined();
+  });
+});
+
+describe('encrypted incremental archives', () => {
+  let ws: Workspace;
+  beforeEach(async () => { ws = await workspace(); });
+  afterEach(async () => { await ws.cleanup(); });
+
+  it('age -d then GNU tar restores an encrypted chain; pull fetches the chain into a directory; ferry restores it with --identity', async () => {
+    const keygen = await ws.run(['keygen', '--out', 'key.txt']);
+    const recipient = /age1[0-9a-z]+/.exec(keygen.stdout)![0];
+    await ws.writeConfig(incremental({ encryption: { recipients: [recipient] } }));
+    const full = await run(ws);
+    await rm(join(ws.dir, 'app/config/app.yaml'));
+    const next = await run(ws);
+    expect(next.archive).toMatch(/\.incr\.tar\.gz\.age$/);
+    await mkdir(join(ws.dir, 'pulled'));
+    const pull = await ws.run(['pull', next.archive, '--out', 'pulled']);
+    expect(pull.code, pull.stderr).toBe(0);
+    expect((await readdir(join(ws.dir, 'pulled'))).sort()).toEqual([full.archive, next.archive].sort());
+    await mkdir(join(ws.dir, 'gnu'));
+    for (const a of [full.archive, next.archive]) sh(`age -d -i ../key.txt ../pulled/${a} | tar -xz --listed-incremental=/dev/null`, join(ws.dir, 'gnu'));
+    sh('diff -r --no-dereference app gnu/app', ws.dir);
+    const restored = await ws.run(['restore', '--identity', 'key.txt', '--to', 'out']);
+    expect(restored.code, restored.stderr).toBe(0);
+    sh('diff -r --no-dereference app out/app', ws.dir);
   });
 });

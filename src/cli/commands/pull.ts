@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
@@ -8,32 +8,54 @@ import { decryptKeys } from '../../restore/keys.js';
 import { withArchive } from '../../restore/locate.js';
 import { readArchive } from '../../restore/open.js';
 import { parseAt } from '../../restore/select.js';
+import { chainOf } from '../../restore/chain.js';
+import type { Manifest } from '../../storage/manifest.js';
 import type { CommandContext } from '../context.js';
 
 /**
- * Fetches the archive file itself. It is written under a temporary name and
- * renamed to `--out` only after its bytes matched the manifest.
+ * Fetches the archive file itself (an incremental archive with its whole
+ * chain, into the directory `--out`, default the current one). Each file is
+ * written under a temporary name and renamed only after its bytes matched its manifest.
  */
 export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[] }): Promise<number> {
   const config = ctx.config();
   const at = opts.at ? parseAt(opts.at) : undefined;
-  if (opts.out) {
+  if (opts.out && !(await stat(opts.out).catch(() => undefined))?.isDirectory()) {
     const dir = dirname(resolve(opts.out));
     const s = await stat(dir).catch(() => undefined);
     if (!s?.isDirectory()) throw new UsageError(`--out ${opts.out}: directory ${dir} does not exist`);
   }
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
-    const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
-    const tmp = `${out}.ferry-partial-${process.pid}`;
-    try {
-      await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
-        (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
-      await rename(tmp, out);
-    } catch (err) {
-      await unlink(tmp).catch(() => {});
-      throw err;
+    const fileName = (name: string) => (decrypting ? name.replace(/\.age$/, '') : name);
+    const pullOne = async (m: Manifest, out: string) => {
+      const tmp = `${out}.ferry-partial-${process.pid}`;
+      try {
+        await readArchive(target, m, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
+          (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
+        await rename(tmp, out);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+    };
+    if (manifest.chain && manifest.chain.length > 1) {
+      // An incremental archive comes with its chain: `--out` names the directory the archives are written to.
+      const dir = resolve(opts.out ?? '.');
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--out ${dir}: an incremental archive is pulled with its chain into a directory, and this is not one`);
+      const files: string[] = [];
+      for (const m of await chainOf(target, manifest, ctx.signal)) {
+        const out = join(dir, fileName(m.archive));
+        await pullOne(m, out);
+        files.push(out);
+      }
+      ctx.output(`${files.join('\n')}\n(the chain of ${manifest.archive} from ${target.name}, oldest first, sha256 verified${decrypting ? ', decrypted' : ''})`, {
+        files, chain: manifest.chain, archive: manifest.archive, target: target.name, decrypted: decrypting,
+      });
+      return EXIT.OK;
     }
+    const out = resolve(opts.out ?? fileName(manifest.archive));
+    await pullOne(manifest, out);
     ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})`, {
       file: out, archive: manifest.archive, target: target.name, sha256: manifest.sha256, decrypted: decrypting,
     });
