@@ -55,6 +55,30 @@ describe('incremental archives', () => {
     sh('diff -r --no-dereference snapshot-1 out-1/app', ws.dir);
   });
 
+  it('--at, --source, --only and --in-place give exactly the tree of that point in the chain', async () => {
+    await ws.writeConfig(incremental());
+    const full = await run(ws);
+    sh('cp -a app snapshot-0', ws.dir);
+    await rm(join(ws.dir, 'app/config/app.yaml'));
+    await writeFile(join(ws.dir, 'app/config/other.yaml'), 'other\n');
+    await run(ws);
+    sh('cp -a app snapshot-1', ws.dir);
+    const { created } = JSON.parse(await readFile(join(ws.dir, 'backups', `${full.archive}.manifest.json`), 'utf8'));
+    const at = await ws.run(['restore', '--at', created, '--to', 'at-0']);
+    expect(at.code, at.stderr).toBe(0);
+    sh('diff -r --no-dereference snapshot-0 at-0/app', ws.dir);
+    const only = await ws.run(['restore', 'latest', '--only', 'app/config', '--to', 'only']);
+    expect(only.code, only.stderr).toBe(0);
+    sh('diff -r --no-dereference snapshot-1/config only/app/config', ws.dir);
+    const source = await ws.run(['restore', 'latest', '--source', 'app', '--to', 'source']);
+    expect(source.code, source.stderr).toBe(0);
+    sh('diff -r --no-dereference snapshot-1 source/app', ws.dir);
+    await writeFile(join(ws.dir, 'app/config/later.yaml'), 'later\n');
+    const inPlace = await ws.run(['restore', 'latest', '--source', 'app', '--in-place']);
+    expect(inPlace.code, inPlace.stderr).toBe(0);
+    sh('diff -r --no-dereference snapshot-1 app', ws.dir);
+  });
+
   it('a second run on unchanged data stores no file again, and its inventory lists every file with the archive holding it', async () => {
     await ws.writeConfig(incremental());
     const full = await run(ws);
