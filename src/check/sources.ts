@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../util/sqlite.js';
 import type { LoadedConfig } from '../config/load.js';
 import { sourceKindOf, type CommandSource, type PostgresSource, type SourceConfig, type SqliteSource } from '../config/sources.js';
 import { pgDumpCommand, redactSecrets } from '../pipeline/sources/postgres.js';
@@ -64,9 +64,9 @@ function label(source: SourceConfig): string {
 /** Opens the database read-only as the run does and runs `PRAGMA quick_check`. */
 function checkSqlite(source: SqliteSource, config: LoadedConfig, check: SourceCheck): void {
   const file = resolveUserPath(config.configDir, source.sqlite);
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true, timeout: source.busy_timeout });
+    db = openSqlite(file, { readonly: true, fileMustExist: true, timeout: source.busy_timeout });
   } catch (err) {
     check.errors.push(`cannot open ${file}: ${(err as Error).message}`);
     return;

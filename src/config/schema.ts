@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ADAPTERS } from '../../adapters/index.js';
+import { incrementalSchema } from './incremental.js';
 import { keepSchema, type KeepPolicy } from './keep.js';
 import { secret } from './secret.js';
 import { apiSchema, cronSchema, durationSchema, notifySchema, verifyScheduleSchema } from './service.js';
@@ -60,6 +61,7 @@ export const configSchema = z.strictObject({
     .default({ commands: {} }),
   compression: z.strictObject({ level: z.number().int().min(1).max(9).default(6) }).default({ level: 6 }),
   encryption: encryptionSchema.optional(),
+  incremental: incrementalSchema.optional().describe('Incremental archives between full ones'),
   hooks: z
     .strictObject({
       before: z.array(z.string().min(1)).default([]),

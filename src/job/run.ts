@@ -24,6 +24,7 @@ import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
 import { inTargetOrder, setAsideAbsent } from './absent-targets.js';
 import { decideRun } from './status.js';
+import { startIncremental, type IncrementalRun } from '../incremental/run-step.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -163,11 +164,26 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { result } = progress;
   const { encryption } = prepared;
   const started = new Date(result.started);
-  const archive = archiveName(config.job, started, encryption !== undefined);
   const { present, skipped } = await setAsideAbsent(prepared.targets, log, signal);
   result.targets.push(...skipped);
   if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
+  const incr = config.incremental ? await startIncremental(config, present, started, encryption !== undefined, log, signal) : undefined;
+  try {
+    await buildAndPushArchive(config, options, prepared, progress, present, incr);
+  } finally {
+    incr?.close();
+  }
+}
+
+/** Builds the archive (incremental when `incr` says so) and pushes it to the targets that are `present`. */
+async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress, present: Target[], incr: IncrementalRun | undefined): Promise<void> {
+  const { log, signal } = options;
+  const { result } = progress;
+  const { encryption } = prepared;
+  const started = new Date(result.started);
+  const archive = incr?.archive ?? archiveName(config.job, started, encryption !== undefined);
   result.archive = archive;
+  if (incr) Object.assign(result, { level: incr.manifest.level, parent: incr.manifest.parent, chainLength: incr.manifest.chain!.length, fullBecause: incr.decision.fullBecause });
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
@@ -184,6 +200,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     index: { archive, dir: progress.staging },
     onEntry: options.onEntry,
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate, total: measured.bytes, totalFiles: measured.files }),
+    incremental: incr?.tracker,
   });
   const outcomes = await fanOut(built, present, {
     job: config.job,
@@ -206,6 +223,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
       sources: r.sources.map(({ meta: _m, ...s }) => s),
       warnings: r.inventory.warnings.length,
       index: r.index && { name: r.index.name, size: r.index.size, sha256: r.index.sha256 },
+      ...incr?.manifest,
     }),
   });
   const archiveResult = await built.result.catch((err: unknown) => {
@@ -221,9 +239,12 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     result.sha256 = archiveResult.sha256;
     result.warnings = archiveResult.inventory.warnings.map((w) => `${w.path}: ${w.message}`);
     progress.unreadable.push(...(archiveResult.inventory.unreadable ?? []));
+    if (incr && !options.dryRun && outcomes.some((o) => o.ok)) incr.commit();
   }
   for (const o of outcomes) {
     const tr: TargetResult = { target: o.target, status: o.ok ? 'success' : 'failure', bytes: o.bytes, durationMs: o.durationMs };
+    const filled = incr?.filled.find((f) => f.target === o.target);
+    if (filled) tr.filled = { copied: filled.copied, from: filled.from };
     if (!o.ok) {
       tr.error = result.error && !archiveResult ? result.error : describeError(o.error);
       tr.errorCode = (o.error as { code?: string } | undefined)?.code;

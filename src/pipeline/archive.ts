@@ -10,6 +10,7 @@ import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
 import { tarStream, type TarWriterEvents } from './tar-writer.js';
 import { IndexWriter, type IndexFile } from '../index/writer.js';
+import type { IncrementalHooks } from '../incremental/tracker.js';
 
 export interface BuildOptions {
   job: string;
@@ -24,6 +25,8 @@ export interface BuildOptions {
   onProgress?(progress: { read: number; written: number; files: number }): void;
   /** Called for each entry as it goes into the archive (see `TarWriterEvents.onEntry`). */
   onEntry?: TarWriterEvents['onEntry'];
+  /** With `incremental:`: change detection and dumpdirs (src/incremental/tracker.ts). */
+  incremental?: IncrementalHooks;
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
   /** Also build the archive's index sidecar (named after `archive`) as a file in `dir`, which the caller owns and removes. */
@@ -78,6 +81,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         onEntry: options.onEntry,
         onRead: (bytes) => { read += bytes; },
         onIndexed: index && ((entry) => index.add(entry)),
+        incremental: options.incremental,
       },
     ),
     { objectMode: false, highWaterMark: 1 << 20 },

@@ -13,7 +13,8 @@ export interface RawNames {
  * otherwise in pax `path`/`linkpath` records holding the raw bytes, as GNU
  * tar writes them, so GNU tar and Ferry extract the same bytes.
  */
-export function encodeHeader(data: HeaderData, raw?: RawNames): Buffer {
+export function encodeHeader(data: HeaderData, raw?: RawNames, extra?: Record<string, Buffer>): Buffer {
+  if (extra) return encodeRaw(data, { path: raw?.path ?? Buffer.from(data.path ?? ''), linkpath: raw?.linkpath }, extra);
   if (raw?.path || raw?.linkpath) return encodeRaw(data, raw);
   const header = new Header(data);
   const needPax = header.encode();
@@ -25,7 +26,8 @@ export function encodeHeader(data: HeaderData, raw?: RawNames): Buffer {
 const MAX_SIZE = 0o77777777777;
 const MAX_ID = 0o7777777;
 
-function encodeRaw(data: HeaderData, raw: RawNames): Buffer {
+/** With `extra`, a pax header is always written, holding those records too (e.g. GNU tar's `GNU.dumpdir`). */
+function encodeRaw(data: HeaderData, raw: RawNames, extra?: Record<string, Buffer>): Buffer {
   const path = raw.path ?? Buffer.from(data.path ?? '');
   const link = raw.linkpath ?? (data.linkpath !== undefined ? Buffer.from(data.linkpath) : undefined);
   // node-tar encodes every numeric field; the names are then replaced by their bytes.
@@ -48,6 +50,7 @@ function encodeRaw(data: HeaderData, raw: RawNames): Buffer {
     if (link.length > 100) needPax = true;
   }
   checksum(block);
+  if (extra) needPax = true;
   if (!needPax) return block;
   // No `hdrcharset=BINARY`: GNU tar does not write it and warns about it on every read; like GNU tar,
   // readers take the bytes of a path that is not valid UTF-8 as they are.
@@ -57,6 +60,7 @@ function encodeRaw(data: HeaderData, raw: RawNames): Buffer {
   if ((data.size ?? 0) > MAX_SIZE) records.push(record('size', Buffer.from(String(data.size))));
   if ((data.uid ?? 0) > MAX_ID) records.push(record('uid', Buffer.from(String(data.uid))));
   if ((data.gid ?? 0) > MAX_ID) records.push(record('gid', Buffer.from(String(data.gid))));
+  for (const [key, value] of Object.entries(extra ?? {})) records.push(record(key, value));
   const body = Buffer.concat(records);
   const paxName = `PaxHeader/${path.toString('latin1').replace(/\/+$/, '').split('/').pop()!.replace(/[^\x20-\x7e]/g, '_')}`.slice(0, 99);
   const paxHeader = new Header({ path: paxName, type: 'ExtendedHeader', size: body.length, mode: 0o644, mtime: data.mtime });

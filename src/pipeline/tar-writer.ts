@@ -9,6 +9,7 @@ import type { IndexEntry } from '../index/format.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
 import type { Exclusion } from './exclude.js';
 import type { PreparedSource } from './sources/types.js';
+import type { IncrementalHooks } from '../incremental/tracker.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
@@ -27,6 +28,8 @@ export interface StoredFile {
   path_b64?: string;
   size: number;
   sha256: string;
+  /** With `incremental:`: the archive that holds the file's bytes (this one, or one earlier in its chain). */
+  archive?: string;
 }
 
 export interface TarWriterEvents {
@@ -50,6 +53,8 @@ export interface TarWriterEvents {
    * walk back instead of queueing entries in memory.
    */
   onEntry?(entry: StoredEntry): void | Promise<void>;
+  /** With `incremental:`: dumpdirs for directories, and unchanged files left out (src/incremental/tracker.ts). */
+  incremental?: IncrementalHooks;
 }
 
 /** One entry as it goes into the archive: what `ferry run --dry-run --list` prints. */
@@ -94,8 +99,12 @@ export async function* tarStream(
     let batch: Buffer[] = [];
     let batchBytes = 0;
     for (const entry of walkSource(source, report)) {
-      const item = load(entry, report);
+      const item = load(entry, report, source, events.incremental);
       if (item.kind === 'skip') continue;
+      if (item.kind === 'kept') {
+        events.onFile?.(item.file, source);
+        continue;
+      }
       if (events.onEntry) {
         const size = item.kind === 'large' ? item.size : item.file?.size ?? 0;
         const pending = events.onEntry({ path: entry.archivePath, rawPath: entry.rawArchivePath, type: entry.type, size });
@@ -144,6 +153,7 @@ export async function* tarStream(
 
 type Loaded =
   | { kind: 'skip' }
+  | { kind: 'kept'; file: StoredFile }
   | { kind: 'inline'; block: Buffer; file?: StoredFile; entry?: IndexEntry }
   | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer; stat: Stats };
 
@@ -156,12 +166,13 @@ type Loaded =
  * the header describes what was opened (its fstat), never what a path
  * pointed to earlier.
  */
-function load(entry: WalkEntry, report: WalkReport): Loaded {
+function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incremental?: IncrementalHooks): Loaded {
   const raw = entry.rawArchivePath;
   if (entry.type === 'dir') {
     const st = entry.stat!;
     const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined), entry: indexEntry(entry, 'dir', st) };
+    const dumpdir = incremental ? { 'GNU.dumpdir': incremental.dumpdir(entry) } : undefined;
+    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined, dumpdir), entry: indexEntry(entry, 'dir', st) };
   }
   if (entry.type === 'symlink') {
     const st = entry.stat!;
@@ -177,6 +188,8 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
     const indexed = { ...indexEntry(entry, 'symlink', st), link: data.linkpath };
     return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined), entry: indexed };
   }
+  const kept = incremental?.unchanged(entry, source);
+  if (kept) return { kind: 'kept', file: kept };
   let fd: number;
   try {
     fd = openSync(entry.fsPath, OPEN_NOFOLLOW);
@@ -210,7 +223,8 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
       return { kind: 'skip' };
     }
     const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, report.warn);
-    const file = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
+    const hashed = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
+    const file = incremental ? incremental.stored(entry, hashed) : hashed;
     return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file, entry: { ...indexEntry(entry, 'file', st), size: st.size, sha256: file.sha256 } };
   } finally {
     if (!handedOver) closeSync(fd);
@@ -296,7 +310,7 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
     }
     yield padding(size);
     const file = storedFile(entry, size, hash.digest('hex'));
-    events.onFile?.(file, source);
+    events.onFile?.(events.incremental ? events.incremental.stored(entry, file) : file, source);
     events.onIndexed?.({ ...indexEntry(entry, 'file', item.stat), size, sha256: file.sha256 });
   } finally {
     await closeAsync(fd);

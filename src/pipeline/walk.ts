@@ -27,6 +27,21 @@ export interface WalkEntry {
    * file system without entry types); otherwise the reader fstats the file it opens.
    */
   stat?: Stats;
+  /**
+   * For a directory that could be listed: its entries that the walk goes on
+   * to visit (excludes applied), byte-sorted, each reachable through
+   * `fsPath` until the walk leaves the directory.
+   */
+  children?: { name: Buffer; type: 'file' | 'dir' | 'symlink'; fsPath: string | Buffer }[];
+}
+
+interface Kid {
+  name: Buffer;
+  child: Name;
+  childPath: string | Buffer;
+  childRel: string;
+  type: string;
+  st?: Stats;
 }
 
 /** Where the walk reports what it could not store. */
@@ -103,6 +118,7 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
       rootDev ??= st.dev;
       if (rules?.oneFileSystem && st.dev !== rootDev) {
         // A mount point: stored as an empty directory, so a restore recreates it.
+        entry.children = [];
         yield entry;
         report.excluded?.(name.text, { rule: 'one_file_system' });
         return;
@@ -121,8 +137,10 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
         report.excluded?.(name.text, marker);
         return;
       }
-      yield entry;
       dirents.sort((a, b) => Buffer.compare(a.name, b.name));
+      // First what the walk will visit (excludes applied): the directory entry lists it (incremental
+      // archives record it as GNU tar's dumpdir), then each child is visited.
+      const kids: Kid[] = [];
       for (const d of dirents) {
         const valid = isUtf8(d.name);
         const text = d.name.toString('utf8');
@@ -143,21 +161,27 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
           type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
         }
         if (skip(childRel, child.text, type === 'dir')) continue;
+        if (type === 'file' && rules?.largerThan !== undefined) {
+          try {
+            st ??= lstatSync(childPath);
+          } catch (err) {
+            failed(child.text, 'file', err);
+            continue;
+          }
+          if (st.size > rules.largerThan) {
+            report.excluded?.(child.text, { rule: 'exclude_larger_than', limit: rules.largerThan });
+            continue;
+          }
+        }
+        kids.push({ name: d.name, child, childPath, childRel, type, st });
+      }
+      entry.children = kids.filter((k) => k.type !== 'other').map((k) => ({ name: k.name, type: k.type as 'file' | 'dir' | 'symlink', fsPath: k.childPath }));
+      yield entry;
+      for (const { child, childPath, childRel, type, st: known } of kids) {
+        let st = known;
         if (type === 'dir') {
           yield* visitDir(childPath, childRel, child);
         } else if (type === 'file') {
-          if (rules?.largerThan !== undefined) {
-            try {
-              st ??= lstatSync(childPath);
-            } catch (err) {
-              failed(child.text, 'file', err);
-              continue;
-            }
-            if (st.size > rules.largerThan) {
-              report.excluded?.(child.text, { rule: 'exclude_larger_than', limit: rules.largerThan });
-              continue;
-            }
-          }
           report.beforeOpen?.(child.text);
           yield { archivePath: child.text, rawArchivePath: child.raw, fsPath: childPath, type: 'file', stat: st };
         } else if (type === 'symlink') {

@@ -1,3 +1,4 @@
+import { readdirSync, rmSync } from 'node:fs';
 import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UnsafeEntryError } from '../errors.js';
@@ -10,6 +11,13 @@ export interface ExtractOptions {
   only?: string[];
   /** Archive paths not to extract (the inventory files, which are metadata). */
   skip?: string[];
+  /**
+   * Restoring an incremental chain into the same directory, archive by
+   * archive: a directory entry with a dumpdir removes whatever its directory
+   * holds that the dumpdir does not list, as `tar --listed-incremental`
+   * does (selected by `only` or not), so deletions and renames are restored.
+   */
+  purge?: boolean;
   /** Called for entries restored with a caveat, or skipped because Ferry does not restore their type (devices, FIFOs). */
   onWarning?(path: string, message: string): void;
   /** Called after each file is written, with its size. */
@@ -105,6 +113,7 @@ class Extraction {
   /** Step 1, per entry in archive order: check it, select it, write a file or directory, or defer a link. */
   async take(entry: TarEntry): Promise<void> {
     const path = this.checker.admit(entry);
+    if (path && this.options.purge && entry.dumpdir !== undefined) purgeDirectory(this.at(path), entry.dumpdir);
     if (!path || !this.select(entry, path)) return;
     try {
       for (const w of entry.warnings) this.options.onWarning?.(text(path), w);
@@ -218,6 +227,30 @@ class Extraction {
     this.made.add(path);
   }
 }
+
+/**
+ * Removes from `dir` (when it is a directory) every entry its `dumpdir` does
+ * not list, or lists as another kind (`D` for a directory, `Y`/`N` for
+ * anything else), and every symlink (each archive of a chain stores all of
+ * them again). The directory is made writable first; its stored mode is set
+ * once the archive is extracted.
+ */
+function purgeDirectory(dir: Buffer, dumpdir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st?.isDirectory()) return;
+  const listed = new Map<string, string>();
+  for (const item of dumpdir.split('\0')) if (item.length > 1) listed.set(item.slice(1), item[0]!);
+  chmodSync(dir, 0o700);
+  for (const name of readdirSync(dir, { encoding: 'buffer' })) {
+    const path = Buffer.concat([dir, SLASH, name]);
+    const kind = listed.get(name.toString('latin1'));
+    const child = lstatSync(path);
+    const keep = kind === 'D' ? child.isDirectory() : (kind === 'Y' || kind === 'N') && !child.isDirectory() && !child.isSymbolicLink();
+    if (!keep) rmSync(path, { recursive: true, force: true });
+  }
+}
+
+const SLASH = Buffer.from('/');
 
 function dirMeta(entry: TarEntry): DirMeta {
   return { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };

@@ -22,7 +22,8 @@ export class InventoryCheck {
   private storedCount = 0;
   private listedCount = 0;
 
-  constructor(private readonly dir: string, private readonly runLines?: number) {
+  /** `archive`: the name of the archive being read; inventory entries held by another archive of its chain are not looked for in it. */
+  constructor(private readonly dir: string, private readonly runLines?: number, private readonly archive?: string) {
     this.storedSpool = new SortedSpool(dir, 'stored', runLines);
     this.listedSpool = new SortedSpool(dir, 'listed', runLines);
   }
@@ -39,6 +40,7 @@ export class InventoryCheck {
 
   /** A file entry of the inventory, in inventory order. */
   listed(file: ListedFile): void {
+    if (this.archive !== undefined && typeof file.archive === 'string' && file.archive !== this.archive) return;
     const text = typeof file.path === 'string' ? file.path : '(an entry without a path)';
     const name = typeof file.path_b64 === 'string' ? Buffer.from(file.path_b64, 'base64').toString('latin1') : Buffer.from(text, 'utf8').toString('latin1');
     const sha = typeof file.sha256 === 'string' && SHA256.test(file.sha256) ? file.sha256 : '-';

@@ -7,6 +7,8 @@ export interface ListedFile {
   path_b64?: string;
   size?: number;
   sha256: string;
+  /** In an incremental archive's inventory: the archive that holds the file's bytes. */
+  archive?: string;
 }
 
 /** The members of inventory.json kept in the summary; `sources[i].entries` is streamed instead, and other members are dropped. */

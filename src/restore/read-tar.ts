@@ -30,6 +30,8 @@ export interface ReadTarOptions {
   hashFiles?: boolean;
   /** Where the hashes are spooled: a temporary directory is made in it and removed at the end (default: the system's temporary directory). */
   spoolDir?: string;
+  /** The name of the archive being read: its inventory entries held by another archive of an incremental chain are not looked for. */
+  archive?: string;
   /** Hashes held in memory before a sorted run is written to the spool (tests). */
   runLines?: number;
   /** Called for each file of the sources read (not for inventory.json and inventory.txt). */
@@ -70,7 +72,7 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
     } finally {
       input.off('error', keepForLater);
     }
-    check = new InventoryCheck(dir, options.runLines);
+    check = new InventoryCheck(dir, options.runLines, options.archive);
   }
   try {
     if (input.errored) throw input.errored;

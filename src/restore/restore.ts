@@ -4,9 +4,10 @@ import type { LoadedConfig } from '../config/load.js';
 import { ArchiveNotFoundError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
-import { extractTar, type ExtractResult } from './extract.js';
+import { extractChain } from './chain.js';
+import type { ExtractResult } from './extract.js';
 import { withArchive } from './locate.js';
-import { gunzipped, readArchive, type ReadProgress } from './open.js';
+import type { ReadProgress } from './open.js';
 import { mergeInto } from './merge.js';
 
 export interface RestoreOptions {
@@ -34,7 +35,8 @@ export interface RestoreResult extends ExtractResult {
 const INVENTORY = ['inventory.json', 'inventory.txt'];
 
 /**
- * Restores one archive into `to`. The archive is extracted into a temporary
+ * Restores one archive into `to` (an incremental one through its chain, see
+ * `extractChain`). The archive is extracted into a temporary
  * directory beside `to`, and moved into place only after every byte was read
  * and matched the manifest: a damaged archive, a wrong key or a refused
  * entry leaves `to` exactly as it was. A non-empty `to` needs `force`, and
@@ -57,8 +59,9 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
       const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
       // With --only, how many files are selected is not known up front.
       const progress = options.progress && only ? { ...options.progress, start: (t: { bytes: number }) => options.progress!.start({ bytes: t.bytes }) } : options.progress;
-      const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal, progress },
-        (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)) }));
+      const extracted = await extractChain(target, manifest, tmp, {
+        keys: options.keys, signal: options.signal, progress, only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)),
+      });
       if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
         throw new ArchiveNotFoundError(`${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive}; nothing was restored`);
       }

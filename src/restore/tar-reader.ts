@@ -24,6 +24,8 @@ export interface TarEntry {
   sparse: boolean;
   /** Things about this entry worth a warning that do not stop it being restored. */
   warnings: string[];
+  /** A directory's GNU dumpdir (pax `GNU.dumpdir`, README: Incremental archives), as a binary string. */
+  dumpdir?: string;
   /** The content, as slices of the input with their offset in the file. Call at most once, before asking for the next entry. */
   chunks(): AsyncGenerator<{ data: Buffer; position: number }>;
   /**
@@ -194,6 +196,7 @@ async function makeEntry(h: RawHeader, r: ByteReader, global: PaxRecords | undef
     atime: time('atime'),
     sparse: !!sparse,
     warnings,
+    ...(type === 'Directory' && v.has('GNU.dumpdir') ? { dumpdir: v.get('GNU.dumpdir') } : {}),
     whole() {
       if (started || sparse || segments.length !== 1) return undefined;
       const data = r.inChunk(segments[0]!.length);

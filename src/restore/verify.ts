@@ -7,6 +7,7 @@ import { withArchive } from './locate.js';
 import { gunzipped, readArchive, type ReadProgress } from './open.js';
 import { readTar } from './read-tar.js';
 import { checkStoredBytes } from './verify-stream.js';
+import { chainOf } from './chain.js';
 
 export interface VerifyReport {
   target: string;
@@ -16,6 +17,8 @@ export interface VerifyReport {
   bytes?: number;
   /** False when the archive is encrypted and no key was given: only the stored bytes were checked. */
   contentsRead?: boolean;
+  /** For an incremental archive: every archive that was checked, oldest first. */
+  chain?: string[];
   error?: string;
 }
 
@@ -39,11 +42,19 @@ export async function verifyArchive(
       log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
       return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
     }
-    const check = await readArchive(target, manifest, { decrypt: keys, signal, progress },
-      (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir, onFile: progress && ((bytes) => progress.file(bytes)) }));
-    if (check.mismatched) {
-      throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
+    // An incremental archive is checked with every archive of its chain, each against its own manifest and inventory.
+    const chain = await chainOf(target, manifest, signal);
+    let files = 0;
+    let bytes = 0;
+    for (const m of chain) {
+      const check = await readArchive(target, m, { decrypt: keys, signal, progress },
+        (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir, archive: m.archive, onFile: progress && ((bytes) => progress.file(bytes)) }));
+      if (check.mismatched) {
+        throw new DamagedArchiveError(`${where}: ${m.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
+      }
+      files += check.files;
+      bytes += check.bytes;
     }
-    return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
+    return { target: where, archive: manifest.archive, ok: true, files, bytes, contentsRead: true, ...(chain.length > 1 ? { chain: chain.map((m) => m.archive) } : {}) };
   });
 }

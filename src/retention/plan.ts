@@ -1,5 +1,6 @@
 import type { KeepPolicy } from '../config/keep.js';
 import { isDatedInFuture, parseArchiveName } from '../storage/layout.js';
+import { keepChains } from './chains.js';
 import { BUCKET_UNITS, bucketLabels, type BucketLabels, type BucketUnit } from './buckets.js';
 
 /** How long an archive without a manifest may be a push in progress before prune removes it (README: Retention). */
@@ -11,6 +12,8 @@ export interface PlanArchive {
   created: Date;
   /** The manifest exists. */
   complete: boolean;
+  /** For an incremental archive: the archive it builds on (from its manifest). */
+  parent?: string;
 }
 
 export type RetentionAction = 'keep' | 'delete';
@@ -73,7 +76,9 @@ interface Rule {
  * - an incomplete archive is deleted only when it is more than 24 hours
  *   older than `now` (a younger one may be a push in progress);
  * - an entry whose name does not parse as this job's archive is not in the
- *   result at all, so it can never be deleted.
+ *   result at all, so it can never be deleted;
+ * - every archive in the chain of a kept archive is kept (`base of <archive>`,
+ *   see `keepChains`), so no incremental archive loses its parent.
  *
  * Returns one decision per archive, newest first (ties by name, descending).
  */
@@ -103,6 +108,7 @@ export function planRetention(
     d.action = 'keep';
     d.reasons.push('pushed by this run');
   }
+  keepChains(decisions, new Map(own.flatMap((a) => (a.parent ? [[a.name, a.parent] as const] : []))));
   return decisions.sort(newestFirst);
 }
 

@@ -78,6 +78,9 @@ export function runMetrics(job: string, history: RunResult[], targetNames: strin
     if (last.size !== undefined) {
       families.push({ name: 'ferry_last_archive_bytes', help: 'Size of the archive the last run made.', type: 'gauge', samples: [{ labels: { job }, value: last.size }] });
     }
+    if (last.chainLength !== undefined) {
+      families.push({ name: 'ferry_chain_length', help: 'Archives needed to restore the last run\'s archive (1 for a full archive).', type: 'gauge', samples: [{ labels: { job }, value: last.chainLength }] });
+    }
   }
   return families;
 }

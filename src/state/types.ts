@@ -24,6 +24,8 @@ export interface TargetResult {
   prunedBytes?: number;
   /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */
   pruneError?: string;
+  /** With `incremental:`: archives of the chain this target lacked (it missed a run), copied to it before the push, and from which target. */
+  filled?: { copied: string[]; from: string };
 }
 
 /**
@@ -52,6 +54,11 @@ export interface RunResult {
   sha256?: string;
   description?: string;
   dryRun?: boolean;
+  /** With `incremental:`: 0 for a full archive; its parent and chain length; why it is a full one. */
+  level?: number;
+  parent?: string;
+  chainLength?: number;
+  fullBecause?: string;
   targets: TargetResult[];
   /** Present when something needs attention (status `partial`): which targets, prunes and files. */
   attention?: RunAttention;

@@ -14,6 +14,9 @@ export interface StoredArchive extends ArchiveName {
   modified: Date;
   /** The manifest exists: the archive is committed. */
   complete: boolean;
+  /** From the manifest of an incremental archive (read by `readCatalog`): the archive it builds on, and its level. */
+  parent?: string;
+  level?: number;
 }
 
 /** An archive named like this job's whose manifest belongs to another archive or job, or is not a ferry manifest. */
@@ -53,8 +56,8 @@ export async function readCatalog(adapter: StorageAdapter, job: string, options?
   const limit = pLimit(MANIFEST_READS);
   const checked = await Promise.all(listed.complete.map((a) => limit(async (): Promise<StoredArchive | ForeignArchive> => {
     try {
-      await readManifest(adapter, a.name, options?.signal);
-      return a;
+      const m = await readManifest(adapter, a.name, options?.signal);
+      return m.level === undefined ? a : { ...a, level: m.level, ...(m.parent ? { parent: m.parent } : {}) };
     } catch (err) {
       if (isNotFound(err)) return { ...a, complete: false };
       if (err instanceof ForeignManifestError) return { ...a, complete: false, reason: err.reason };
@@ -116,7 +119,7 @@ function byTime(a: StoredArchive, b: StoredArchive): number {
 export interface TargetListing {
   target: string;
   /** Complete archives, oldest first; `future` marks one dated more than an hour ahead. */
-  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true }[];
+  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string }[];
   incomplete: number;
   /** Archives whose manifest does not belong to them; never restored or pruned. */
   foreign: { name: string; size: number; reason: string }[];
@@ -146,6 +149,8 @@ export async function listTarget(
       archives: c.complete.map((a) => ({
         name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted,
         ...(isDatedInFuture(a.created, now) ? { future: true as const } : {}),
+        ...(a.level !== undefined ? { level: a.level } : {}),
+        ...(a.parent ? { parent: a.parent } : {}),
       })),
       incomplete: c.incomplete.length,
       foreign: c.foreign.map((a) => ({ name: a.name, size: a.size, reason: a.reason })),

@@ -11,19 +11,21 @@ export const MANIFEST_SUFFIX = '.manifest.json';
  * the newest archive or as `latest` (README: The archive).
  */
 export const FUTURE_SKEW_MS = 60 * 60 * 1000;
-const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)\.tar\.gz(\.age)?$/;
+const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)(\.incr)?\.tar\.gz(\.age)?$/;
 
 export interface ArchiveName {
   job: string;
   name: string;
   created: Date;
   encrypted: boolean;
+  /** Named `….incr.tar.gz[.age]`: it holds only what changed since its parent. */
+  incremental?: boolean;
 }
 
-/** `<job>-<UTC YYYYMMDDTHHMMSSZ>.tar.gz[.age]` */
-export function archiveName(job: string, created: Date, encrypted: boolean): string {
+/** `<job>-<UTC YYYYMMDDTHHMMSSZ>.tar.gz[.age]`, or `….incr.tar.gz[.age]` for an incremental archive. */
+export function archiveName(job: string, created: Date, encrypted: boolean, incremental = false): string {
   const ts = created.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  return `${job}-${ts}.tar.gz${encrypted ? '.age' : ''}`;
+  return `${job}-${ts}${incremental ? '.incr' : ''}.tar.gz${encrypted ? '.age' : ''}`;
 }
 
 export function manifestKey(archive: string): string {
@@ -43,7 +45,7 @@ export function parseArchiveName(key: string, job: string): ArchiveName | undefi
     `${t.slice(0, 4)}-${t.slice(4, 6)}-${t.slice(6, 8)}T${t.slice(9, 11)}:${t.slice(11, 13)}:${t.slice(13, 15)}Z`,
   );
   if (Number.isNaN(created.getTime())) return undefined;
-  return { job, name: key, created, encrypted: m[3] !== undefined };
+  return { job, name: key, created, encrypted: m[4] !== undefined, ...(m[3] ? { incremental: true } : {}) };
 }
 
 /** The job named in an archive file name (`<job>-<timestamp>…`), or undefined when it is not an archive name. */

@@ -33,6 +33,12 @@ export interface Manifest {
   /** The index sidecar stored beside the archive (absent for archives made without one). */
   index?: { name: string; size: number; sha256: string };
   ferry_version: string;
+  /** Incremental archives (and full ones of a job with `incremental:`): 0 for a full archive, n for the nth archive after it. */
+  level?: number;
+  /** The archive this one builds on; absent for a full archive. */
+  parent?: string;
+  /** Every archive needed to restore this one, oldest first, this one last. */
+  chain?: string[];
 }
 
 export function buildManifest(fields: Omit<Manifest, 'format' | 'host' | 'ferry_version'>): Manifest {

@@ -258,3 +258,49 @@ describe('retention plan', () => {
     });
   });
 });
+
+/** Daily archives from `first` to `last`, in chains of `fullEvery` (a full archive, then incrementals on it). */
+function chains(first: string, last: string, fullEvery: number): PlanArchive[] {
+  const out: PlanArchive[] = [];
+  daily(first, last).forEach((a, i) => {
+    const incremental = i % fullEvery !== 0;
+    const name = archiveName(JOB, a.created, false, incremental);
+    out.push({ ...a, name, ...(incremental ? { parent: out[i - 1]!.name } : {}) });
+  });
+  return out;
+}
+
+describe('retention plan with incremental chains', () => {
+  it.each<{ rule: string; archives: PlanArchive[]; policy: KeepPolicy; kept: string[] }>([
+    { rule: 'keep: 2 on a chain keeps the whole chain below the newest', archives: chains('2026-11-01', '2026-11-10', 7), policy: 2, kept: ['2026-11-10', '2026-11-09', '2026-11-08'] },
+    { rule: 'keep: 1 right after a full keeps only the full', archives: chains('2026-11-01', '2026-11-08', 7), policy: 1, kept: ['2026-11-08'] },
+    { rule: 'keep: 3 across two chains keeps the old chain up to its kept incremental', archives: chains('2026-11-01', '2026-11-09', 7), policy: 3, kept: ['2026-11-09', '2026-11-08', '2026-11-07', '2026-11-06', '2026-11-05', '2026-11-04', '2026-11-03', '2026-11-02', '2026-11-01'] },
+    { rule: 'weekly 2 keeps each kept Sunday with its chain', archives: chains('2026-11-02', '2026-11-20', 7), policy: { weekly: 2 }, kept: ['2026-11-20', '2026-11-19', '2026-11-18', '2026-11-17', '2026-11-16', '2026-11-15', '2026-11-14', '2026-11-13', '2026-11-12', '2026-11-11', '2026-11-10', '2026-11-09'] },
+  ])('$rule', ({ archives, policy, kept }) => {
+    const decisions = plan(archives, policy);
+    expect(keptDays(decisions)).toEqual(kept);
+    expect(decisions).toHaveLength(archives.length);
+  });
+
+  it('an archive kept only for a chain says which archive needs it', () => {
+    const decisions = plan(chains('2026-11-01', '2026-11-03', 7), 1);
+    expect(byDay(decisions, '2026-11-02')).toMatchObject({ action: 'keep', reasons: ['base of mss-20261103T031500Z.incr.tar.gz'] });
+    expect(byDay(decisions, '2026-11-01').reasons).toEqual(['base of mss-20261103T031500Z.incr.tar.gz']);
+  });
+
+  it('prune never leaves an incremental archive without its parent', () => {
+    for (const policy of [1, 2, 5, { daily: 3 }, { weekly: 1, monthly: 1 }] as KeepPolicy[]) {
+      const archives = chains('2026-10-01', '2026-11-20', 7);
+      const decisions = plan(archives, policy);
+      const kept = new Set(decisions.filter((d) => d.action === 'keep').map((d) => d.name));
+      for (const a of archives) if (kept.has(a.name) && a.parent) expect(kept.has(a.parent), `${a.name} kept without ${a.parent}`).toBe(true);
+    }
+  });
+
+  it('the archive this run pushed keeps its chain even when the clock stepped back', () => {
+    const archives = chains('2026-11-01', '2026-11-04', 7);
+    const pushed = archives[1]!.name;
+    const decisions = planRetention(archives, 1, { job: JOB, now: NOW, timezone: 'UTC', protect: [pushed] });
+    expect(byDay(decisions, '2026-11-01').reasons).toContain(`base of ${pushed}`);
+  });
+});

@@ -27,8 +27,9 @@ export async function listCommand(ctx: CommandContext, opts: { target?: string[]
   }
   const human = listings.map((l) => {
     if (l.error) return `${l.target}: error: ${l.error}`;
-    const rows = l.archives.map((a) => [a.name, formatBytes(a.size), a.created, a.encrypted ? 'yes' : 'no']);
-    const body = rows.length ? table(['archive', 'size', 'created', 'encrypted'], rows) : '(no archives)';
+    const chained = l.archives.some((a) => a.level !== undefined);
+    const rows = l.archives.map((a) => [a.name, formatBytes(a.size), a.created, a.encrypted ? 'yes' : 'no', ...(chained ? [String(a.level ?? 0), a.parent ?? '-'] : [])]);
+    const body = rows.length ? table(['archive', 'size', 'created', 'encrypted', ...(chained ? ['level', 'parent'] : [])], rows) : '(no archives)';
     const warnings = l.warnings.map((w) => `\n  warning: ${w}`).join('');
     return `${l.target}:\n${body.replace(/^/gm, '  ')}${warnings}`;
   }).join('\n\n');

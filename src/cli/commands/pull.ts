@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
@@ -8,18 +8,21 @@ import { decryptKeys } from '../../restore/keys.js';
 import { withArchive } from '../../restore/locate.js';
 import { readArchive } from '../../restore/open.js';
 import { parseAt } from '../../restore/select.js';
+import { chainOf } from '../../restore/chain.js';
+import type { Manifest } from '../../storage/manifest.js';
 import type { CommandContext } from '../context.js';
 import { createProgress, readProgress, summaryEvent } from '../progress.js';
 import { readSummary, summaryLine } from '../summary.js';
 
 /**
- * Fetches the archive file itself. It is written under a temporary name and
- * renamed to `--out` only after its bytes matched the manifest.
+ * Fetches the archive file itself (an incremental archive with its whole
+ * chain, into the directory `--out`, default the current one). Each file is
+ * written under a temporary name and renamed only after its bytes matched its manifest.
  */
 export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[] }): Promise<number> {
   const config = ctx.config();
   const at = opts.at ? parseAt(opts.at) : undefined;
-  if (opts.out) {
+  if (opts.out && !(await stat(opts.out).catch(() => undefined))?.isDirectory()) {
     const dir = dirname(resolve(opts.out));
     const s = await stat(dir).catch(() => undefined);
     if (!s?.isDirectory()) throw new UsageError(`--out ${opts.out}: directory ${dir} does not exist`);
@@ -29,19 +32,45 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
   const reading = readProgress(progress, false);
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
-    const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
-    const tmp = `${out}.ferry-partial-${process.pid}`;
-    try {
-      await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal, progress: reading },
-        (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
-      await rename(tmp, out);
-    } catch (err) {
-      progress.finish(false);
-      await unlink(tmp).catch(() => {});
-      throw err;
-    }
+    const fileName = (name: string) => (decrypting ? name.replace(/\.age$/, '') : name);
+    const pullOne = async (m: Manifest, out: string) => {
+      const tmp = `${out}.ferry-partial-${process.pid}`;
+      try {
+        await readArchive(target, m, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal, progress: reading },
+          (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
+        await rename(tmp, out);
+      } catch (err) {
+        progress.finish(false);
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+    };
     // The archive's files are not read: their count and bytes come from the manifest.
-    const summary = readSummary({ bytes: reading.counts.bytes, files: sumOf(manifest.sources, 'files'), content: sumOf(manifest.sources, 'bytes') }, startedAt);
+    const summarize = (ms: Manifest[]) => readSummary({
+      bytes: reading.counts.bytes, files: sumOf(ms.flatMap((m) => m.sources), 'files'), content: sumOf(ms.flatMap((m) => m.sources), 'bytes'),
+    }, startedAt);
+    if (manifest.chain && manifest.chain.length > 1) {
+      // An incremental archive comes with its chain: `--out` names the directory the archives are written to.
+      const dir = resolve(opts.out ?? '.');
+      if (!(await stat(dir).catch(() => undefined))?.isDirectory()) throw new UsageError(`--out ${dir}: an incremental archive is pulled with its chain into a directory, and this is not one`);
+      const files: string[] = [];
+      const chain = await chainOf(target, manifest, ctx.signal);
+      for (const m of chain) {
+        const out = join(dir, fileName(m.archive));
+        await pullOne(m, out);
+        files.push(out);
+      }
+      const summary = summarize(chain);
+      progress.finish(true);
+      summaryEvent(ctx, 'pull', true, summary);
+      ctx.output(`${files.join('\n')}\n(the chain of ${manifest.archive} from ${target.name}, oldest first, sha256 verified${decrypting ? ', decrypted' : ''})\n${summaryLine(summary)}`, {
+        files, chain: manifest.chain, archive: manifest.archive, target: target.name, decrypted: decrypting, summary,
+      });
+      return EXIT.OK;
+    }
+    const out = resolve(opts.out ?? fileName(manifest.archive));
+    await pullOne(manifest, out);
+    const summary = summarize([manifest]);
     progress.finish(true);
     summaryEvent(ctx, 'pull', true, summary);
     ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})\n${summaryLine(summary)}`, {

@@ -24,7 +24,8 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
         const c = await readCatalog(t.adapter, config.job, { signal: ctx.signal });
-        targets.push({ target: name, archives: c.complete.length, newest: newestComplete(c, new Date())?.name, last: lastTarget });
+        const newest = newestComplete(c, new Date());
+        targets.push({ target: name, archives: c.complete.length, newest: newest?.name, chain: newest?.level !== undefined ? newest.level + 1 : undefined, last: lastTarget });
       } catch (err) {
         targets.push({ target: name, archives: undefined, error: describeError(err), last: lastTarget });
       }
@@ -35,13 +36,14 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   const lines = [
     `job ${config.job}`,
     `last run: ${last ? `${last.status} at ${last.ended}${last.archive ? ` (${last.archive})` : ''}${last.error ? ` — ${last.error}` : ''}` : 'never'}`,
+    ...(last?.chainLength !== undefined ? [`chain length: ${last.chainLength} (${last.level === 0 ? `a full archive${last.fullBecause ? `: ${last.fullBecause}` : ''}` : `level ${last.level} on ${last.parent}`})`] : []),
     ...(last?.attention ? [`needs attention: ${attentionText(last.attention)}`] : []),
     `next run: ${next ? next.toISOString() : config.schedule ? 'none' : 'no schedule configured'}`,
     ...(lock ? [`running: pid ${lock.pid} on ${lock.host} since ${lock.started}`] : []),
     table(['target', 'archives', 'newest', 'last push'], targets.map((t) => [
       t.target,
       t.archives === undefined ? 'error' : String(t.archives),
-      t.newest ?? (t.error ? t.error : '-'),
+      `${t.newest ?? (t.error ? t.error : '-')}${t.chain !== undefined ? ` (chain of ${t.chain})` : ''}`,
       t.last ? `${t.last.status}${t.last.error ?? t.last.reason ? `: ${t.last.error ?? t.last.reason}` : ''}` : '-',
     ])),
   ];
