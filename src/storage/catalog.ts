@@ -14,6 +14,8 @@ export interface StoredArchive extends ArchiveName {
   modified: Date;
   /** The manifest exists: the archive is committed. */
   complete: boolean;
+  /** The run's `--description`, from the manifest (complete archives only). */
+  description?: string;
 }
 
 /** An archive named like this job's whose manifest belongs to another archive or job, or is not a ferry manifest. */
@@ -53,8 +55,8 @@ export async function readCatalog(adapter: StorageAdapter, job: string, options?
   const limit = pLimit(MANIFEST_READS);
   const checked = await Promise.all(listed.complete.map((a) => limit(async (): Promise<StoredArchive | ForeignArchive> => {
     try {
-      await readManifest(adapter, a.name, options?.signal);
-      return a;
+      const m = await readManifest(adapter, a.name, options?.signal);
+      return m.description === undefined ? a : { ...a, description: m.description };
     } catch (err) {
       if (isNotFound(err)) return { ...a, complete: false };
       if (err instanceof ForeignManifestError) return { ...a, complete: false, reason: err.reason };
@@ -116,7 +118,7 @@ function byTime(a: StoredArchive, b: StoredArchive): number {
 export interface TargetListing {
   target: string;
   /** Complete archives, oldest first; `future` marks one dated more than an hour ahead. */
-  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true }[];
+  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; description?: string }[];
   incomplete: number;
   /** Archives whose manifest does not belong to them; never restored or pruned. */
   foreign: { name: string; size: number; reason: string }[];
@@ -145,6 +147,7 @@ export async function listTarget(
       target: name,
       archives: c.complete.map((a) => ({
         name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted,
+        ...(a.description !== undefined ? { description: a.description } : {}),
         ...(isDatedInFuture(a.created, now) ? { future: true as const } : {}),
       })),
       incomplete: c.incomplete.length,
