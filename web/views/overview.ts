@@ -50,32 +50,45 @@ export function attentionList(run: RunResult): HTMLElement | null {
   return items.length ? h('ul', { class: 'warnings' }, ...items.map((i) => h('li', {}, i))) : null;
 }
 
+/** The overview. "Run now" stays on the page while the rest is reloaded after a run, so its result remains visible. */
 export async function renderOverview(main: HTMLElement): Promise<void> {
-  const { status, rows } = await loadTargets();
+  const title = h('h1', { id: 'job-h' });
+  const facts = h('div', {});
+  const list = h('ul', { class: 'targets' });
+  const refresh = async () => {
+    const { status, rows } = await loadTargets();
+    replace(title, `Job ${status.job}`);
+    replace(facts, jobFacts(status));
+    replace(list, ...rows.map(targetCard));
+  };
+  await refresh();
+  replace(main,
+    h('section', { class: 'card job', 'aria-labelledby': 'job-h' }, title, facts, runNowButton(() => void refresh())),
+    h('section', { 'aria-labelledby': 'targets-h' }, h('h2', { id: 'targets-h' }, 'Targets'), list));
+}
+
+function jobFacts(status: Status): HTMLElement {
   const last = status.last_run;
-  const job = h('section', { class: 'card job', 'aria-labelledby': 'job-h' },
-    h('h1', { id: 'job-h' }, `Job ${status.job}`),
+  return h('div', {},
     h('dl', {},
       h('dt', {}, 'Last run'), h('dd', {}, last ? `${last.status} · ${when(last.ended)}${last.archive ? ` · ${last.archive}` : ''}` : 'never'),
       h('dt', {}, 'Next run'), h('dd', {}, status.next_run ? `${when(status.next_run)} (${relative(status.next_run)})` : 'no schedule'),
       status.running ? h('dt', {}, 'Running') : null, status.running ? h('dd', {}, status.running) : null),
-    last ? attentionList(last) : null,
-    runNowButton(() => void renderOverview(main)));
-  const cards = rows.map((row) => {
-    const newest = row.listing.archives.filter((a) => !a.future).at(-1);
-    const stored = row.listing.archives.reduce((s, a) => s + a.size, 0);
-    const { reason } = healthOf(row);
-    return h('li', { class: 'card target', 'data-target': row.info.name },
-      h('h2', {}, h('a', { href: `#/target/${encodeURIComponent(row.info.name)}` }, row.info.name), ' ', healthBadge(row)),
-      h('p', { class: 'reason' }, reason),
-      h('dl', {},
-        h('dt', {}, 'Type'), h('dd', {}, row.info.type),
-        h('dt', {}, 'Last success'), h('dd', {}, row.history?.last_success ? when(row.history.last_success) : 'never'),
-        h('dt', {}, 'Newest archive'), h('dd', {}, newest ? relative(newest.created) : '–'),
-        h('dt', {}, 'Archives'), h('dd', { class: 'num' }, count(row.listing.archives.length)),
-        h('dt', {}, 'Stored'), h('dd', { class: 'num' }, bytes(stored)),
-        h('dt', {}, 'Stale after'), h('dd', {}, duration(row.info.stale_after))),
-      ...row.listing.warnings.map((w) => h('p', { class: 'warning' }, w)));
-  });
-  replace(main, job, h('section', { 'aria-labelledby': 'targets-h' }, h('h2', { id: 'targets-h' }, 'Targets'), h('ul', { class: 'targets' }, ...cards)));
+    last ? attentionList(last) : null);
+}
+
+function targetCard(row: TargetRow): HTMLElement {
+  const newest = row.listing.archives.filter((a) => !a.future).at(-1);
+  const stored = row.listing.archives.reduce((s, a) => s + a.size, 0);
+  return h('li', { class: 'card target', 'data-target': row.info.name },
+    h('h2', {}, h('a', { href: `#/target/${encodeURIComponent(row.info.name)}` }, row.info.name), ' ', healthBadge(row)),
+    h('p', { class: 'reason' }, healthOf(row).reason),
+    h('dl', {},
+      h('dt', {}, 'Type'), h('dd', {}, row.info.type),
+      h('dt', {}, 'Last success'), h('dd', {}, row.history?.last_success ? when(row.history.last_success) : 'never'),
+      h('dt', {}, 'Newest archive'), h('dd', {}, newest ? relative(newest.created) : '–'),
+      h('dt', {}, 'Archives'), h('dd', { class: 'num' }, count(row.listing.archives.length)),
+      h('dt', {}, 'Stored'), h('dd', { class: 'num' }, bytes(stored)),
+      h('dt', {}, 'Stale after'), h('dd', {}, duration(row.info.stale_after))),
+    ...row.listing.warnings.map((w) => h('p', { class: 'warning' }, w)));
 }
