@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
@@ -12,6 +13,8 @@ describe('the dashboard API', () => {
   let ws: Workspace;
   let proxied: Background;
   let direct: Background;
+  let open: Background;
+  let openBase: string; // api.insecure_no_auth on loopback
   let base: string; // behind a proxy: api.base_path /ferry, api.trust_proxy
   let plain: string; // no base path, proxy headers not trusted, sessions of two seconds
 
@@ -37,10 +40,14 @@ describe('the dashboard API', () => {
     await ws.writeConfig(config({ session_ttl: '2s' }));
     direct = startFerry(['serve', '--listen', '127.0.0.1:0', '--json'], ws.dir, { FERRY_API_TOKEN: TOKEN });
     plain = `http://${(await direct.waitFor(/"listening": "([^"]+)"/))[1]}`;
+    await writeFile(join(ws.dir, 'open.config.yaml'), stringify(basicConfig({ api: { insecure_no_auth: true } })));
+    open = startFerry(['serve', '-c', 'open.config.yaml', '--listen', '127.0.0.1:0', '--json'], ws.dir);
+    openBase = `http://${(await open.waitFor(/"listening": "([^"]+)"/))[1]}`;
   });
   afterAll(async () => {
     await proxied?.stop();
     await direct?.stop();
+    await open?.stop();
     await ws?.cleanup();
   });
 
@@ -178,5 +185,20 @@ describe('the dashboard API', () => {
     expect(archives[0]).toMatchObject({ description: 'first' });
     const session = await (await fetch(`${base}/api/session`, auth)).json();
     expect(session).toMatchObject({ auth: 'bearer', csrf: null, restore: { allowed: true, root: join(ws.dir, 'restores') } });
+  });
+
+  it('without authentication (insecure_no_auth) a state-changing request from another site is still refused', async () => {
+    const post = (headers: Record<string, string>) => fetch(`${openBase}/api/prune`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ dry_run: true }) });
+    expect((await post({ Origin: 'http://evil.example', 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect((await post({})).status).toBe(200);
+  });
+
+  it('ferry status --json and GET /api/status agree on each target\'s last success', async () => {
+    const cli = await ws.run(['status', '--json'], { FERRY_API_TOKEN: TOKEN });
+    expect(cli.code).toBe(0);
+    const api = await (await fetch(`${base}/api/status`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();
+    const pick = (targets: { target: string; last_success: string | null }[]) => Object.fromEntries(targets.map((t) => [t.target, t.last_success]));
+    expect(pick(JSON.parse(cli.stdout).targets)).toEqual(pick(api.targets));
+    expect(pick(api.targets).usb).toBeNull();
   });
 });
