@@ -201,4 +201,15 @@ describe('the dashboard API', () => {
     expect(pick(JSON.parse(cli.stdout).targets)).toEqual(pick(api.targets));
     expect(pick(api.targets).usb).toBeNull();
   });
+
+  it('after ten wrong tokens a client is refused for a minute, even with the right token; others are not', async () => {
+    const attempt = (token: string, client: string) => fetch(`${base}/api/session`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Forwarded-For': client }, body: JSON.stringify({ token }),
+    });
+    for (let i = 0; i < 10; i++) expect((await attempt('guess', '203.0.113.9')).status).toBe(401);
+    const blocked = await attempt(TOKEN, '203.0.113.9');
+    expect(blocked.status).toBe(429);
+    expect(blocked.headers.get('set-cookie')).toBeNull();
+    expect((await attempt(TOKEN, '203.0.113.10')).status).toBe(200);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromSameOrigin } from '../../src/service/dashboard/gate.js';
-import { SessionStore } from '../../src/service/dashboard/sessions.js';
+import { SessionStore, SignInThrottle } from '../../src/service/dashboard/sessions.js';
 import { targetHealth } from '../../web/health.js';
 
 describe('dashboard rules', () => {
@@ -45,5 +45,17 @@ describe('dashboard rules', () => {
     const r = targetHealth({ staleAfterSeconds: 26 * 3600, now, ...input });
     expect(r.health).toBe(health);
     expect(r.reason).toContain(reason);
+  });
+
+  it('ten wrong tokens from one address within a minute block that address until the minute has passed', () => {
+    let now = 0;
+    const t = new SignInThrottle(10, 60, () => now);
+    for (let i = 0; i < 9; i++) t.fail('10.0.0.1');
+    expect(t.blocked('10.0.0.1')).toBe(false);
+    t.fail('10.0.0.1');
+    expect(t.blocked('10.0.0.1')).toBe(true);
+    expect(t.blocked('10.0.0.2')).toBe(false);
+    now += 60_000;
+    expect(t.blocked('10.0.0.1')).toBe(false);
   });
 });

@@ -38,8 +38,9 @@ export async function renderTarget(main: HTMLElement, name: string, session: Ses
     h('caption', {}, `${count(archives.length)} complete archive(s), oldest first`),
     h('thead', {}, h('tr', {}, ...['Archive', 'Format', 'Size', 'Created', 'Encrypted', 'Description', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, ...archives.map((a) => h('tr', { 'data-archive': a.name },
-      h('th', { scope: 'row' }, a.name), h('td', {}, format(a)), h('td', { class: 'num' }, bytes(a.size)),
-      h('td', {}, when(a.created), a.future ? ' (dated in the future)' : ''), h('td', {}, a.encrypted ? 'yes' : 'no'), h('td', {}, a.description ?? ''),
+      h('th', { scope: 'row' }, a.name), h('td', { 'data-label': 'Format' }, format(a)), h('td', { class: 'num', 'data-label': 'Size' }, bytes(a.size)),
+      h('td', { 'data-label': 'Created' }, when(a.created), a.future ? ' (dated in the future)' : ''), h('td', { 'data-label': 'Encrypted' }, a.encrypted ? 'yes' : 'no'),
+      h('td', { 'data-label': 'Description' }, a.description ?? ''),
       h('td', { class: 'actions' },
         h('button', { type: 'button', onclick: () => verify(a) }, 'Verify'),
         session.restore.allowed ? h('button', { type: 'button', onclick: () => restore(a) }, 'Restore…') : null)))));

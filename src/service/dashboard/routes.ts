@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { LoadedConfig } from '../../config/load.js';
 import { resolveUserPath } from '../../util/paths.js';
@@ -6,7 +6,7 @@ import { authorized } from '../api/auth.js';
 import { parseBody } from '../api/bodies.js';
 import { CSP, loadAssets, pageHtml, sendAsset } from './assets.js';
 import { SESSION_COOKIE } from './gate.js';
-import type { SessionStore } from './sessions.js';
+import { SignInThrottle, type SessionStore } from './sessions.js';
 
 const signInBody = z.strictObject({ token: z.string().min(1).max(4096) });
 
@@ -20,6 +20,7 @@ export async function registerDashboard(app: FastifyInstance, opts: { config: Lo
   const { config, base, token, sessions } = opts;
   const assets = await loadAssets();
   const cookiePath = `${base}/`;
+  const throttle = new SignInThrottle();
 
   app.addHook('onSend', async (_req, reply) => {
     reply.header('Content-Security-Policy', CSP);
@@ -29,7 +30,7 @@ export async function registerDashboard(app: FastifyInstance, opts: { config: Lo
     if (!reply.hasHeader('Cache-Control')) reply.header('Cache-Control', 'no-store');
   });
 
-  const page = (_req: unknown, reply: import('fastify').FastifyReply) => {
+  const page = (_req: unknown, reply: FastifyReply) => {
     if (!assets) return reply.code(503).type('text/plain; charset=utf-8').send('the dashboard was not built: run npm run build');
     return reply.type('text/html; charset=utf-8').send(pageHtml(assets, config.job));
   };
@@ -44,7 +45,11 @@ export async function registerDashboard(app: FastifyInstance, opts: { config: Lo
   app.post(`${base}/api/session`, async (req, reply) => {
     const body = parseBody(signInBody, req.body);
     if (token === undefined) return reply.code(400).send({ error: 'this server runs without authentication; there is nothing to sign in to' });
-    if (!authorized(`Bearer ${body.token}`, token)) return reply.code(401).send({ error: 'wrong token' });
+    if (throttle.blocked(req.ip)) return reply.code(429).header('Retry-After', '60').send({ error: 'too many wrong tokens; try again in a minute' });
+    if (!authorized(`Bearer ${body.token}`, token)) {
+      throttle.fail(req.ip);
+      return reply.code(401).send({ error: 'wrong token' });
+    }
     const session = sessions.create();
     reply.setCookie(SESSION_COOKIE, session.id, {
       path: cookiePath, httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', maxAge: sessions.ttl,

@@ -57,3 +57,32 @@ export class SessionStore {
     for (const [id, s] of this.sessions) if (s.expires.getTime() <= now) this.sessions.delete(id);
   }
 }
+
+/**
+ * Counts wrong sign-in tokens per client address: after `limit` failures
+ * within `windowSeconds`, that address is refused (429) until the window
+ * has passed, so the token cannot be guessed at network speed.
+ */
+export class SignInThrottle {
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(private readonly limit = 10, private readonly windowSeconds = 60, private readonly now: () => number = Date.now) {}
+
+  /** True while `client` may not try again. */
+  blocked(client: string): boolean {
+    const f = this.failures.get(client);
+    if (!f) return false;
+    if (this.now() - f.since >= this.windowSeconds * 1000) {
+      this.failures.delete(client);
+      return false;
+    }
+    return f.count >= this.limit;
+  }
+
+  fail(client: string): void {
+    const f = this.failures.get(client);
+    if (f && this.now() - f.since < this.windowSeconds * 1000) f.count++;
+    else this.failures.set(client, { count: 1, since: this.now() });
+    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+  }
+}
