@@ -17,7 +17,7 @@ export default defineConfig({
       'test/config/*.test.ts',
       'test/retention/*.test.ts',
       'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives,bounded-memory}.test.ts',
-      'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands}.test.ts',
+      'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands,loaded-libraries}.test.ts',
       'test/job/status.test.ts',
       'test/storage/{wrappers,local}.test.ts',
       'test/adapters/{ssh-host-key,s3-part-size}.test.ts',
