@@ -2,7 +2,6 @@ import type { Archive } from './api.js';
 import { svg } from './dom.js';
 import { bytes, when } from './format.js';
 
-const W = 640;
 const H = 240;
 const PAD = { left: 72, right: 16, top: 16, bottom: 40 };
 
@@ -10,9 +9,10 @@ const PAD = { left: 72, right: 16, top: 16, bottom: 40 };
  * Size over time as plain SVG: one bar per archive (its size) and a line
  * for the target's total (the archives it holds now, summed up to each
  * date). Scales are linear in time and bytes; labels use the browser's
- * locale. Each point has a <title> for a tooltip.
+ * locale. Each point has a <title> for a tooltip. `W` is the width it is
+ * drawn for (the space it gets), so that its labels keep their size on a phone.
  */
-export function sizeChart(archives: Archive[]): SVGElement {
+export function sizeChart(archives: Archive[], W = 640): SVGElement {
   const points = archives.filter((a) => !a.future).map((a) => ({ t: Date.parse(a.created), size: a.size, name: a.name }));
   let total = 0;
   const totals = points.map((p) => (total += p.size));

@@ -58,7 +58,7 @@ export async function renderTarget(main: HTMLElement, name: string, session: Ses
     h('p', { class: 'reason' }, `${row.info.type} · ${healthOf(row).reason}${lastPush ? ` · last push ${lastPush.status}` : ''}`),
     row.listing.error ? h('p', { class: 'error' }, row.listing.error) : null,
     status.last_run && status.last_run.targets.some((t) => t.target === name) ? attentionList(status.last_run) : null,
-    h('section', { 'aria-labelledby': 'size-h' }, h('h2', { id: 'size-h' }, 'Size over time'), sizeChart(archives),
+    h('section', { 'aria-labelledby': 'size-h' }, h('h2', { id: 'size-h' }, 'Size over time'), sizeChart(archives, Math.round(Math.max(320, Math.min(960, main.clientWidth - 34)))),
       h('p', { class: 'legend' }, h('span', { class: 'key bar' }), ' archive size ', h('span', { class: 'key total' }), ' total stored')),
     h('section', { 'aria-labelledby': 'archives-h' }, h('h2', { id: 'archives-h' }, 'Archives'), h('div', { class: 'scroll' }, table), panel),
     h('section', { 'aria-labelledby': 'plan-h' }, h('h2', { id: 'plan-h' }, 'Retention plan'), h('div', { class: 'scroll' }, planView)));
