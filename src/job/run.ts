@@ -22,6 +22,7 @@ import { closeTargets, selectTargetNames, type Target } from '../storage/targets
 import { onAbandon, tracked } from '../util/pending.js';
 import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
+import { inTargetOrder, setAsideAbsent } from './absent-targets.js';
 import { decideRun } from './status.js';
 
 export interface RunOptions {
@@ -140,7 +141,8 @@ async function begin(config: LoadedConfig, options: RunOptions): Promise<Progres
 
 /**
  * Prepares the sources, builds the archive once and pushes it to every
- * target in parallel; records each target's outcome, the archive's size and
+ * target in parallel (an absent optional target is skipped, see
+ * `setAsideAbsent`); records each target's outcome, the archive's size and
  * hash, its warnings and the files that could not be read.
  */
 async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress): Promise<void> {
@@ -149,6 +151,9 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { encryption } = prepared;
   const started = new Date(result.started);
   const archive = archiveName(config.job, started, encryption !== undefined);
+  const { present, skipped } = await setAsideAbsent(prepared.targets, log, signal);
+  result.targets.push(...skipped);
+  if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
   result.archive = archive;
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
@@ -164,7 +169,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     spoolDir: progress.staging,
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
-  const outcomes = await fanOut(built, prepared.targets, {
+  const outcomes = await fanOut(built, present, {
     job: config.job,
     archive,
     encrypted: encryption !== undefined,
@@ -209,6 +214,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     }
     result.targets.push(tr);
   }
+  result.targets = inTargetOrder(result.targets, prepared.targets);
   for (const w of result.warnings) log.warn(w);
   for (const u of progress.unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
 }

@@ -76,15 +76,27 @@ async function commit(target: Target, body: PutBody, built: BuiltArchive, option
     }
     const manifest = options.manifest(result);
     await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
-    if (target.adapter.setLatest) {
-      await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
-        options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
-      });
-    }
+    if (target.adapter.setLatest) await pointLatest(target, options);
     return { target: target.name, ok: true, bytes, durationMs: Date.now() - started };
   } catch (error) {
     if (archiveStored) await target.adapter.remove(options.archive).catch(() => {});
     return { target: target.name, ok: false, bytes: 0, durationMs: Date.now() - started, error };
+  }
+}
+
+/**
+ * Points `<job>-latest…` at the new archive and removes the pointer of the
+ * other kind (`.tar.gz` when this archive is `.tar.gz.age`, and the reverse),
+ * so after encryption is switched on or off no `latest` names an archive of
+ * the kind the job no longer makes. A failure is a warning: the archive and
+ * its manifest are stored.
+ */
+async function pointLatest(target: Target, options: FanOutOptions): Promise<void> {
+  try {
+    await target.adapter.setLatest!(latestKey(options.job, options.encrypted), options.archive);
+    await target.adapter.remove(latestKey(options.job, !options.encrypted));
+  } catch (err) {
+    options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
   }
 }
 
