@@ -7,7 +7,7 @@ export interface SessionInfo {
   expires: string | null;
   restore: { allowed: boolean; root: string | null };
 }
-export interface TargetPush { target: string; status: 'success' | 'failure'; bytes: number; durationMs: number; error?: string; errorCode?: string; pruneError?: string }
+export interface TargetPush { target: string; status: 'success' | 'failure' | 'skipped'; bytes: number; durationMs: number; error?: string; errorCode?: string; reason?: string; pruneError?: string }
 export interface RunResult {
   status: 'success' | 'partial' | 'failure'; started: string; ended: string; archive?: string; size?: number; description?: string;
   targets: TargetPush[]; error?: string; warnings: string[];

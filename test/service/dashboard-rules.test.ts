@@ -41,6 +41,8 @@ describe('dashboard rules', () => {
     [{ newest: now - hour, lastPush: { status: 'failure' as const, error: 'NOT_MOUNTED' } }, 'failing', 'the last push failed: NOT_MOUNTED'],
     [{ newest: now - hour, listingError: 'AUTH: access denied' }, 'failing', 'cannot be read: AUTH: access denied'],
     [{ newest: now - 27 * hour, lastPush: { status: 'success' as const } }, 'stale', 'older than stale_after'],
+    [{ newest: now - hour, lastPush: { status: 'skipped' as const, reason: 'the drive is not mounted' } }, 'ok', 'skipped it: the drive is not mounted'],
+    [{ newest: now - 27 * hour, lastPush: { status: 'skipped' as const } }, 'stale', 'older than stale_after'],
   ])('a target with %j is %s', (input, health, reason) => {
     const r = targetHealth({ staleAfterSeconds: 26 * 3600, now, ...input });
     expect(r.health).toBe(health);
