@@ -19,6 +19,7 @@ export default defineConfig({
       'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives,bounded-memory}.test.ts',
       'test/pipeline/{tar-writer,walk,fan-out,hooks,command-source,inventory-commands,loaded-libraries}.test.ts',
       'test/job/status.test.ts',
+      'test/index/*.test.ts',
       'test/storage/{wrappers,local}.test.ts',
       'test/adapters/{ssh-host-key,s3-part-size}.test.ts',
       'test/service/{scheduler,metrics,dashboard-rules}.test.ts',

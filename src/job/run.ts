@@ -167,6 +167,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     encryption,
     commands,
     spoolDir: progress.staging,
+    index: { archive, dir: progress.staging },
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
   const outcomes = await fanOut(built, present, {
@@ -189,6 +190,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
       description: options.description,
       sources: r.sources.map(({ meta: _m, ...s }) => s),
       warnings: r.inventory.warnings.length,
+      index: r.index && { name: r.index.name, size: r.index.size, sha256: r.index.sha256 },
     }),
   });
   const archiveResult = await built.result.catch((err: unknown) => {

@@ -15,6 +15,7 @@ import { ForbiddenPath } from './restore-path.js';
 import { parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerWriteRoutes } from './routes-write.js';
+import { registerIndexRoutes } from './routes-index.js';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -58,6 +59,7 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
     scope.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: config.job }));
     registerReadRoutes(scope, deps);
     registerWriteRoutes(scope, deps);
+    registerIndexRoutes(scope, deps);
   }, { prefix: base });
   await registerDashboard(app, { config, base, token, sessions });
 
