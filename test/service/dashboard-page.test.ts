@@ -157,6 +157,23 @@ describe('the dashboard in a browser', { timeout: 120_000 }, () => {
     expect(await readdir(join(ws.dir, 'restores', 'one', 'app'))).toEqual(expect.arrayContaining(['config', 'logs', 'uploads']));
   });
 
+  it('browses an archive from its index and restores a selection', async () => {
+    const page = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/#/target/local`);
+    await page.locator('table.archives tbody tr').first().getByRole('button', { name: 'Browse' }).click();
+    await page.getByRole('button', { name: 'app/' }).click();
+    await page.getByRole('button', { name: 'config/' }).click();
+    await expect.poll(() => page.locator('.browse .reason').textContent()).toMatch(/read from the index sidecar/);
+    await page.getByLabel('select app/config/app.yaml').check();
+    await page.getByLabel(/^Into/).fill('picked');
+    await page.getByRole('button', { name: 'Restore selected…' }).click();
+    await page.getByRole('button', { name: 'Yes, restore' }).click();
+    await page.getByText(/^Restored into /).waitFor({ timeout: 60_000 });
+    expect(await readdir(join(ws.dir, 'restores', 'picked', 'app'))).toEqual(['config']);
+    expect(await readdir(join(ws.dir, 'restores', 'picked', 'app', 'config'))).toEqual(['app.yaml']);
+  });
+
   it('shows numbers and dates in the browser\'s locale and time zone', async () => {
     const page = await newPage({ locale: 'de-DE', timezoneId: 'Pacific/Auckland' });
     await signIn(page);

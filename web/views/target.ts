@@ -3,6 +3,7 @@ import { sizeChart } from '../chart.js';
 import { h, replace } from '../dom.js';
 import { bytes, count, when } from '../format.js';
 import { attentionList, healthBadge, healthOf, loadTargets } from './overview.js';
+import { browseArchive } from './browse.js';
 import { restoreForm } from './restore.js';
 
 const format = (a: Archive) => a.level !== undefined ? String(a.level) : a.name.endsWith('.age') ? 'tar.gz.age' : 'tar.gz';
@@ -43,6 +44,7 @@ export async function renderTarget(main: HTMLElement, name: string, session: Ses
       h('td', { 'data-label': 'Description' }, a.description ?? ''),
       h('td', { class: 'actions' },
         h('button', { type: 'button', onclick: () => verify(a) }, 'Verify'),
+        h('button', { type: 'button', onclick: () => browseArchive(panel, a, name, session) }, 'Browse'),
         session.restore.allowed ? h('button', { type: 'button', onclick: () => restore(a) }, 'Restore…') : null)))));
   const planFor = plan.targets.find((t) => t.target === name);
   const planView = planFor?.error ? h('p', { class: 'error' }, `No plan: ${planFor.error}`)
