@@ -22,7 +22,7 @@ export default defineConfig({
       'test/index/*.test.ts',
       'test/storage/{wrappers,local}.test.ts',
       'test/adapters/{ssh-host-key,s3-part-size}.test.ts',
-      'test/service/{scheduler,metrics}.test.ts',
+      'test/service/{scheduler,metrics,dashboard-rules}.test.ts',
       'test/state/{lock,staging-dirs}.test.ts',
       'test/util/*.test.ts',
       'test/cli/{exit-guard,archive-trust,restore-select,target-config}.test.ts',

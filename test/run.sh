@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite: installs the system packages the tests drive for real
-# (age, pigz, OpenSSH server, rsync, PostgreSQL, Ceph's RADOS Gateway, mkfs tools), builds, and runs vitest.
+# (age, pigz, OpenSSH server, rsync, PostgreSQL, Ceph's RADOS Gateway, mkfs tools, Chromium), builds, and runs vitest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +31,7 @@ command -v ceph-mon >/dev/null || need+=(ceph-mon)
 command -v ceph-osd >/dev/null || need+=(ceph-osd)
 command -v radosgw >/dev/null || need+=(radosgw)
 { command -v ceph && command -v ceph-authtool && command -v monmaptool; } >/dev/null || need+=(ceph-common)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the dashboard's page tests drive it with playwright-core
 if [ ${#need[@]} -gt 0 ]; then
   echo "test: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

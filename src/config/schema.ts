@@ -30,6 +30,7 @@ const commonTargetKeys = {
   timezone: timezoneSchema.optional().describe('IANA zone for retention buckets; default: local time'),
   retries: z.number().int().min(0).max(20).default(3).describe('Retries of retryable errors, with backoff'),
   concurrency: z.number().int().min(1).max(64).optional().describe('Parallel operations on this target'),
+  stale_after: durationSchema.optional().describe('The dashboard shows the target amber when its newest archive is older; default: the job\'s stale_after'),
 };
 
 function targetSchema() {
@@ -75,6 +76,7 @@ export const configSchema = z.strictObject({
   notify: z.array(notifySchema).default([]).describe('Where run outcomes are sent'),
   verify: verifyScheduleSchema.optional().describe('Scheduled read-back of the latest archive in `ferry daemon`'),
   api: apiSchema.optional().describe('`ferry serve` settings'),
+  stale_after: durationSchema.default(26 * 3600).describe('The dashboard shows a target amber when its newest archive is older (default 26h)'),
   targets: z.record(z.string().regex(TARGET_NAME_RE, 'target names are letters, digits, _ and -'), targetSchema())
     .refine((t) => Object.keys(t).length > 0, 'at least one target is required'),
 });
@@ -86,6 +88,7 @@ export type TargetConfig = {
   timezone?: string;
   retries: number;
   concurrency?: number;
+  stale_after?: number;
 } & Record<string, unknown>;
 export type Config = Omit<z.infer<typeof configSchema>, 'targets'> & { targets: Record<string, TargetConfig> };
 export type EncryptionConfig = z.infer<typeof encryptionSchema>;

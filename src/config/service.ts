@@ -82,6 +82,12 @@ export const apiSchema = z
     insecure_no_auth: z.boolean().default(false).describe('Allow no token, only on a loopback address'),
     allow_restore: z.boolean().default(false).describe('Enable POST /api/restore'),
     restore_root: z.string().min(1).optional().describe('Restores through the API may only write inside this directory'),
+    base_path: z.string().regex(/^(\/[A-Za-z0-9._~-]+)*$/, 'a path such as /ferry (no trailing slash)').default('')
+      .describe('Path prefix of every URL (API, dashboard, /metrics) when a reverse proxy serves Ferry under it'),
+    trust_proxy: z.boolean().default(false)
+      .describe('Believe X-Forwarded-Proto/-Host/-For from the reverse proxy in front (the dashboard cookie gets Secure over https)'),
+    session_ttl: durationSchema.refine((s) => s >= 1, 'at least one second').default(12 * 3600)
+      .describe('How long a dashboard sign-in lasts (seconds, or "30m", "12h")'),
   })
   .refine((a) => !a.allow_restore || a.restore_root !== undefined, { message: 'allow_restore needs restore_root', path: ['restore_root'] });
 export type ApiConfig = z.infer<typeof apiSchema>;

@@ -17,6 +17,8 @@ export interface StoredArchive extends ArchiveName {
   /** From the manifest of an incremental archive (read by `readCatalog`): the archive it builds on, and its level. */
   parent?: string;
   level?: number;
+  /** The run's `--description`, from the manifest (complete archives only). */
+  description?: string;
 }
 
 /** An archive named like this job's whose manifest belongs to another archive or job, or is not a ferry manifest. */
@@ -57,7 +59,8 @@ export async function readCatalog(adapter: StorageAdapter, job: string, options?
   const checked = await Promise.all(listed.complete.map((a) => limit(async (): Promise<StoredArchive | ForeignArchive> => {
     try {
       const m = await readManifest(adapter, a.name, options?.signal);
-      return m.level === undefined ? a : { ...a, level: m.level, ...(m.parent ? { parent: m.parent } : {}) };
+      if (m.level === undefined && m.description === undefined) return a;
+      return { ...a, ...(m.level !== undefined ? { level: m.level } : {}), ...(m.parent ? { parent: m.parent } : {}), ...(m.description !== undefined ? { description: m.description } : {}) };
     } catch (err) {
       if (isNotFound(err)) return { ...a, complete: false };
       if (err instanceof ForeignManifestError) return { ...a, complete: false, reason: err.reason };
@@ -119,7 +122,7 @@ function byTime(a: StoredArchive, b: StoredArchive): number {
 export interface TargetListing {
   target: string;
   /** Complete archives, oldest first; `future` marks one dated more than an hour ahead. */
-  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string }[];
+  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string; description?: string }[];
   incomplete: number;
   /** Archives whose manifest does not belong to them; never restored or pruned. */
   foreign: { name: string; size: number; reason: string }[];
@@ -148,6 +151,7 @@ export async function listTarget(
       target: name,
       archives: c.complete.map((a) => ({
         name: a.name, size: a.size, created: a.created.toISOString(), encrypted: a.encrypted,
+        ...(a.description !== undefined ? { description: a.description } : {}),
         ...(isDatedInFuture(a.created, now) ? { future: true as const } : {}),
         ...(a.level !== undefined ? { level: a.level } : {}),
         ...(a.parent ? { parent: a.parent } : {}),

@@ -1,7 +1,8 @@
 import { describeError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
 import { nextScheduledRun } from '../../service/schedule.js';
-import { readLastRun } from '../../state/files.js';
+import { targetHistory } from '../../job/target-history.js';
+import { readHistory, readLastRun } from '../../state/files.js';
 import { readLiveLock } from '../../state/lock.js';
 import type { RunAttention } from '../../state/types.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
@@ -15,19 +16,21 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
   const last = await readLastRun(config.stateDir);
   const lock = await readLiveLock(config.stateDir);
   const next = nextScheduledRun(config.schedule, config.timezone);
+  const history = targetHistory(await readHistory(config.stateDir), Object.keys(config.targets));
   const opened: Target[] = [];
   const targets = [];
   try {
     for (const name of Object.keys(config.targets)) {
       const lastTarget = last?.targets.find((t) => t.target === name);
+      const lastSuccess = history.find((h) => h.target === name)!.last_success;
       try {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
         const c = await readCatalog(t.adapter, config.job, { signal: ctx.signal });
         const newest = newestComplete(c, new Date());
-        targets.push({ target: name, archives: c.complete.length, newest: newest?.name, chain: newest?.level !== undefined ? newest.level + 1 : undefined, last: lastTarget });
+        targets.push({ target: name, archives: c.complete.length, newest: newest?.name, chain: newest?.level !== undefined ? newest.level + 1 : undefined, last: lastTarget, last_success: lastSuccess });
       } catch (err) {
-        targets.push({ target: name, archives: undefined, error: describeError(err), last: lastTarget });
+        targets.push({ target: name, archives: undefined, error: describeError(err), last: lastTarget, last_success: lastSuccess });
       }
     }
   } finally {

@@ -4,7 +4,8 @@ import type { LoadedConfig } from '../../config/load.js';
 import type { Logger } from '../../log.js';
 import { checkArchiveName } from '../../restore/locate.js';
 import { nextScheduledRun } from '../schedule.js';
-import { readLastRun } from '../../state/files.js';
+import { targetHistory } from '../../job/target-history.js';
+import { readHistory, readLastRun } from '../../state/files.js';
 import { listTarget } from '../../storage/catalog.js';
 import { readManifest } from '../../storage/manifest-read.js';
 import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
@@ -19,6 +20,8 @@ export interface ApiDeps {
   /** Aborted when the server shuts down. */
   signal: AbortSignal;
   metrics: { render(): Promise<string>; invalidate(): void };
+  /** `api.base_path`: '' or '/prefix', for URLs in answers. */
+  base: string;
 }
 
 /** Opens one target for the length of `fn`, and always closes it. */
@@ -42,7 +45,7 @@ export function registerReadRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const { config } = deps;
 
   app.get('/api/status', async () => {
-    const [last, running] = await Promise.all([readLastRun(config.stateDir), liveLockHolder(config.stateDir)]);
+    const [last, running, history] = await Promise.all([readLastRun(config.stateDir), liveLockHolder(config.stateDir), readHistory(config.stateDir)]);
     const next = nextScheduledRun(config.schedule, config.timezone);
     return {
       job: config.job,
@@ -50,13 +53,14 @@ export function registerReadRoutes(app: FastifyInstance, deps: ApiDeps): void {
       next_run: next?.toISOString() ?? null,
       running: running ?? null,
       current_run: deps.runs.current?.id ?? null,
+      targets: targetHistory(history, Object.keys(config.targets)),
     };
   });
 
   app.get('/api/targets', async () => ({
     targets: Object.entries(config.targets).map(([name, t]) => {
       const { type, keep, timezone } = redact(t);
-      return { name, type, keep, timezone };
+      return { name, type, keep, timezone, stale_after: t.stale_after ?? config.stale_after };
     }),
   }));
 

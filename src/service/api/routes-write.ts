@@ -28,7 +28,8 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     if (body.targets) selectTargetNames(config, body.targets);
     const { record, done } = await deps.runs.start({ trigger: 'api', description: body.description, targets: body.targets });
     void done.then(() => deps.metrics.invalidate());
-    return reply.code(202).header('Location', `/api/runs/${record.id}`).send({ id: record.id, url: `/api/runs/${record.id}`, state: record.state });
+    const url = `${deps.base}/api/runs/${record.id}`;
+    return reply.code(202).header('Location', url).send({ id: record.id, url, state: record.state });
   });
 
   app.post('/api/restore', async (req, reply) => {

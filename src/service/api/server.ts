@@ -7,8 +7,12 @@ import { redactUrlsIn } from '../../util/redact-url.js';
 import { FERRY_VERSION } from '../../version.js';
 import { metricsCollector } from '../metrics.js';
 import { liveLockHolder, RunInProgressError, type RunManager } from '../runs.js';
+import cookie from '@fastify/cookie';
+import { installGate } from '../dashboard/gate.js';
+import { registerDashboard } from '../dashboard/routes.js';
+import { SessionStore } from '../dashboard/sessions.js';
 import { ForbiddenPath } from './restore-path.js';
-import { authorized, parseListen, requiredToken } from './auth.js';
+import { parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerWriteRoutes } from './routes-write.js';
 import { registerIndexRoutes } from './routes-index.js';
@@ -23,7 +27,9 @@ export interface ApiServer {
 /**
  * Starts the REST API on `listen` (HOST:PORT). Refuses to start (UsageError)
  * without a token unless bound to loopback with `api.insecure_no_auth`.
- * Every route except `GET /api/health` needs `Authorization: Bearer <token>`.
+ * Every route except `GET /api/health` and the dashboard's sign-in needs
+ * `Authorization: Bearer <token>` or a dashboard session (see `installGate`).
+ * Every URL lies under `api.base_path`.
  * Errors map to status codes in `statusFor`; the message never holds a secret.
  */
 export async function startApiServer(config: LoadedConfig, options: { listen: string; runs: RunManager; log: Logger }): Promise<ApiServer> {
@@ -31,15 +37,13 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   const token = requiredToken(config.api, host);
   if (!token) options.log.warn(`the API on ${options.listen} has no authentication (api.insecure_no_auth)`);
   const controller = new AbortController();
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024, trustProxy: config.api?.trust_proxy ?? false });
+  const base = config.api?.base_path ?? '';
+  const sessions = new SessionStore(config.api?.session_ttl ?? 12 * 3600);
   const metrics = metricsCollector(config, options.log, async () => options.runs.current !== undefined || (await liveLockHolder(config.stateDir)) !== undefined);
 
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.url === '/api/health' || token === undefined) return;
-    if (!authorized(req.headers.authorization, token)) {
-      return reply.code(401).header('WWW-Authenticate', 'Bearer realm="ferry"').send({ error: 'missing or wrong bearer token' });
-    }
-  });
+  await app.register(cookie);
+  installGate(app, { base, token, sessions });
   app.addHook('onResponse', async (req, reply) => {
     options.log.debug(`api: ${req.method} ${req.url.split('?')[0]} ${reply.statusCode}`);
   });
@@ -50,11 +54,14 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
     void reply.code(status).send({ error: message });
   });
 
-  app.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: config.job }));
-  const deps = { config, log: options.log, runs: options.runs, signal: controller.signal, metrics };
-  registerReadRoutes(app, deps);
-  registerWriteRoutes(app, deps);
-  registerIndexRoutes(app, deps);
+  const deps = { config, log: options.log, runs: options.runs, signal: controller.signal, metrics, base };
+  await app.register(async (scope) => {
+    scope.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: config.job }));
+    registerReadRoutes(scope, deps);
+    registerWriteRoutes(scope, deps);
+    registerIndexRoutes(scope, deps);
+  }, { prefix: base });
+  await registerDashboard(app, { config, base, token, sessions });
 
   try {
     await app.listen({ host, port });
