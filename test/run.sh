@@ -18,6 +18,8 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v rsync >/dev/null || need+=(rsync)
 command -v rclone >/dev/null || need+=(rclone)   # rclone serve sftp: an SFTP server other than OpenSSH
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v zsh >/dev/null || need+=(zsh)         # `ferry completion zsh` is loaded into a real zsh
+command -v fish >/dev/null || need+=(fish)       # and `ferry completion fish` into a real fish
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # A single-node Ceph cluster with a RADOS Gateway: the real S3 server of the s3 tests.
 command -v ceph-mon >/dev/null || need+=(ceph-mon)

@@ -1,11 +1,12 @@
 import type { LoadedConfig } from '../config/load.js';
-import { DamagedArchiveError } from '../errors.js';
+import { DamagedArchiveError, describeError, FerryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
 import { hasKeys } from './keys.js';
 import { withArchive } from './locate.js';
 import { gunzipped, readArchive } from './open.js';
 import { readTar } from './read-tar.js';
+import { selectTargetNames } from '../storage/targets.js';
 import { checkStoredBytes } from './verify-stream.js';
 
 export interface VerifyReport {
@@ -32,7 +33,7 @@ export async function verifyArchive(
   options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
 ): Promise<VerifyReport> {
   const { keys, log, signal } = options;
-  return withArchive(config, query, { log, signal }, async ({ target, manifest }) => {
+  return withArchive(config, query, { log, signal }, ({ target, manifest }) => verifyLocated(target.name, manifest.archive, async () => {
     const where = target.name;
     if (manifest.encrypted && !hasKeys(keys)) {
       await checkStoredBytes(target.adapter, manifest, signal);
@@ -44,5 +45,45 @@ export async function verifyArchive(
       throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
     }
     return { target: where, archive: manifest.archive, ok: true, files: check.files, bytes: check.bytes, contentsRead: true };
-  });
+  }));
+}
+
+/** A verification that failed on a known target, after the archive was found there. */
+export class TargetVerifyError extends FerryError {
+  constructor(readonly target: string, readonly archive: string, cause: unknown) {
+    super(describeError(cause), { cause });
+  }
+}
+
+async function verifyLocated(target: string, archive: string, verify: () => Promise<VerifyReport>): Promise<VerifyReport> {
+  try {
+    return await verify();
+  } catch (err) {
+    throw new TargetVerifyError(target, archive, err);
+  }
+}
+
+/**
+ * Verifies `which` on each entry of `targets` in turn (undefined: on the
+ * first target that holds it), as `ferry verify` and `POST /api/verify` do.
+ * Never rejects: a failure is a report that names the target it happened
+ * on, or, when no target could be asked or none holds the archive, every
+ * target that was asked.
+ */
+export async function verifyOnTargets(
+  config: LoadedConfig,
+  which: string,
+  targets: (string | undefined)[],
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
+): Promise<VerifyReport[]> {
+  const reports: VerifyReport[] = [];
+  for (const from of targets) {
+    try {
+      reports.push(await verifyArchive(config, { which, from }, options));
+    } catch (err) {
+      if (err instanceof TargetVerifyError) reports.push({ target: err.target, archive: err.archive, ok: false, error: err.message });
+      else reports.push({ target: from ?? selectTargetNames(config, undefined).join(', '), ok: false, error: describeError(err) });
+    }
+  }
+  return reports;
 }

@@ -6,6 +6,7 @@ import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { formatBytes } from '../format.js';
 
 export interface ProbeReport {
@@ -62,7 +63,12 @@ export async function probeTarget(target: Target, signal?: AbortSignal, job?: st
   return report;
 }
 
-export async function checkCommand(ctx: CommandContext): Promise<number> {
+/** `ferry check`: validates every job's config (`--job`, else all), then probes each target of each. */
+export function checkCommand(ctx: CommandContext): Promise<number> {
+  return forEachJob(ctx, checkOne);
+}
+
+async function checkOne(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
   const reports: ProbeReport[] = [];
   const opened: Target[] = [];

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { link, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.js';
@@ -12,9 +12,11 @@ import type { CommandContext } from '../context.js';
 
 /**
  * Fetches the archive file itself. It is written under a temporary name and
- * renamed to `--out` only after its bytes matched the manifest.
+ * moved to `--out` only after its bytes matched the manifest. An existing
+ * file there is refused (before anything is downloaded, and again at the
+ * end, without replacing it) unless `--force` is given.
  */
-export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[] }): Promise<number> {
+export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[]; force?: boolean }): Promise<number> {
   const config = ctx.config();
   const at = opts.at ? parseAt(opts.at) : undefined;
   if (opts.out) {
@@ -26,10 +28,12 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
     const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
     const tmp = `${out}.ferry-partial-${process.pid}`;
+    if (!opts.force && await stat(out).then(() => true, () => false)) throw exists(out);
     try {
       await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
         (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
-      await rename(tmp, out);
+      if (opts.force) await rename(tmp, out);
+      else await link(tmp, out).catch((err: NodeJS.ErrnoException) => { throw err.code === 'EEXIST' ? exists(out) : err; }).then(() => unlink(tmp));
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw err;
@@ -40,3 +44,5 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     return EXIT.OK;
   });
 }
+
+const exists = (out: string) => new UsageError(`${out} already exists; pass --force to replace it, or --out another file`);

@@ -1,13 +1,27 @@
 import { runJob } from '../../job/run.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
-import { notifyRun } from '../../service/notify/index.js';
+import { notifyRun, notifyStart } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { formatBytes, table } from '../format.js';
 import { createProgress } from '../progress.js';
 
-export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean }): Promise<number> {
+type RunFlags = { target?: string[]; description?: string; dryRun?: boolean };
+
+/**
+ * `ferry run`: one run of each job (`--job`, else every job of a config
+ * directory, one after another, each under its own lock). Every real run
+ * sends the healthchecks start ping first, so a run a systemd timer starts
+ * reports like one the daemon starts.
+ */
+export function runCommand(ctx: CommandContext, opts: RunFlags): Promise<number> {
+  return forEachJob(ctx, (c) => runOne(c, opts));
+}
+
+async function runOne(ctx: CommandContext, opts: RunFlags): Promise<number> {
   const config = ctx.config();
+  if (!opts.dryRun) await notifyStart(config, ctx.log);
   const progress = createProgress(ctx, Object.keys(config.targets).filter((t) => !opts.target?.length || opts.target.includes(t)));
   let result: RunResult;
   try {

@@ -1,12 +1,14 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { LoadedConfig } from '../../config/load.js';
 import { ArchiveNotFoundError, FerryError, LockHeldError, UsageError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { isStorageError } from '../../storage/errors.js';
 import { redactUrlsIn } from '../../util/redact-url.js';
 import { FERRY_VERSION } from '../../version.js';
-import { metricsCollector } from '../metrics.js';
-import { liveLockHolder, RunInProgressError, type RunManager } from '../runs.js';
+import { EXIT, exitCodeOf } from '../../exit-codes.js';
+import { toDocument } from '../../util/json-document.js';
+import { apiSettings, UnknownJobError, type ServedJobs } from '../jobs.js';
+import { jobsMetrics } from '../metrics.js';
+import { RunInProgressError } from '../runs.js';
 import { ForbiddenPath } from './restore-path.js';
 import { authorized, parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
@@ -25,13 +27,14 @@ export interface ApiServer {
  * Every route except `GET /api/health` needs `Authorization: Bearer <token>`.
  * Errors map to status codes in `statusFor`; the message never holds a secret.
  */
-export async function startApiServer(config: LoadedConfig, options: { listen: string; runs: RunManager; log: Logger }): Promise<ApiServer> {
+export async function startApiServer(jobs: ServedJobs, options: { listen: string; log: Logger }): Promise<ApiServer> {
   const { host, port } = parseListen(options.listen);
-  const token = requiredToken(config.api, host);
+  const api = apiSettings(jobs.all.map((j) => j.config));
+  const token = requiredToken(api, host);
   if (!token) options.log.warn(`the API on ${options.listen} has no authentication (api.insecure_no_auth)`);
   const controller = new AbortController();
   const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
-  const metrics = metricsCollector(config, options.log, async () => options.runs.current !== undefined || (await liveLockHolder(config.stateDir)) !== undefined);
+  const metrics = jobsMetrics(jobs, options.log);
 
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/api/health' || token === undefined) return;
@@ -46,11 +49,14 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
     const status = statusFor(err);
     const message = redactUrlsIn(err.message);
     if (status >= 500) options.log.error(`api: ${message}`);
-    void reply.code(status).send({ error: message });
+    void reply.code(status).send({ error: message, exit_code: exitCodeOf(err) });
   });
+  // Every JSON answer is a document: snake_case keys, format_version, exit_code (0 unless the route or an error says otherwise).
+  app.addHook('preSerialization', async (_req, reply, payload) =>
+    payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? toDocument(payload, ownExitCode(payload) ?? (reply.statusCode >= 400 ? EXIT.FAILURE : EXIT.OK)) : payload);
 
-  app.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: config.job }));
-  const deps = { config, log: options.log, runs: options.runs, signal: controller.signal, metrics };
+  app.get('/api/health', async () => ({ ok: true, version: FERRY_VERSION, job: jobs.all[0]!.config.job, jobs: jobs.all.map((j) => j.config.job) }));
+  const deps = { jobs, api, log: options.log, signal: controller.signal, metrics };
   registerReadRoutes(app, deps);
   registerWriteRoutes(app, deps);
 
@@ -72,6 +78,12 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   };
 }
 
+/** A document's own `exit_code`: a number, null (a run still running), or undefined when it has none. */
+function ownExitCode(payload: object): number | null | undefined {
+  const v = (payload as { exit_code?: unknown }).exit_code;
+  return typeof v === 'number' || v === null ? v : undefined;
+}
+
 /**
  * The one place errors become HTTP statuses: bad input or a usage problem
  * 400, a restore path outside the root 403, a missing archive 404, the lock
@@ -79,7 +91,7 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
  * large) keep theirs; everything else 500.
  */
 function statusFor(err: FastifyError & { statusCode?: number }): number {
-  if (err instanceof UsageError) return 400;
+  if (err instanceof UnknownJobError || err instanceof UsageError) return 400;
   if (err instanceof ForbiddenPath) return 403;
   if (err instanceof ArchiveNotFoundError || isStorageError(err, 'NOT_FOUND')) return 404;
   if (err instanceof LockHeldError || err instanceof RunInProgressError) return 409;
