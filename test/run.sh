@@ -18,6 +18,7 @@ command -v ssh >/dev/null || need+=(openssh-client)
 command -v rsync >/dev/null || need+=(rsync)
 command -v rclone >/dev/null || need+=(rclone)   # rclone serve sftp: an SFTP server other than OpenSSH
 command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze verify` checks the units `ferry systemd` writes
 command -v zsh >/dev/null || need+=(zsh)         # `ferry completion zsh` is loaded into a real zsh
 command -v fish >/dev/null || need+=(fish)       # and `ferry completion fish` into a real fish
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
