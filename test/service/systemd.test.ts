@@ -6,18 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cronToOnCalendar } from '../../src/service/systemd/on-calendar.js';
 import { backupServiceUnit, backupTimerUnit, daemonUnit } from '../../src/service/systemd/units.js';
 import { basicConfig, FERRY, ROOT, workspace, type Workspace } from '../helpers/cli.js';
+import { jobsDir } from '../helpers/jobs-dir.js';
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** A config directory in the workspace with one job file per name, each with its own schedule, state and target. */
-async function jobsDir(ws: Workspace, schedules: Record<string, string>): Promise<string> {
-  const d = join(ws.dir, 'ferry.d');
-  await mkdir(d);
-  for (const [job, schedule] of Object.entries(schedules)) {
-    await writeFile(join(d, `${job}.yaml`), stringify(basicConfig({ job, schedule, state_dir: `../state-${job}`, sources: [{ path: '../app', as: 'app' }], targets: { local: { type: 'local', path: `../backups-${job}`, keep: 3 } } })));
-  }
-  return d;
-}
 
 describe('systemd units', () => {
   let ws: Workspace;
@@ -57,7 +49,7 @@ describe('systemd units', () => {
   });
 
   it('two jobs in one config directory get a timer each, and systemd-analyze verify accepts every unit', async () => {
-    const d = await jobsDir(ws, { a: '15 3 * * *', b: '45 4 * * *' });
+    const d = await jobsDir(ws, { a: { schedule: '15 3 * * *' }, b: { schedule: '45 4 * * *' } });
     const dir = join(ws.dir, 'units');
     const r = await ws.run(['-c', d, 'systemd', '--user', '--timer', '--install', '--dir', dir]);
     expect(r.code, r.stderr).toBe(0);
