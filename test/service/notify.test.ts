@@ -67,7 +67,7 @@ describe('notifications', () => {
     expect(hook.headers['x-ferry-signature']).toBe(expected);
     expect(hook.headers['content-type']).toBe('application/json');
     const payload = JSON.parse(hook.body);
-    expect(payload).toMatchObject({ kind: 'run', job: 'app', status: 'failure', exit_code: 1 });
+    expect(payload).toMatchObject({ format_version: 1, kind: 'run', job: 'app', status: 'failure', exit_code: 1 });
     expect(payload.archive).toMatch(/^app-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(payload.targets).toEqual([expect.objectContaining({ target: 'usb', status: 'failure', error_code: 'NOT_MOUNTED', error: expect.any(String) })]);
     expect(typeof payload.targets[0].duration_ms).toBe('number');
