@@ -8,7 +8,7 @@ import { readUnitMarker } from './units.js';
 /** Path segments of npm's cache: a ferry started from there (`npx`) disappears when the cache is cleared. */
 const NPM_CACHE = /(^|\/)(_npx|\.npm)(\/|$)/;
 
-const HOW_TO_INSTALL = 'install ferry first (`npm install -g ferry-backup`, or `npm install -g .` in a clone), then run `ferry systemd` again, or pass --exec PATH';
+const HOW_TO_INSTALL = 'install ferry first (`npm install -g .` in a clone, or `npm install -g` the tarball `npm pack` makes), then run `ferry systemd` again, or pass --exec PATH';
 
 /** The real path of `path` (every symlink resolved), refusing one inside npm's cache. */
 function installedPath(path: string, what: string): string {
