@@ -1,9 +1,11 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { basicConfig, workspace, type Workspace } from '../helpers/cli.js';
+import { basicConfig, collect, FERRY, workspace, type Workspace } from '../helpers/cli.js';
 import { jobsDir } from '../helpers/jobs-dir.js';
+import { waitFor } from '../helpers/wait.js';
 
 const archivesIn = async (dir: string) => (await readdir(dir).catch(() => [])).filter((n) => /^[a-z]+-\d{8}T\d{6}Z\.tar\.gz$/.test(n));
 
@@ -66,6 +68,25 @@ describe('several jobs in one config directory', () => {
     expect(doc.jobs[0].targets[0]).toMatchObject({ target: 'usb', error_code: 'NOT_MOUNTED' });
     expect(await archivesIn(join(ws.dir, 'backups-second'))).toHaveLength(1);
   });
+
+  it('each job runs under its own lock: a job whose lock is held exits 75 and the other jobs still run', async () => {
+    const d = await jobsDir(ws, { gamma: { hooks: { before: ['while [ ! -e may-finish ]; do sleep 0.05; done'] } }, delta: {} }, 'locked.d');
+    const held = spawn(process.execPath, [FERRY, '-c', d, 'run', '--job', 'gamma'], { cwd: ws.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const holder = collect(held);
+    try {
+      await waitFor(() => stat(join(ws.dir, 'state-gamma', 'lock')).then(() => true, () => false), { what: 'the first run of gamma to hold its lock' });
+      const r = await ws.run(['-c', d, 'run', '--json']);
+      expect(r.code).toBe(75);
+      expect(JSON.parse(r.stdout)).toMatchObject({ exit_code: 75, jobs: [{ job: 'delta', status: 'success', exit_code: 0 }, { job: 'gamma', exit_code: 75, error: expect.stringMatching(/lock/) }] });
+      expect(r.stderr).toMatch(/ferry: job gamma: .*lock/);
+    } finally {
+      // Hooks run in the working directory: this lets the held run of gamma finish.
+      await writeFile(join(ws.dir, 'may-finish'), '');
+    }
+    expect((await holder.done).code).toBe(0);
+    expect(await archivesIn(join(ws.dir, 'backups-gamma'))).toHaveLength(1);
+    expect(await archivesIn(join(ws.dir, 'backups-delta'))).toHaveLength(1);
+  }, 120_000);
 
   it('two files with the same job: name are a config error naming both files', async () => {
     const d = join(ws.dir, 'dup.d');
