@@ -33,7 +33,7 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
       await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
         (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
       if (opts.force) await rename(tmp, out);
-      else await link(tmp, out).catch((err: NodeJS.ErrnoException) => { throw err.code === 'EEXIST' ? exists(out) : err; }).then(() => unlink(tmp));
+      else await moveIntoPlace(tmp, out);
     } catch (err) {
       await unlink(tmp).catch(() => {});
       throw err;
@@ -46,3 +46,22 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
 }
 
 const exists = (out: string) => new UsageError(`${out} already exists; pass --force to replace it, or --out another file`);
+
+/**
+ * Moves `tmp` to `out` without ever replacing a file that appeared there
+ * meanwhile: a hard link fails when `out` exists. On a filesystem without
+ * hard links, `out` is checked once more and `tmp` renamed.
+ */
+async function moveIntoPlace(tmp: string, out: string): Promise<void> {
+  try {
+    await link(tmp, out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw exists(out);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    if (await stat(out).then(() => true, () => false)) throw exists(out);
+    await rename(tmp, out);
+    return;
+  }
+  await unlink(tmp);
+}
