@@ -8,8 +8,11 @@ export interface Logger {
   debug(message: string): void;
 }
 
-export function createLogger(options: { quiet?: boolean; verbose?: boolean } = {}): Logger {
-  const write = (level: string, message: string) => process.stderr.write(`ferry ${level}: ${redactUrlsIn(message)}\n`);
+/** With `json`, each line is a JSON object `{"event":"log","level":...,"message":...}` (for `--progress json`). */
+export function createLogger(options: { quiet?: boolean; verbose?: boolean; json?: boolean } = {}): Logger {
+  const write = options.json
+    ? (level: string, message: string) => process.stderr.write(`${JSON.stringify({ event: 'log', level, message: redactUrlsIn(message) })}\n`)
+    : (level: string, message: string) => process.stderr.write(`ferry ${level}: ${redactUrlsIn(message)}\n`);
   return {
     info: (m) => { if (!options.quiet) write('info', m); },
     warn: (m) => write('warn', m),

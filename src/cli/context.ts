@@ -4,6 +4,10 @@ import { UsageError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { toDocument } from '../util/json-document.js';
 
+/** `--progress`: bars on a TTY and plain lines otherwise (auto), JSON lines on stderr, plain lines, or nothing. */
+export const PROGRESS_MODES = ['auto', 'json', 'plain', 'none'] as const;
+export type ProgressMode = (typeof PROGRESS_MODES)[number];
+
 /** Options every command accepts. */
 export interface GlobalOptions {
   config?: string;
@@ -12,6 +16,8 @@ export interface GlobalOptions {
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
+  /** `--progress`: auto (bars on a TTY), json, plain or none. */
+  progress?: ProgressMode;
 }
 
 export interface CommandContext {
@@ -45,7 +51,7 @@ export function createContext(options: GlobalOptions, signal: AbortSignal): Comm
   const jobSet = () => (set ??= loadJobs(configPathFrom(options.config)));
   const ctx: CommandContext = {
     options,
-    log: createLogger({ quiet: options.quiet, verbose: options.verbose }),
+    log: createLogger({ quiet: options.quiet, verbose: options.verbose, json: options.progress === 'json' }),
     jobSet,
     jobs: () => selectJobs(jobSet(), options.job),
     config() {

@@ -5,7 +5,7 @@ import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
 import { toDocument } from '../util/json-document.js';
 import { beginWork } from '../util/pending.js';
-import { createContext, type CommandContext, type GlobalOptions } from './context.js';
+import { createContext, PROGRESS_MODES, type CommandContext, type GlobalOptions } from './context.js';
 import { runToExit } from './exit-guard.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -24,6 +24,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--json', 'print the result as one JSON document')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('-v, --verbose', 'debug logging on stderr')
+    .addOption(new Option('--progress <mode>', 'progress on stderr: auto (a bar on a TTY, else a line every 10 s), json (one JSON event per line), plain, none').choices(PROGRESS_MODES).default('auto'))
     .showHelpAfterError()
     .exitOverride();
 
@@ -32,6 +33,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('-t, --target <name>', 'push only to this target (repeatable)', collect)
     .option('-d, --description <text>', 'stored in the manifest')
     .option('-n, --dry-run', 'build and measure the archive; store, prune and record nothing')
+    .option('--list', 'with --dry-run: print every path that would be stored, as it is read')
     .action((...a) => run(async () => (await import('./commands/run.js')).runCommand as never, a));
 
   program.command('list')
@@ -78,6 +80,36 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--all', 'verify on every target')
     .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
     .action((...a) => run(async () => (await import('./commands/verify.js')).verifyCommand as never, a));
+
+  program.command('ls')
+    .description('list a directory of an archive from its index sidecar (default: the newest archive, its top)')
+    .argument('[archive]', 'archive name or "latest" (a single argument that is neither is the path)')
+    .argument('[path]', 'directory or file inside the archive')
+    .option('-R, --recursive', 'everything below the path, not only its direct entries')
+    .option('--from <target>', 'target to read from (default: newest across targets)')
+    .option('--at <iso-time>', 'newest archive at or before this time')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/ls.js')).lsCommand as never, a));
+
+  program.command('find')
+    .description('find paths in every archive of a target, with where and when each version is stored')
+    .argument('<glob>', 'a name pattern ("*.db", matched at any depth) or a path pattern ("app/**/*.db")')
+    .option('-t, --target <name>', 'target to search (default: the first)')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/find.js')).findCommand as never, a));
+
+  program.command('diff')
+    .description('what changed between two archives: added, removed and changed paths')
+    .argument('<a>', 'the older archive (name or "latest")')
+    .argument('<b>', 'the newer archive (name or "latest")')
+    .option('--from <target>', 'target to read both from (default: newest across targets)')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/diff.js')).diffCommand as never, a));
+
+  program.command('stats')
+    .description('per target: archive count, stored bytes and archive sizes over time')
+    .option('-t, --target <name>', 'only this target (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/stats.js')).statsCommand as never, a));
 
   program.command('check')
     .description('validate the config and probe each target')
@@ -158,7 +190,9 @@ async function main(argv: string[]): Promise<number> {
     }
     const exitCode = exitCodeOf(err);
     const message = userMessage(err);
-    process.stderr.write(`ferry: ${message}\n`);
+    // With --progress json, stderr holds only JSON events.
+    if (program.opts<GlobalOptions>().progress === 'json') process.stderr.write(`${JSON.stringify({ event: 'error', message, exit_code: exitCode })}\n`);
+    else process.stderr.write(`ferry: ${message}\n`);
     if (process.env.FERRY_DEBUG) console.error(err);
     // With --json, scripts always get one JSON document on stdout, failures included.
     if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify(toDocument({ error: message }, exitCode), null, 2) + '\n');

@@ -1,7 +1,7 @@
 import { realpathSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
-import picomatch from 'picomatch';
 import type { ConfigIssue } from '../errors.js';
+import { excludedByPatterns } from '../util/exclude-patterns.js';
 import { resolveUserPath } from '../util/paths.js';
 import type { KeyPath } from './interpolate.js';
 import type { Config } from './schema.js';
@@ -29,18 +29,6 @@ export function realPathOf(p: string): string {
 export function pathInside(outer: string, inner: string): string | undefined {
   const rel = relative(outer, inner);
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel)) ? rel : undefined;
-}
-
-/** Whether the walk of a source with these `exclude` globs leaves out `rel` (or a directory above it). */
-export function excludedBy(exclude: string[], rel: string): boolean {
-  if (!exclude.length || rel === '') return false;
-  const match = picomatch(exclude, { dot: true });
-  const parts = rel.split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const prefix = parts.slice(0, i).join('/');
-    if (match(prefix) || match(`${prefix}/`)) return true;
-  }
-  return false;
 }
 
 const SPECIAL: [(st: Stats) => boolean, string][] = [
@@ -101,7 +89,7 @@ export function checkSourceOverlaps(
       if (rel === undefined) continue;
       // Two path sources on the same directory: report once, on the later one.
       if (rel === '' && inner.key === 'path' && inner.i < outer.i) continue;
-      if (excludedBy(outer.exclude, rel)) continue;
+      if (excludedByPatterns(outer.exclude, rel, isDirectory(inner.real))) continue;
       const what = rel === '' ? 'is the same as' : 'is inside';
       add(['sources', inner.i, inner.key], `${inner.configured} ${what} sources.${outer.i}.path (${outer.configured}), so it would be stored twice; exclude it there or remove one`);
     }
@@ -114,6 +102,14 @@ export function checkSourceOverlaps(
         add(['targets', name, 'path'], `${t.path} is the directory of sources.${s.i}.path (${s.configured}); archives would be written into the source`);
       }
     }
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -1,12 +1,26 @@
 import { z } from 'zod';
 import { secret } from './secret.js';
 
+/** A byte count: a number, or a string such as "500K", "2G" or "1.5TiB" (powers of 1024). */
+export const sizeSchema = z
+  .union([z.number().int().min(1), z.string().regex(/^\s*\d+(\.\d+)?\s*([kmgt](i?b)?|b)?\s*$/i, 'a size such as 1048576, "500M" or "2G"')])
+  .transform((v) => {
+    if (typeof v === 'number') return v;
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(v)!;
+    return Math.floor(Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase()));
+  });
+
 const as = z.string().min(1).optional().describe('Path inside the archive; default: the basename');
 
 export const pathSourceSchema = z.strictObject({
   path: z.string().min(1).describe('A directory or a single file'),
   as,
-  exclude: z.array(z.string().min(1)).default([]).describe('Globs relative to path'),
+  exclude: z.array(z.string().min(1)).default([]).describe('.gitignore-style patterns relative to path: no slash matches at any depth, a trailing / only directories, ! re-includes'),
+  exclude_if_present: z.array(z.string().min(1).regex(/^[^/]+$/, 'a file name, without a slash')).default([])
+    .describe('Leave out every directory that contains a file of one of these names (e.g. .nobackup)'),
+  exclude_caches: z.boolean().default(false).describe('Leave out directories holding a CACHEDIR.TAG file with the standard signature'),
+  one_file_system: z.boolean().default(false).describe('Do not descend into other file systems; their mount points are stored as empty directories'),
+  exclude_larger_than: sizeSchema.optional().describe('Leave out files larger than this (bytes, or "500M", "2G"; K/M/G/T are powers of 1024)'),
 });
 
 export const sqliteSourceSchema = z.strictObject({

@@ -14,11 +14,13 @@ export type PruneTargetReport = {
   /** Every archive with its decision and the reasons, newest first. */
   plan: { name: string; action: 'keep' | 'delete'; complete: boolean; reasons: string[] }[];
   deleted: string[];
+  /** Stored bytes of the archives deleted (in a dry run: that would be). */
+  freedBytes: number;
   orphanManifests: string[];
   abortedUploads: string[];
   warnings: string[];
   errors: { name: string; error: string }[];
-} | { target: string; error: string };
+} | { target: string; error: string } | { target: string; skipped: string };
 
 /** The prune report `ferry prune` prints and `POST /api/prune` answers. */
 export interface PruneReport {
@@ -27,6 +29,8 @@ export interface PruneReport {
   targets: PruneTargetReport[];
   /** True when a target could not be pruned or a deletion failed. */
   failed: boolean;
+  /** Stored bytes freed on every target together. */
+  freedBytes: number;
 }
 
 /**
@@ -34,7 +38,8 @@ export interface PruneReport {
  * it), as `ferry prune` and the API do. A real prune holds the job's lock,
  * as `run` does: when another run holds it, this rejects with a
  * LockHeldError before anything is deleted; a dry run takes no lock. A
- * target that fails is reported in its entry and the others still run.
+ * target that fails is reported in its entry and the others still run; an
+ * absent optional target (an unplugged drive) is reported as skipped.
  */
 export async function pruneJob(config: LoadedConfig, names: string[], options: { dryRun?: boolean; log: Logger; signal?: AbortSignal }): Promise<PruneReport> {
   const dryRun = Boolean(options.dryRun);
@@ -46,6 +51,11 @@ export async function pruneJob(config: LoadedConfig, names: string[], options: {
       try {
         const t = await openTarget(config, name, options.log);
         opened.push(t);
+        const absent = await t.adapter.absent?.({ signal: options.signal });
+        if (absent !== undefined) {
+          targets.push({ target: name, skipped: absent });
+          continue;
+        }
         const plan = await planFor(t, config, new Date(), options.signal);
         const result = await applyPrune(t.adapter, config.job, plan, { dryRun, signal: options.signal });
         targets.push({
@@ -53,6 +63,7 @@ export async function pruneJob(config: LoadedConfig, names: string[], options: {
           dryRun,
           plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
           deleted: result.deleted,
+          freedBytes: result.freedBytes,
           orphanManifests: result.orphanManifests,
           abortedUploads: result.abortedUploads,
           warnings: [...(plan.warnings ?? []), ...result.warnings],
@@ -66,6 +77,7 @@ export async function pruneJob(config: LoadedConfig, names: string[], options: {
     await closeTargets(opened);
     await lock?.release();
   }
-  const failed = targets.some((r) => 'error' in r || r.errors.length > 0);
-  return { job: config.job, dryRun, targets, failed };
+  const failed = targets.some((r) => 'error' in r || ('errors' in r && r.errors.length > 0));
+  const freedBytes = targets.reduce((n, r) => n + ('freedBytes' in r ? r.freedBytes : 0), 0);
+  return { job: config.job, dryRun, targets, failed, freedBytes };
 }

@@ -3,9 +3,9 @@ import { rm } from 'node:fs/promises';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { buildArchive } from '../pipeline/archive.js';
+import { buildArchive, type BuildOptions } from '../pipeline/archive.js';
 import { recipientFingerprints, resolveEncryption, type ResolvedEncryption } from '../pipeline/encrypt.js';
-import { estimateSize } from '../pipeline/estimate.js';
+import { archiveSizeBound, measureSources } from '../pipeline/estimate.js';
 import { fanOut } from '../pipeline/fan-out.js';
 import { runHooks } from '../pipeline/hooks.js';
 import { captureInventoryCommands } from '../pipeline/inventory-commands.js';
@@ -22,6 +22,7 @@ import { closeTargets, selectTargetNames, type Target } from '../storage/targets
 import { onAbandon, tracked } from '../util/pending.js';
 import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
+import { inTargetOrder, setAsideAbsent } from './absent-targets.js';
 import { decideRun } from './status.js';
 
 export interface RunOptions {
@@ -33,10 +34,23 @@ export interface RunOptions {
   log: Logger;
   signal?: AbortSignal;
   onProgress?(event: ProgressEvent): void;
+  /** Each entry as it goes into the archive (`run --dry-run --list`); a returned promise holds the archive back until it settles. */
+  onEntry?: BuildOptions['onEntry'];
 }
 
 export type ProgressEvent =
-  | { kind: 'archive'; read: number; written: number; estimate?: number }
+  | {
+      kind: 'archive';
+      /** Source bytes read so far, and how many the walk found before the run (`total`). */
+      read: number;
+      total?: number;
+      /** Files stored so far, and how many the walk found (`totalFiles`). */
+      files?: number;
+      totalFiles?: number;
+      /** Archive bytes produced so far, and an upper bound for the archive's size. */
+      written: number;
+      estimate?: number;
+    }
   | { kind: 'target'; target: string; bytes: number };
 
 /** What `prepare` opened and holds for the run; `finish` releases it. */
@@ -140,7 +154,8 @@ async function begin(config: LoadedConfig, options: RunOptions): Promise<Progres
 
 /**
  * Prepares the sources, builds the archive once and pushes it to every
- * target in parallel; records each target's outcome, the archive's size and
+ * target in parallel (an absent optional target is skipped, see
+ * `setAsideAbsent`); records each target's outcome, the archive's size and
  * hash, its warnings and the files that could not be read.
  */
 async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress): Promise<void> {
@@ -149,11 +164,15 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { encryption } = prepared;
   const started = new Date(result.started);
   const archive = archiveName(config.job, started, encryption !== undefined);
+  const { present, skipped } = await setAsideAbsent(prepared.targets, log, signal);
+  result.targets.push(...skipped);
+  if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
   result.archive = archive;
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
-  const estimate = estimateSize(progress.sources);
+  const measured = measureSources(progress.sources);
+  const estimate = archiveSizeBound(measured);
   const built = await buildArchive({
     job: config.job,
     started,
@@ -162,9 +181,11 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     encryption,
     commands,
     spoolDir: progress.staging,
-    onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
+    index: { archive, dir: progress.staging },
+    onEntry: options.onEntry,
+    onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate, total: measured.bytes, totalFiles: measured.files }),
   });
-  const outcomes = await fanOut(built, prepared.targets, {
+  const outcomes = await fanOut(built, present, {
     job: config.job,
     archive,
     encrypted: encryption !== undefined,
@@ -184,6 +205,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
       description: options.description,
       sources: r.sources.map(({ meta: _m, ...s }) => s),
       warnings: r.inventory.warnings.length,
+      index: r.index && { name: r.index.name, size: r.index.size, sha256: r.index.sha256 },
     }),
   });
   const archiveResult = await built.result.catch((err: unknown) => {
@@ -209,6 +231,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     }
     result.targets.push(tr);
   }
+  result.targets = inTargetOrder(result.targets, prepared.targets);
   for (const w of result.warnings) log.warn(w);
   for (const u of progress.unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
 }
@@ -220,7 +243,7 @@ async function prune(config: LoadedConfig, options: RunOptions, targets: Target[
     if (tr.status !== 'success') continue;
     try {
       tr.pruned = await tracked(`prune of target "${t.name}"`, () =>
-        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive! }));
+        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive!, onFreed: (bytes) => { tr.prunedBytes = bytes; } }));
     } catch (err) {
       tr.pruneError = describeError(err);
       options.log.error(`${t.name}: prune failed: ${tr.pruneError}`);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { InventoryBuilder, type CommandOutput, type InventorySummary } from './inventory.js';
 import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
-import { tarStream } from './tar-writer.js';
+import { tarStream, type TarWriterEvents } from './tar-writer.js';
+import { IndexWriter, type IndexFile } from '../index/writer.js';
 
 export interface BuildOptions {
   job: string;
@@ -20,9 +21,13 @@ export interface BuildOptions {
   /** Output of the inventory commands, captured before the archive starts. */
   commands: Record<string, CommandOutput>;
   /** Called as bytes are read from sources and as archive bytes are produced. */
-  onProgress?(progress: { read: number; written: number }): void;
+  onProgress?(progress: { read: number; written: number; files: number }): void;
+  /** Called for each entry as it goes into the archive (see `TarWriterEvents.onEntry`). */
+  onEntry?: TarWriterEvents['onEntry'];
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
+  /** Also build the archive's index sidecar (named after `archive`) as a file in `dir`, which the caller owns and removes. */
+  index?: { archive: string; dir: string };
 }
 
 export interface ArchiveResult {
@@ -31,6 +36,8 @@ export interface ArchiveResult {
   /** What was stored; `inventory.warnings` and `inventory.unreadable` say what was not stored as it is on disk. */
   inventory: InventorySummary;
   sources: SourceSummary[];
+  /** The finished index sidecar, when one was asked for. */
+  index?: IndexFile;
 }
 
 export interface BuiltArchive {
@@ -52,7 +59,9 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
     inventory.remove();
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   };
+  const index = options.index ? new IndexWriter(options.index.dir, { job: options.job, archive: options.index.archive }, options.encryption) : undefined;
   let read = 0;
+  let files = 0;
   let built: InventorySummary | undefined;
   const tar = Readable.from(
     tarStream(
@@ -62,10 +71,13 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         return inventory.files(built);
       },
       {
-        onFile: (file, source) => inventory.addFile(file, source),
+        onFile: (file, source) => { files++; inventory.addFile(file, source); },
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
+        onExcluded: (_path, rule, source) => inventory.addExcluded(source, rule),
+        onEntry: options.onEntry,
         onRead: (bytes) => { read += bytes; },
+        onIndexed: index && ((entry) => index.add(entry)),
       },
     ),
     { objectMode: false, highWaterMark: 1 << 20 },
@@ -76,13 +88,18 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   pipeline(tar, gzip, fail);
   const stored = options.encryption ? await encryptStream(gzip, options.encryption) : gzip;
   pipeline(stored, hasher, fail);
-  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written });
+  if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written, files });
   const result = new Promise<ArchiveResult>((resolve, reject) => {
-    hasher.once('error', (err) => { cleanup(); reject(err); });
+    hasher.once('error', (err) => { cleanup(); void index?.remove(); reject(err); });
     hasher.once('end', () => {
       cleanup();
       if (!built) return reject(new Error('archive ended before its inventory was written'));
-      resolve({ size: hasher.bytes, sha256: hasher.digest(), inventory: built, sources: inventory.summaries() });
+      const done = { size: hasher.bytes, sha256: hasher.digest(), inventory: built, sources: inventory.summaries() };
+      if (!index) return resolve(done);
+      index.finish().then((file) => resolve({ ...done, index: file }), (err: unknown) => {
+        void index.remove();
+        reject(new Error(`cannot write the index sidecar of ${options.index!.archive}: ${(err as Error).message}`, { cause: err }));
+      });
     });
   });
   result.catch(() => {});

@@ -3,6 +3,7 @@ import { hostname, platform, release, arch } from 'node:os';
 import { join } from 'node:path';
 import { SpoolFile } from '../util/spool-file.js';
 import type { StoredFile } from './tar-writer.js';
+import { configuredExclusions, describeExclusion, sameRule, type Exclusion, type ExclusionCount } from './exclude.js';
 import type { PreparedSource } from './sources/types.js';
 import { FERRY_VERSION } from '../version.js';
 import type { SourceSummary } from '../storage/manifest.js';
@@ -38,6 +39,8 @@ export interface SourceDetails {
   resolved?: string;
   /** Archive paths Ferry left out by itself because it writes there (a target, the state or staging directory). */
   excludes?: { path: string; reason: string }[];
+  /** Every exclusion rule of the source (exclude patterns, exclude_if_present, ...) with how many entries it left out. */
+  excluded?: ExclusionCount[];
 }
 
 /** An inventory without its per-file entries: what a run keeps in memory and reports. */
@@ -60,6 +63,7 @@ export interface InventoryFile {
  */
 export class InventoryBuilder {
   private readonly counts = new Map<PreparedSource, { files: number; bytes: number; start: number; end: number }>();
+  private readonly exclusions = new Map<PreparedSource, ExclusionCount[]>();
   private readonly json: SpoolFile;
   private readonly text: SpoolFile;
   private current: PreparedSource | undefined;
@@ -67,7 +71,10 @@ export class InventoryBuilder {
   readonly unreadable: { path: string; message: string }[] = [];
 
   constructor(private readonly job: string, private readonly started: Date, private readonly sources: PreparedSource[], spoolDir: string) {
-    for (const s of sources) this.counts.set(s, { files: 0, bytes: 0, start: 0, end: 0 });
+    for (const s of sources) {
+      this.counts.set(s, { files: 0, bytes: 0, start: 0, end: 0 });
+      this.exclusions.set(s, configuredExclusions(s));
+    }
     this.json = new SpoolFile(join(spoolDir, 'inventory-entries.json'));
     this.text = new SpoolFile(join(spoolDir, 'inventory-files.txt'));
   }
@@ -85,6 +92,12 @@ export class InventoryBuilder {
     c.files++;
     c.bytes += file.size;
     this.text.append(`  ${file.sha256}  ${file.size}  ${file.path}\n`);
+  }
+
+  /** Counts one entry an exclusion rule of `source` left out. */
+  addExcluded(source: PreparedSource, rule: Exclusion): void {
+    const count = this.exclusions.get(source)?.find((c) => sameRule(c, rule));
+    if (count) count.count++;
   }
 
   addWarning(path: string, message: string): void {
@@ -112,7 +125,7 @@ export class InventoryBuilder {
       ferry_version: FERRY_VERSION,
       started: this.started.toISOString(),
       ended: ended.toISOString(),
-      sources: this.summaries().map((s, i) => ({ ...s, ...details(this.sources[i]!) })),
+      sources: this.summaries().map((s, i) => ({ ...s, ...details(this.sources[i]!, this.exclusions.get(this.sources[i]!)!) })),
       warnings: this.warnings,
       unreadable: this.unreadable,
       commands,
@@ -177,10 +190,11 @@ export class InventoryBuilder {
 /** Indentation of a file entry in inventory.json (sources[i].entries[j]). */
 const ENTRY_INDENT = '        ';
 
-function details(source: PreparedSource): SourceDetails {
+function details(source: PreparedSource, excluded: ExclusionCount[]): SourceDetails {
   const d: SourceDetails = {};
   if (source.resolved) d.resolved = source.resolved;
   if (source.autoExclude?.length) d.excludes = source.autoExclude.map((e) => ({ path: `${source.as}/${e.path}`, reason: e.reason }));
+  if (excluded.length) d.excluded = excluded.map((e) => ({ ...e }));
   return d;
 }
 
@@ -206,6 +220,7 @@ function inventoryHead(inv: InventorySummary): string {
   for (const s of inv.sources) {
     lines.push(`  ${s.as}  [${s.kind}]  ${s.files} files, ${s.bytes} bytes${s.origin ? `  from ${s.origin}` : ''}${s.resolved ? ` (a symlink to ${s.resolved})` : ''}`);
     for (const e of s.excludes ?? []) lines.push(`    excluded ${e.path} (${e.reason})`);
+    for (const e of s.excluded ?? []) lines.push(`    left out by ${describeExclusion(e)}: ${e.count}`);
   }
   if (inv.unreadable?.length) {
     lines.push('', 'Could not be read (not stored):');

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, existsSync, fstatSync, lstatSync, openSync, readdirSync, realpathSync, type Dirent, type Stats } from 'node:fs';
-import picomatch from 'picomatch';
+import { excludePatterns } from '../util/exclude-patterns.js';
+import { markerExclusion, type Exclusion } from './exclude.js';
+import { OPEN_NOFOLLOW } from './open-flags.js';
 import type { PreparedSource } from './sources/types.js';
 
-/** Flags for opening anything the walk found: never follow a symlink in the last component, never block on a FIFO. */
-export const OPEN_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+export { OPEN_NOFOLLOW };
 const OPEN_DIR = OPEN_NOFOLLOW | constants.O_DIRECTORY;
 
 export interface WalkEntry {
@@ -36,6 +37,8 @@ export interface WalkReport {
   unreadable(path: string, message: string): void;
   /** Called after an entry was listed and before it is opened (lets tests change the tree at that exact point). */
   beforeOpen?(archivePath: string): void;
+  /** An entry one of the source's exclusion rules left out (Ferry's own directories are not reported). */
+  excluded?(archivePath: string, rule: Exclusion): void;
 }
 
 interface Name {
@@ -47,9 +50,18 @@ interface Name {
  * Depth-first walk of one source in a stable (byte-sorted) order: each
  * directory comes before its contents. A symlink at the source root is
  * followed (the source is what it points to); symlinks inside the tree are
- * entries of their own and never followed. `exclude` globs and the source's
- * automatic excludes match paths relative to the source root; an excluded
- * directory is not descended into.
+ * entries of their own and never followed.
+ *
+ * What is left out, each reported through `report.excluded` with its rule:
+ * paths the `exclude` patterns match (.gitignore rules, relative to the
+ * source root, see `excludePatterns`), directories holding an
+ * `exclude_if_present` marker or a valid CACHEDIR.TAG, the contents of
+ * directories on another file system (`one_file_system`; the mount point
+ * itself is stored, empty) and files larger than `exclude_larger_than`.
+ * The source's automatic excludes (Ferry's own directories) are left out
+ * silently. An excluded directory is not descended into, so a `!` pattern
+ * cannot bring back something under it. The source root itself is never
+ * excluded.
  *
  * The walk never reads outside the source: each directory is opened with
  * O_NOFOLLOW relative to its opened parent, and its entries are listed from
@@ -64,9 +76,18 @@ interface Name {
  */
 export function* walkSource(source: PreparedSource, report: WalkReport): Generator<WalkEntry> {
   if (!existsSync('/proc/self/fd')) throw new Error('cannot read sources safely: /proc is not mounted (needed to open files relative to their directory)');
-  const excluded = source.exclude.length ? picomatch(source.exclude, { dot: true }) : () => false;
+  const patterns = excludePatterns(source.exclude);
+  const rules = source.rules;
   const auto = new Set((source.autoExclude ?? []).map((e) => e.path));
-  const skip = (rel: string, dir: boolean) => auto.has(rel) || excluded(rel) || (dir && excluded(`${rel}/`));
+  let rootDev: number | undefined;
+  /** Whether `rel` is left out by an automatic exclude or a pattern (reported). */
+  const skip = (rel: string, archivePath: string, dir: boolean): boolean => {
+    if (auto.has(rel)) return true;
+    const pattern = patterns.excludedBy(rel, dir);
+    if (pattern === undefined) return false;
+    report.excluded?.(archivePath, { rule: 'exclude', pattern });
+    return true;
+  };
 
   function* visitDir(openPath: string | Buffer, rel: string, name: Name): Generator<WalkEntry> {
     report.beforeOpen?.(name.text);
@@ -78,15 +99,29 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
     }
     try {
       const st = fstatSync(fd);
-      yield { archivePath: name.text, rawArchivePath: name.raw, fsPath: openPath, type: 'dir', stat: st };
+      const entry: WalkEntry = { archivePath: name.text, rawArchivePath: name.raw, fsPath: openPath, type: 'dir', stat: st };
+      rootDev ??= st.dev;
+      if (rules?.oneFileSystem && st.dev !== rootDev) {
+        // A mount point: stored as an empty directory, so a restore recreates it.
+        yield entry;
+        report.excluded?.(name.text, { rule: 'one_file_system' });
+        return;
+      }
       const base = `/proc/self/fd/${fd}`;
       let dirents: Dirent<Buffer>[];
       try {
         dirents = readdirSync(base, { encoding: 'buffer', withFileTypes: true });
       } catch (err) {
+        yield entry;
         report.unreadable(name.text, `directory could not be listed (${codeOf(err)}); its contents are not stored`);
         return;
       }
+      const marker = rel === '' ? undefined : markerExclusion(base, dirents, rules);
+      if (marker) {
+        report.excluded?.(name.text, marker);
+        return;
+      }
+      yield entry;
       dirents.sort((a, b) => Buffer.compare(a.name, b.name));
       for (const d of dirents) {
         const valid = isUtf8(d.name);
@@ -107,10 +142,22 @@ export function* walkSource(source: PreparedSource, report: WalkReport): Generat
           }
           type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
         }
-        if (skip(childRel, type === 'dir')) continue;
+        if (skip(childRel, child.text, type === 'dir')) continue;
         if (type === 'dir') {
           yield* visitDir(childPath, childRel, child);
         } else if (type === 'file') {
+          if (rules?.largerThan !== undefined) {
+            try {
+              st ??= lstatSync(childPath);
+            } catch (err) {
+              failed(child.text, 'file', err);
+              continue;
+            }
+            if (st.size > rules.largerThan) {
+              report.excluded?.(child.text, { rule: 'exclude_larger_than', limit: rules.largerThan });
+              continue;
+            }
+          }
           report.beforeOpen?.(child.text);
           yield { archivePath: child.text, rawArchivePath: child.raw, fsPath: childPath, type: 'file', stat: st };
         } else if (type === 'symlink') {

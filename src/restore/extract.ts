@@ -12,6 +12,8 @@ export interface ExtractOptions {
   skip?: string[];
   /** Called for entries restored with a caveat, or skipped because Ferry does not restore their type (devices, FIFOs). */
   onWarning?(path: string, message: string): void;
+  /** Called after each file is written, with its size. */
+  onFile?(bytes: number): void;
 }
 
 export interface ExtractResult {
@@ -125,6 +127,7 @@ class Extraction {
           this.ensureDir(parentOf(path));
           await writeFile(entry, this.at(path));
           this.result.files++;
+          this.options.onFile?.(entry.size);
           break;
         default:
           this.options.onWarning?.(text(path), `${entry.type} entries are not restored`);

@@ -17,10 +17,34 @@ export interface OpenedArchive {
   destroy(): void;
 }
 
+/**
+ * How far reading an archive got: progress is measured on the stored bytes
+ * (the input), against the manifest's size, so it ends at exactly 100 %.
+ */
+export interface ReadProgress {
+  /** The work ahead: the stored size and, when the manifest says, the files the archive holds. */
+  start(total: { bytes: number; files?: number }): void;
+  /** Stored bytes read so far. */
+  bytes(done: number): void;
+  /** One more file restored or checked, of this many bytes. */
+  file(bytes: number): void;
+}
+
+export interface ReadOptions {
+  decrypt?: DecryptKeys;
+  signal?: AbortSignal;
+  progress?: ReadProgress;
+}
+
 /** Streams an archive from a target through the manifest check and, optionally, age decryption. */
-export async function openArchive(target: Target, manifest: Manifest, options: { decrypt?: DecryptKeys; signal?: AbortSignal }): Promise<OpenedArchive> {
+export async function openArchive(target: Target, manifest: Manifest, options: ReadOptions): Promise<OpenedArchive> {
   const raw = await target.adapter.get(manifest.archive, { signal: options.signal });
   const verify = new VerifyStream(manifest, target.name);
+  if (options.progress) {
+    options.progress.start({ bytes: manifest.size, files: manifest.sources.reduce((n, s) => n + s.files, 0) });
+    const progress = options.progress;
+    verify.onBytes = (n) => progress.bytes(n);
+  }
   pipeline(raw, verify, () => {});
   const verified = finished(verify);
   verified.catch(() => {});
@@ -61,7 +85,7 @@ export function gunzipped(stream: Readable): Readable {
 export async function readArchive<T>(
   target: Target,
   manifest: Manifest,
-  options: { decrypt?: DecryptKeys; signal?: AbortSignal },
+  options: ReadOptions,
   consume: (stream: Readable) => Promise<T>,
 ): Promise<T> {
   let opened: OpenedArchive | undefined;

@@ -32,6 +32,8 @@ export interface ReadTarOptions {
   spoolDir?: string;
   /** Hashes held in memory before a sorted run is written to the spool (tests). */
   runLines?: number;
+  /** Called for each file of the sources read (not for inventory.json and inventory.txt). */
+  onFile?(bytes: number): void;
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -81,6 +83,7 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
       if (entry.type !== 'File' && entry.type !== 'ContiguousFile') continue;
       result.files++;
       const isInventory = path === 'inventory.json';
+      if (!isInventory && path !== 'inventory.txt') options.onFile?.(entry.size);
       if (!hashFiles && !isInventory) continue;
       if (isInventory && result.inventory) check?.restartListing();
       const parser = isInventory ? new InventoryParser(check && ((file) => check.listed(file))) : undefined;
@@ -137,7 +140,7 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
 }
 
 /** Hashes the zeros of a hole from `at` up to `until`; returns `until`. */
-function zeros(hash: Hash, at: number, until: number): number {
+export function zeros(hash: Hash, at: number, until: number): number {
   for (; at < until; at += Math.min(ZEROS.length, until - at)) hash.update(ZEROS.subarray(0, Math.min(ZEROS.length, until - at)));
   return at;
 }

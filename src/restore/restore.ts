@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
 import { extractTar, type ExtractResult } from './extract.js';
 import { withArchive } from './locate.js';
-import { gunzipped, readArchive } from './open.js';
+import { gunzipped, readArchive, type ReadProgress } from './open.js';
 import { mergeInto } from './merge.js';
 
 export interface RestoreOptions {
@@ -19,6 +19,8 @@ export interface RestoreOptions {
   keys: DecryptKeys;
   log: Logger;
   signal?: AbortSignal;
+  /** Told how far the download and extraction got. */
+  progress?: ReadProgress;
   /** Called after extraction, right before the restored tree is moved into `to`; a rejection aborts the restore and leaves `to` unchanged. */
   beforeSwap?: () => Promise<void>;
 }
@@ -53,8 +55,10 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
       options.log.info(`restoring ${archive} from ${target.name} into ${to}`);
       const only = options.only?.length ? options.only : undefined;
       const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
-      const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal },
-        (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning }));
+      // With --only, how many files are selected is not known up front.
+      const progress = options.progress && only ? { ...options.progress, start: (t: { bytes: number }) => options.progress!.start({ bytes: t.bytes }) } : options.progress;
+      const extracted = await readArchive(target, manifest, { decrypt: options.keys, signal: options.signal, progress },
+        (stream) => extractTar(gunzipped(stream), tmp, { only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)) }));
       if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
         throw new ArchiveNotFoundError(`${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive}; nothing was restored`);
       }

@@ -12,13 +12,16 @@ import type { Manifest } from '../storage/manifest.js';
 export class VerifyStream extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly manifest: Manifest, private readonly where: string) {
+  /** Called with the bytes read so far, after each chunk. */
+  onBytes?: (bytes: number) => void;
+  constructor(private readonly manifest: Pick<Manifest, 'archive' | 'size' | 'sha256'>, private readonly where: string) {
     super({ highWaterMark: 1 << 20 });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
     if (this.bytes > this.manifest.size) return done(corrupt(this.where, this.manifest, `it is longer than the ${this.manifest.size} bytes the manifest records`));
+    this.onBytes?.(this.bytes);
     done(null, chunk);
   }
   override _flush(done: TransformCallback): void {
@@ -33,7 +36,7 @@ export class VerifyStream extends Transform {
   }
 }
 
-function corrupt(where: string, m: Manifest, detail: string): StorageError {
+function corrupt(where: string, m: Pick<Manifest, 'archive'>, detail: string): StorageError {
   return new StorageError('CORRUPT', where, `archive ${m.archive} is damaged: ${detail}`);
 }
 

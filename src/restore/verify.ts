@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
 import { hasKeys } from './keys.js';
 import { withArchive } from './locate.js';
-import { gunzipped, readArchive } from './open.js';
+import { gunzipped, readArchive, type ReadProgress } from './open.js';
 import { readTar } from './read-tar.js';
 import { selectTargetNames } from '../storage/targets.js';
 import { checkStoredBytes } from './verify-stream.js';
@@ -30,9 +30,9 @@ export interface VerifyReport {
 export async function verifyArchive(
   config: LoadedConfig,
   query: { which: string; from?: string },
-  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal; progress?: ReadProgress },
 ): Promise<VerifyReport> {
-  const { keys, log, signal } = options;
+  const { keys, log, signal, progress } = options;
   return withArchive(config, query, { log, signal }, ({ target, manifest }) => verifyLocated(target.name, manifest.archive, async () => {
     const where = target.name;
     if (manifest.encrypted && !hasKeys(keys)) {
@@ -40,7 +40,8 @@ export async function verifyArchive(
       log.warn(`${where}: ${manifest.archive} is encrypted and no identity was given; checked its sha256 only`);
       return { target: where, archive: manifest.archive, ok: true, contentsRead: false };
     }
-    const check = await readArchive(target, manifest, { decrypt: keys, signal }, (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir }));
+    const check = await readArchive(target, manifest, { decrypt: keys, signal, progress },
+      (stream) => readTar(gunzipped(stream), { spoolDir: config.stagingDir, onFile: progress && ((bytes) => progress.file(bytes)) }));
     if (check.mismatched) {
       throw new DamagedArchiveError(`${where}: ${manifest.archive}: ${check.mismatched} file(s) differ from the inventory, first ${check.mismatches[0]}`);
     }
@@ -64,26 +65,22 @@ async function verifyLocated(target: string, archive: string, verify: () => Prom
 }
 
 /**
- * Verifies `which` on each entry of `targets` in turn (undefined: on the
- * first target that holds it), as `ferry verify` and `POST /api/verify` do.
+ * Verifies `which` on one target (`from`; undefined: the first that holds
+ * it), as `ferry verify` and `POST /api/verify` do for each target asked.
  * Never rejects: a failure is a report that names the target it happened
  * on, or, when no target could be asked or none holds the archive, every
  * target that was asked.
  */
-export async function verifyOnTargets(
+export async function verifyOn(
   config: LoadedConfig,
   which: string,
-  targets: (string | undefined)[],
-  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal },
-): Promise<VerifyReport[]> {
-  const reports: VerifyReport[] = [];
-  for (const from of targets) {
-    try {
-      reports.push(await verifyArchive(config, { which, from }, options));
-    } catch (err) {
-      if (err instanceof TargetVerifyError) reports.push({ target: err.target, archive: err.archive, ok: false, error: err.message });
-      else reports.push({ target: from ?? selectTargetNames(config, undefined).join(', '), ok: false, error: describeError(err) });
-    }
+  from: string | undefined,
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal; progress?: ReadProgress },
+): Promise<VerifyReport> {
+  try {
+    return await verifyArchive(config, { which, from }, options);
+  } catch (err) {
+    if (err instanceof TargetVerifyError) return { target: err.target, archive: err.archive, ok: false, error: err.message };
+    return { target: from ?? selectTargetNames(config, undefined).join(', '), ok: false, error: describeError(err) };
   }
-  return reports;
 }

@@ -4,6 +4,7 @@ import { catalogWarnings, readCatalog } from '../storage/catalog.js';
 import { abortedError } from '../storage/errors.js';
 import { MANIFEST_SUFFIX, manifestKey, parseArchiveName } from '../storage/layout.js';
 import { planRetention, type RetentionDecision } from './plan.js';
+import { indexKey } from '../index/format.js';
 
 /** A target's retention plan: one decision per archive, plus manifests whose archive is gone. */
 export interface TargetPlan {
@@ -13,6 +14,8 @@ export interface TargetPlan {
   orphanManifests: string[];
   /** Foreign archives and archives dated in the future, one line each (see `catalogWarnings`). */
   warnings?: string[];
+  /** Stored size of each archive in the plan, so a prune can say how much it freed. */
+  sizes?: Map<string, number>;
 }
 
 export interface PruneOptions {
@@ -42,6 +45,8 @@ export interface PruneResult {
   abortedUploads: string[];
   /** What could not be cleaned up but does not fail the prune (a server without multipart listing, ...). */
   warnings: string[];
+  /** Stored bytes of the archives in `deleted` (in a dry run: that would be freed). */
+  freedBytes: number;
 }
 
 /** Unfinished uploads younger than this may belong to a run still in progress. */
@@ -64,14 +69,15 @@ export async function planTarget(
 ): Promise<TargetPlan> {
   const catalog = await readCatalog(adapter, job, options);
   const decisions = planRetention([...catalog.complete, ...catalog.incomplete], policy, { job, now, timezone, protect: options?.protect });
-  return { decisions, orphanManifests: [...catalog.orphanManifests], warnings: catalogWarnings(catalog, now) };
+  const sizes = new Map([...catalog.complete, ...catalog.incomplete].map((a) => [a.name, a.size]));
+  return { decisions, orphanManifests: [...catalog.orphanManifests], warnings: catalogWarnings(catalog, now), sizes };
 }
 
 /**
  * Carries out a plan on one target.
  *
- * For each `delete` decision the archive is removed first and its manifest
- * second, so an interruption leaves at worst a manifest without an archive
+ * For each `delete` decision the archive is removed first, then its index
+ * sidecar, and its manifest last, so an interruption leaves at worst a manifest without an archive
  * (which lists as nothing and is removed next time), never a
  * complete-looking archive with missing bytes. When the archive cannot be
  * removed its manifest stays. Orphan manifests are removed afterwards.
@@ -89,13 +95,15 @@ export async function applyPrune(
   options: PruneOptions = {},
 ): Promise<PruneResult> {
   const { signal, dryRun = false } = options;
-  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [], abortedUploads: [], warnings: [] };
+  const result: PruneResult = { dryRun, deleted: [], orphanManifests: [], errors: [], abortedUploads: [], warnings: [], freedBytes: 0 };
+  const freed = (name: string) => { result.freedBytes += plan.sizes?.get(name) ?? 0; };
 
   for (const decision of plan.decisions) {
     if (decision.action !== 'delete' || !parseArchiveName(decision.name, job)) continue;
     if (signal?.aborted) throw abortedError(adapter.name, signal);
     if (dryRun) {
       result.deleted.push(decision.name);
+      freed(decision.name);
       continue;
     }
     try {
@@ -106,11 +114,13 @@ export async function applyPrune(
       continue;
     }
     try {
-      // No signal: once the archive is gone, its manifest must follow.
+      // No signal: once the archive is gone, its index sidecar and manifest must follow.
+      await adapter.remove(indexKey(decision.name));
       await adapter.remove(manifestKey(decision.name));
       result.deleted.push(decision.name);
+      freed(decision.name);
     } catch (err) {
-      result.errors.push({ name: manifestKey(decision.name), error: asError(err) });
+      result.errors.push({ name: `${indexKey(decision.name)} / ${manifestKey(decision.name)}`, error: asError(err) });
     }
   }
 
@@ -122,6 +132,7 @@ export async function applyPrune(
       continue;
     }
     try {
+      await adapter.remove(indexKey(manifest.slice(0, -MANIFEST_SUFFIX.length)), { signal });
       await adapter.remove(manifest, { signal });
       result.orphanManifests.push(manifest);
     } catch (err) {

@@ -42,7 +42,7 @@ export function planFor(target: Target, config: LoadedConfig, now: Date, signal?
 export async function planAndPrune(
   target: Target,
   config: LoadedConfig,
-  options: { dryRun?: boolean; signal?: AbortSignal; log: Logger; now?: Date; justPushed?: string },
+  options: { dryRun?: boolean; signal?: AbortSignal; log: Logger; now?: Date; justPushed?: string; onFreed?(bytes: number): void },
 ): Promise<string[]> {
   const { log, signal, dryRun = false } = options;
   const plan = await planFor(target, config, options.now ?? new Date(), signal, options.justPushed ? [options.justPushed] : undefined);
@@ -50,6 +50,7 @@ export async function planAndPrune(
   for (const w of plan.warnings ?? []) log.warn(`${target.name}: ${w}`);
 
   const result = await applyPrune(target.adapter, config.job, plan, { dryRun, signal });
+  options.onFreed?.(result.freedBytes);
   const verb = dryRun ? 'would delete' : 'deleted';
   for (const name of result.deleted) log.info(`${target.name}: ${verb} ${name}`);
   for (const name of result.orphanManifests) log.info(`${target.name}: ${verb} orphan manifest ${name}`);

@@ -98,12 +98,12 @@ describe('tar writer', () => {
     expect(files.filter((f) => f.path_b64 !== undefined)).toHaveLength(5);
   });
 
-  it('skips excluded globs relative to the source, including whole directories', async () => {
+  it('skips excluded patterns relative to the source, including whole directories', async () => {
     await mkdir(join(dir, 'd', 'cache', 'sub'), { recursive: true });
     await writeFile(join(dir, 'd', 'cache', 'sub', 'x'), '1');
     await writeFile(join(dir, 'd', 'keep.txt'), '1');
     await writeFile(join(dir, 'd', 'drop.tmp'), '1');
-    const { tar } = await collect([source(join(dir, 'd'), 'd', ['cache/**', '**/*.tmp'])]);
+    const { tar } = await collect([source(join(dir, 'd'), 'd', ['cache/', '*.tmp'])]);
     expect(gnuList(tar)).toMatch(/d\/keep\.txt/);
     expect(gnuList(tar)).not.toMatch(/cache|drop\.tmp/);
   });

@@ -9,6 +9,8 @@ import { withArchive } from '../../restore/locate.js';
 import { readArchive } from '../../restore/open.js';
 import { parseAt } from '../../restore/select.js';
 import type { CommandContext } from '../context.js';
+import { createProgress, readProgress, summaryEvent } from '../progress.js';
+import { readSummary, summaryLine } from '../summary.js';
 
 /**
  * Fetches the archive file itself. It is written under a temporary name and
@@ -24,25 +26,37 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     const s = await stat(dir).catch(() => undefined);
     if (!s?.isDirectory()) throw new UsageError(`--out ${opts.out}: directory ${dir} does not exist`);
   }
+  const startedAt = Date.now();
+  const progress = createProgress(ctx, 'pull');
+  const reading = readProgress(progress, false);
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
     const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
     const tmp = `${out}.ferry-partial-${process.pid}`;
     if (!opts.force && await stat(out).then(() => true, () => false)) throw exists(out);
     try {
-      await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
+      await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal, progress: reading },
         (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
       if (opts.force) await rename(tmp, out);
       else await moveIntoPlace(tmp, out);
     } catch (err) {
+      progress.finish(false);
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})`, {
-      file: out, archive: manifest.archive, target: target.name, sha256: manifest.sha256, decrypted: decrypting,
+    // The archive's files are not read: their count and bytes come from the manifest.
+    const summary = readSummary({ bytes: reading.counts.bytes, files: sumOf(manifest.sources, 'files'), content: sumOf(manifest.sources, 'bytes') }, startedAt);
+    progress.finish(true);
+    summaryEvent(ctx, 'pull', true, summary);
+    ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})\n${summaryLine(summary)}`, {
+      file: out, archive: manifest.archive, target: target.name, sha256: manifest.sha256, decrypted: decrypting, summary,
     });
     return EXIT.OK;
   });
+}
+
+function sumOf(sources: { files: number; bytes: number }[], key: 'files' | 'bytes'): number {
+  return sources.reduce((n, s) => n + s[key], 0);
 }
 
 const exists = (out: string) => new UsageError(`${out} already exists; pass --force to replace it, or --out another file`);

@@ -8,6 +8,8 @@ import { EXIT } from '../../exit-codes.js';
 import { decryptKeys } from '../../restore/keys.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes, table } from '../format.js';
+import { createProgress, readProgress, summaryEvent } from '../progress.js';
+import { readSummary, summaryLine } from '../summary.js';
 
 export interface RestoreFlags {
   to?: string;
@@ -63,8 +65,20 @@ export async function restoreCommand(ctx: CommandContext, archive: string, opts:
     ({ archive: which, target: from } = peeked);
     only = sourceGlobs(as);
   }
-  const result = await restoreArchive(config, { ...common, which, from, at: opts.source ? undefined : at, to: opts.to!, only, force: opts.force });
-  ctx.output(`restored ${result.archive} from ${result.target} into ${result.to}: ${result.files} files, ${result.directories} directories, ${result.symlinks} symlinks`, result);
+  const startedAt = Date.now();
+  const progress = createProgress(ctx, 'restore');
+  const reading = readProgress(progress);
+  let result: Awaited<ReturnType<typeof restoreArchive>>;
+  try {
+    result = await restoreArchive(config, { ...common, which, from, at: opts.source ? undefined : at, to: opts.to!, only, force: opts.force, progress: reading });
+  } catch (err) {
+    progress.finish(false);
+    throw err;
+  }
+  const summary = readSummary(reading.counts, startedAt);
+  progress.finish(true);
+  summaryEvent(ctx, 'restore', true, summary);
+  ctx.output(`restored ${result.archive} from ${result.target} into ${result.to}: ${result.files} files, ${result.directories} directories, ${result.symlinks} symlinks\n${summaryLine(summary)}`, { ...result, summary });
   return EXIT.OK;
 }
 

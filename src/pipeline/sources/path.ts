@@ -30,6 +30,12 @@ export const preparePathSource: PrepareSource<PathSource> = async (source, { con
     fsPath: real,
     resolved: real !== fsPath ? real : undefined,
     exclude: source.exclude,
+    rules: {
+      ifPresent: source.exclude_if_present,
+      caches: source.exclude_caches,
+      oneFileSystem: source.one_file_system,
+      largerThan: source.exclude_larger_than,
+    },
     autoExclude: ownDirectoriesInside(real, config, stagingDir),
     origin: fsPath,
     cleanup: async () => {},

@@ -1,6 +1,7 @@
 import type { LoadedConfig } from '../../config/load.js';
 import type { SourceConfig, SourceKind } from '../../config/sources.js';
 import type { Logger } from '../../log.js';
+import type { ExclusionOptions } from '../exclude.js';
 
 /**
  * A source made ready for archiving: every kind (directory, SQLite snapshot,
@@ -13,8 +14,10 @@ export interface PreparedSource {
   kind: SourceKind;
   /** File or directory whose contents are stored under `as`. */
   fsPath: string;
-  /** Globs, relative to fsPath, to leave out. */
+  /** .gitignore-style patterns, relative to fsPath, to leave out. */
   exclude: string[];
+  /** The other exclusion rules of a path source (see `src/pipeline/exclude.ts`). */
+  rules?: ExclusionOptions;
   /** Where the data lives on this machine (the configured path, not a staging copy); used by in-place restore. */
   origin?: string;
   /** For a path source whose configured path is (or goes through) a symlink: the real path that is read. */

@@ -9,8 +9,9 @@ import { EXIT } from '../../exit-codes.js';
 import { pruneJob } from '../../job/prune.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
+import { indexKey } from '../../index/format.js';
 import { selectTargetNames } from '../../storage/targets.js';
-import { verifyOnTargets } from '../../restore/verify.js';
+import { verifyOn, type VerifyReport } from '../../restore/verify.js';
 import { resolveUserPath } from '../../util/paths.js';
 import { BadRequest, parseBody, pruneBody, restoreBody, runBody, verifyBody } from './bodies.js';
 import { confineToRoot, openInsideRoot } from './restore-path.js';
@@ -86,7 +87,8 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const body = parseBody(verifyBody, req.body);
     if (body.archive !== 'latest') checkArchiveName(body.archive, config.job);
     const names: (string | undefined)[] = body.all ? selectTargetNames(config, undefined) : [body.target && selectTargetNames(config, [body.target])[0]];
-    const reports = await verifyOnTargets(config, body.archive, names, { keys: decryptKeys(config, undefined), log, signal: deps.signal });
+    const reports: VerifyReport[] = [];
+    for (const t of names) reports.push(await verifyOn(config, body.archive, t, { keys: decryptKeys(config, undefined), log, signal: deps.signal }));
     return { ok: reports.every((r) => r.ok), reports, exit_code: reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE };
   });
 
@@ -100,8 +102,9 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (found.complete && newestComplete(c, new Date())?.name === name && req.query.force !== 'true') {
         return { status: 409, body: { error: `${name} is the newest complete archive on ${t.name}; add ?force=true to delete it` } };
       }
-      // The archive goes first and its manifest after, so no complete-looking half remains.
+      // The archive goes first, then its index sidecar, and its manifest last, so no complete-looking half remains.
       await t.adapter.remove(name, { signal: deps.signal });
+      await t.adapter.remove(indexKey(name), { signal: deps.signal });
       await t.adapter.remove(manifestKey(name), { signal: deps.signal });
       log.info(`api: deleted ${name} on ${t.name}`);
       return { status: 200, body: { deleted: name, target: t.name } };

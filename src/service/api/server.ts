@@ -13,6 +13,7 @@ import { ForbiddenPath } from './restore-path.js';
 import { authorized, parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerWriteRoutes } from './routes-write.js';
+import { registerIndexRoutes } from './routes-index.js';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -59,6 +60,7 @@ export async function startApiServer(jobs: ServedJobs, options: { listen: string
   const deps = { jobs, api, log: options.log, signal: controller.signal, metrics };
   registerReadRoutes(app, deps);
   registerWriteRoutes(app, deps);
+  registerIndexRoutes(app, deps);
 
   try {
     await app.listen({ host, port });
