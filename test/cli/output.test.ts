@@ -92,7 +92,7 @@ describe('consistent, scriptable output', () => {
     expect(complete(['ferry', 'run', '--ta'])).toEqual(['--target']);
     expect(complete(['ferry', 'prune', '--j'])).toEqual(['--job', '--json']);
     expect(complete(['ferry', '-c', 'backup.config.y'])).toEqual(['backup.config.yaml']);
-    expect(complete(['ferry', '-c', 'x', 'sta'])).toEqual(['status']);
+    expect(complete(['ferry', '-c', 'x', 'sta'])).toEqual(['stats', 'status']);
   });
 
   it('ferry completion fish completes commands and options in a real fish', () => {

@@ -32,8 +32,8 @@ async function pruneOne(ctx: CommandContext, opts: { target?: string[]; dryRun?:
     const aborted = r.abortedUploads.map((k) => `  ${opts.dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${k}`);
     return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...aborted, ...warnings, ...errs].join('\n');
   }).join('\n\n');
-  const { failed, freedBytes: freed, ...json } = report;
-  const summary = makeSummary({ files: 0, read: 0, stored: 0, content: 0, startedAt, freed });
+  const { failed, ...json } = report;
+  const summary = makeSummary({ files: 0, read: 0, stored: 0, content: 0, startedAt, freed: report.freedBytes });
   summaryEvent(ctx, 'prune', !failed, summary);
   ctx.output(`${human}\n${summaryLine(summary)}`, { ...json, summary });
   return failed ? EXIT.FAILURE : EXIT.OK;
