@@ -25,6 +25,9 @@ command -v mkfs.vfat >/dev/null || need+=(dosfstools)
 command -v mkfs.exfat >/dev/null || need+=(exfatprogs)
 command -v mkfs.xfs >/dev/null || need+=(xfsprogs)
 command -v mkfs.btrfs >/dev/null || need+=(btrfs-progs)
+command -v systemd-analyze >/dev/null || need+=(systemd)   # `systemd-analyze verify` checks the units `ferry systemd` writes
+command -v zsh >/dev/null || need+=(zsh)         # `ferry completion zsh` is loaded into a real zsh
+command -v fish >/dev/null || need+=(fish)       # and `ferry completion fish` into a real fish
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # A single-node Ceph cluster with a RADOS Gateway: the real S3 server of the s3 tests.
 command -v ceph-mon >/dev/null || need+=(ceph-mon)

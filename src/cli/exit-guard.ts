@@ -1,3 +1,4 @@
+import { toDocument } from '../util/json-document.js';
 import { describeError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { abandonAll, pendingWork } from '../util/pending.js';
@@ -32,7 +33,7 @@ export function runToExit(command: () => Promise<number>, options: { json?: () =
     const reason = `${why} while ${what} was still pending`;
     process.stderr.write(`ferry: ${reason}\n`);
     // With --json, scripts get one JSON document on stdout, this failure included.
-    if (options.json?.()) process.stdout.write(JSON.stringify({ error: reason, exit_code: EXIT.FAILURE }, null, 2) + '\n');
+    if (options.json?.()) process.stdout.write(JSON.stringify(toDocument({ error: reason }, EXIT.FAILURE), null, 2) + '\n');
     process.exitCode = EXIT.FAILURE;
     void abandonAll(reason).finally(() => process.exit(EXIT.FAILURE));
   };

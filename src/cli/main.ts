@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, userMessage } from '../errors.js';
 import { EXIT, exitCodeOf } from '../exit-codes.js';
 import { FERRY_VERSION } from '../version.js';
+import { toDocument } from '../util/json-document.js';
 import { beginWork } from '../util/pending.js';
 import { createContext, PROGRESS_MODES, type CommandContext, type GlobalOptions } from './context.js';
 import { runToExit } from './exit-guard.js';
@@ -18,7 +19,8 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
   const program = new Command('ferry')
     .description('Consistent backups of an app\'s data as one tar.gz archive, pushed to every target.')
     .version(FERRY_VERSION)
-    .option('-c, --config <file>', 'config file (default: $FERRY_CONFIG or ./backup.config.yaml)')
+    .option('-c, --config <path>', 'config file, or a directory whose *.yaml files are one job each (default: $FERRY_CONFIG or ./backup.config.yaml)')
+    .option('-j, --job <name>', 'with a config directory: only this job (default: every job)')
     .option('--json', 'print the result as one JSON document')
     .option('-q, --quiet', 'only warnings and errors on stderr')
     .option('-v, --verbose', 'debug logging on stderr')
@@ -61,6 +63,7 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--at <iso-time>', 'newest archive at or before this time')
     .option('-o, --out <file>', 'output file (default: the archive name in the current directory)')
     .option('--decrypt', 'write the decrypted tar.gz')
+    .option('--force', 'replace an existing output file')
     .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
     .action((...a) => run(async () => (await import('./commands/pull.js')).pullCommand as never, a));
 
@@ -146,6 +149,11 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('--on-calendar <spec>', 'OnCalendar= for the timer (default: converted from schedule)')
     .action((...a) => run(async () => (await import('./commands/systemd.js')).systemdCommand as never, a));
 
+  program.command('completion')
+    .description('print a shell completion script: ferry completion bash|zsh|fish')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action((...a) => run(async () => (await import('./commands/completion.js')).completionCommand(program) as never, a));
+
   return program;
 }
 
@@ -171,6 +179,7 @@ async function main(argv: string[]): Promise<number> {
     const fn = await load();
     const done = beginWork(`ferry ${command.name()}`);
     code = await fn(ctx, ...(positional as never[]), opts as never);
+    ctx.flush(code);
     done();
   });
   try {
@@ -189,7 +198,7 @@ async function main(argv: string[]): Promise<number> {
     // With --json, scripts always get one JSON document on stdout, failures included.
     // A config error also lists each problem as { path, line, column, message } (and its file).
     const errors = err instanceof ConfigError ? err.issues.map(({ path, line, column, message: m }) => ({ path, line, column, message: m, file: err.file })) : undefined;
-    if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify({ error: message, exit_code: exitCode, errors }, null, 2) + '\n');
+    if (program.opts<GlobalOptions>().json) process.stdout.write(JSON.stringify(toDocument({ error: message, errors }, exitCode), null, 2) + '\n');
     return exitCode;
   }
 }

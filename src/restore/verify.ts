@@ -1,11 +1,12 @@
 import type { LoadedConfig } from '../config/load.js';
-import { DamagedArchiveError } from '../errors.js';
+import { DamagedArchiveError, describeError, FerryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DecryptKeys } from './decrypt.js';
 import { hasKeys } from './keys.js';
 import { withArchive } from './locate.js';
 import { gunzipped, readArchive, type ReadProgress } from './open.js';
 import { readTar } from './read-tar.js';
+import { selectTargetNames } from '../storage/targets.js';
 import { checkStoredBytes } from './verify-stream.js';
 import { chainOf } from './chain.js';
 
@@ -35,7 +36,7 @@ export async function verifyArchive(
   options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal; progress?: ReadProgress },
 ): Promise<VerifyReport> {
   const { keys, log, signal, progress } = options;
-  return withArchive(config, query, { log, signal }, async ({ target, manifest }) => {
+  return withArchive(config, query, { log, signal }, ({ target, manifest }) => verifyLocated(target.name, manifest.archive, async () => {
     const where = target.name;
     if (manifest.encrypted && !hasKeys(keys)) {
       await checkStoredBytes(target.adapter, manifest, signal);
@@ -56,5 +57,41 @@ export async function verifyArchive(
       bytes += check.bytes;
     }
     return { target: where, archive: manifest.archive, ok: true, files, bytes, contentsRead: true, ...(chain.length > 1 ? { chain: chain.map((m) => m.archive) } : {}) };
-  });
+  }));
+}
+
+/** A verification that failed on a known target, after the archive was found there. */
+export class TargetVerifyError extends FerryError {
+  constructor(readonly target: string, readonly archive: string, cause: unknown) {
+    super(describeError(cause), { cause });
+  }
+}
+
+async function verifyLocated(target: string, archive: string, verify: () => Promise<VerifyReport>): Promise<VerifyReport> {
+  try {
+    return await verify();
+  } catch (err) {
+    throw new TargetVerifyError(target, archive, err);
+  }
+}
+
+/**
+ * Verifies `which` on one target (`from`; undefined: the first that holds
+ * it), as `ferry verify` and `POST /api/verify` do for each target asked.
+ * Never rejects: a failure is a report that names the target it happened
+ * on, or, when no target could be asked or none holds the archive, every
+ * target that was asked.
+ */
+export async function verifyOn(
+  config: LoadedConfig,
+  which: string,
+  from: string | undefined,
+  options: { keys: DecryptKeys; log: Logger; signal?: AbortSignal; progress?: ReadProgress },
+): Promise<VerifyReport> {
+  try {
+    return await verifyArchive(config, { which, from }, options);
+  } catch (err) {
+    if (err instanceof TargetVerifyError) return { target: err.target, archive: err.archive, ok: false, error: err.message };
+    return { target: from ?? selectTargetNames(config, undefined).join(', '), ok: false, error: describeError(err) };
+  }
 }

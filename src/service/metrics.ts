@@ -5,6 +5,8 @@ import type { RunResult } from '../state/types.js';
 import { readCatalog } from '../storage/catalog.js';
 import { closeTargets } from '../storage/targets.js';
 import { openTarget } from '../../adapters/index.js';
+import type { ServedJobs } from './jobs.js';
+import { liveLockHolder } from './runs.js';
 
 /** One metric family in the Prometheus text exposition format (version 0.0.4). */
 export interface MetricFamily {
@@ -115,9 +117,39 @@ export function metricsCollector(config: LoadedConfig, log: Logger, isRunning: (
   return {
     /** Forget cached listings (after a run or a delete). */
     invalidate: () => { cached = undefined; },
-    async render(): Promise<string> {
+    async families(): Promise<MetricFamily[]> {
       const [history, archives, running] = await Promise.all([readHistory(config.stateDir), counts(), isRunning()]);
-      return renderMetrics(runMetrics(config.job, history, Object.keys(config.targets), archives, running));
+      return runMetrics(config.job, history, Object.keys(config.targets), archives, running);
+    },
+  };
+}
+
+/** Families of several jobs as one list: one family per name, with every job's samples (each carries its `job` label). */
+export function mergeFamilies(lists: MetricFamily[][]): MetricFamily[] {
+  const byName = new Map<string, MetricFamily>();
+  for (const f of lists.flat()) {
+    const seen = byName.get(f.name);
+    if (seen) seen.samples.push(...f.samples);
+    else byName.set(f.name, { ...f, samples: [...f.samples] });
+  }
+  return [...byName.values()];
+}
+
+/**
+ * `/metrics` for every served job: each job's families (see
+ * `metricsCollector`), merged by name so each HELP/TYPE appears once;
+ * `render(job)` keeps only that job's samples.
+ */
+export function jobsMetrics(jobs: ServedJobs, log: Logger) {
+  const collectors = jobs.all.map(({ config, runs }) => ({
+    job: config.job,
+    collector: metricsCollector(config, log, async () => runs.current !== undefined || (await liveLockHolder(config.stateDir)) !== undefined),
+  }));
+  return {
+    invalidate: () => collectors.forEach((c) => c.collector.invalidate()),
+    async render(job?: string): Promise<string> {
+      const chosen = collectors.filter((c) => job === undefined || c.job === job);
+      return renderMetrics(mergeFamilies(await Promise.all(chosen.map((c) => c.collector.families()))));
     },
   };
 }

@@ -13,6 +13,7 @@ export type RunTrigger = 'api' | 'schedule' | 'catch-up';
 /** A run started by the daemon or the API, as `GET /api/runs/:id` shows it. */
 export interface RunRecord {
   id: string;
+  job: string;
   trigger: RunTrigger;
   state: 'running' | 'finished';
   started: string;
@@ -23,8 +24,8 @@ export interface RunRecord {
   /** The run's outcome once finished (absent when it could not start, e.g. the lock was held). */
   result?: RunResult;
   error?: string;
-  /** Exit code `ferry run` would have given. */
-  exit_code?: number;
+  /** Exit code `ferry run` would have given; null while the run is in progress. */
+  exit_code: number | null;
 }
 
 /** Thrown by `start` when a run of this job is already in progress (here or in another process). */
@@ -82,12 +83,14 @@ export class RunManager {
     }
     const record: RunRecord = {
       id: randomUUID(),
+      job: this.config.job,
       trigger: options.trigger,
       state: 'running',
       started: new Date().toISOString(),
       description: options.description,
       targets: options.targets,
       progress: { archive_read: 0, archive_written: 0, targets: {} },
+      exit_code: null,
     };
     this.records.set(record.id, record);
     while (this.records.size > KEEP_RECORDS) this.records.delete(this.records.keys().next().value!);

@@ -8,7 +8,7 @@ import type { RunManager } from './runs.js';
  * abort reaches runJob and the adapters, which remove partial uploads, so
  * nothing incomplete looks complete.
  */
-export function graceOnStop(signal: AbortSignal, runs: RunManager, graceSeconds: number, log: Logger): { hard: AbortSignal; interrupted: () => boolean; dispose(): void } {
+export function graceOnStop(signal: AbortSignal, runs: Pick<RunManager, 'current' | 'abortActive'>, graceSeconds: number, log: Logger): { hard: AbortSignal; interrupted: () => boolean; dispose(): void } {
   const hard = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const onStop = () => {

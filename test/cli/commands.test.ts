@@ -16,7 +16,7 @@ describe('ferry pull, status, run --dry-run and --json', () => {
     const r = await ws.run(['run', '--dry-run', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ status: 'success', dryRun: true });
+    expect(result).toMatchObject({ format_version: 1, status: 'success', dry_run: true, exit_code: 0 });
     expect(result.size).toBeGreaterThan(1000);
     expect(await readdir(join(ws.dir, 'backups')).catch(() => [])).toEqual([]);
     expect(await readdir(join(ws.dir, 'state')).catch(() => [])).not.toContain('last_run.json');
@@ -67,7 +67,7 @@ describe('ferry pull, status, run --dry-run and --json', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown target "nope"/);
     const j = await ws.run(['--json', 'run', '--target', 'nope']);
-    expect(JSON.parse(j.stdout)).toEqual({ error: expect.stringMatching(/unknown target "nope"/), exit_code: 2 });
+    expect(JSON.parse(j.stdout)).toEqual({ format_version: 1, error: expect.stringMatching(/unknown target "nope"/), exit_code: 2 });
   });
 
   it('shows progress bars on a terminal and plain lines otherwise', async () => {

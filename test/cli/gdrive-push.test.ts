@@ -124,9 +124,9 @@ describe('ferry run to Google Drive through a faulty network', () => {
     });
     const r = await ws.run(['check', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const [report] = (JSON.parse(r.stdout) as { targets: Array<{ ok: boolean; freeBytes?: number; details: string[] }> }).targets;
+    const [report] = (JSON.parse(r.stdout) as { targets: Array<{ ok: boolean; free_bytes?: number; details: string[] }> }).targets;
     expect(report!.ok).toBe(true);
-    expect(report!.freeBytes).toBeUndefined();
+    expect(report!.free_bytes).toBeUndefined();
     expect(report!.details.join('\n')).toMatch(/in shared drive .*free space unknown/);
   }, 60_000);
 });

@@ -67,7 +67,7 @@ describe('ferry operations', () => {
     expect(await readdir(join(ws.dir, 'usbmnt'))).toEqual([]);
     const last = JSON.parse(await readFile(join(ws.dir, 'state', 'last_run.json'), 'utf8'));
     expect(last.status).toBe('partial');
-    expect(last.targets.find((t: { target: string }) => t.target === 'usb')).toMatchObject({ status: 'failure', errorCode: 'NOT_MOUNTED' });
+    expect(last.targets.find((t: { target: string }) => t.target === 'usb')).toMatchObject({ status: 'failure', error_code: 'NOT_MOUNTED' });
     expect(last.targets.find((t: { target: string }) => t.target === 'local')).toMatchObject({ status: 'success' });
     const history = (await readFile(join(ws.dir, 'state', 'history.jsonl'), 'utf8')).trim().split('\n');
     expect(history).toHaveLength(1);
@@ -80,7 +80,7 @@ describe('ferry operations', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/target "usb" \[NOT_MOUNTED\]: nothing is mounted/);
     const last = JSON.parse(await readFile(join(ws.dir, 'state', 'last_run.json'), 'utf8'));
-    expect(last).toMatchObject({ status: 'failure', targets: [{ target: 'usb', errorCode: 'NOT_MOUNTED' }] });
+    expect(last).toMatchObject({ status: 'failure', targets: [{ target: 'usb', error_code: 'NOT_MOUNTED' }] });
     expect(last.targets[0].error).toMatch(/NOT_MOUNTED/);
   });
 

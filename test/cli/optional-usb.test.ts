@@ -96,7 +96,7 @@ describe('an optional usb drive', () => {
     }));
     const r = await ws.run(['run', '--json']);
     expect(r.code).toBe(3);
-    expect(JSON.parse(r.stdout).targets).toContainEqual(expect.objectContaining({ target: 'usb', status: 'failure', errorCode: 'WRONG_DEVICE' }));
+    expect(JSON.parse(r.stdout).targets).toContainEqual(expect.objectContaining({ target: 'usb', status: 'failure', error_code: 'WRONG_DEVICE' }));
   });
 });
 

@@ -52,7 +52,7 @@ describe('restore never damages the destination', () => {
   it('verify reports a damaged archive and a good one', async () => {
     const good = await ws.run(['verify', '--json']);
     expect(good.code, good.stderr).toBe(0);
-    expect(JSON.parse(good.stdout).reports[0]).toMatchObject({ ok: true, archive, contentsRead: true });
+    expect(JSON.parse(good.stdout).reports[0]).toMatchObject({ ok: true, archive, contents_read: true });
     await truncate(join(ws.dir, 'backups', archive), 3000);
     const bad = await ws.run(['verify']);
     expect(bad.code).toBe(1);

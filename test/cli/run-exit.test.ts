@@ -39,7 +39,7 @@ describe('a run exits 0 only after it has recorded a successful result', () => {
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const result = JSON.parse(r.stdout);
     expect(result.status).toBe('failure');
-    expect(result.targets[0]).toMatchObject({ target: 'offsite', status: 'failure', errorCode: 'UNAVAILABLE' });
+    expect(result.targets[0]).toMatchObject({ target: 'offsite', status: 'failure', error_code: 'UNAVAILABLE' });
     const last = JSON.parse(await readFile(join(ws.dir, 'state', 'last_run.json'), 'utf8'));
     expect(last).toMatchObject({ id: result.id, status: 'failure' });
     const status = await ws.run(['status']);
@@ -52,10 +52,10 @@ describe('a run exits 0 only after it has recorded a successful result', () => {
     const r = await runAndKillSshdMidUpload(ws, sshd, join(sshd.dataDir, 'sftp'), BIG);
     expect(r.code, r.stdout + r.stderr).toBe(3);
     const result = JSON.parse(r.stdout);
-    expect(result).toMatchObject({ status: 'partial', attention: { failedTargets: ['offsite'], failedPrunes: [], unreadable: [] } });
+    expect(result).toMatchObject({ status: 'partial', attention: { failed_targets: ['offsite'], failed_prunes: [], unreadable: [] } });
     expect(await readdir(join(ws.dir, 'backups'))).toEqual(expect.arrayContaining([result.archive, `${result.archive}.manifest.json`]));
     const last = JSON.parse(await readFile(join(ws.dir, 'state', 'last_run.json'), 'utf8'));
-    expect(last.attention.failedTargets).toEqual(['offsite']);
+    expect(last.attention.failed_targets).toEqual(['offsite']);
   }, 120_000);
 });
 
@@ -113,11 +113,11 @@ describe('exit codes of a run that stored its archive: 0 only when all is done a
     expect(r.code, r.stderr).toBe(3);
     const result = JSON.parse(r.stdout);
     expect(result.status).toBe('partial');
-    expect(result.attention.failedTargets).toEqual([]);
-    expect(result.attention.failedPrunes).toEqual([{ target: 'local', error: expect.stringContaining(first!) }]);
+    expect(result.attention.failed_targets).toEqual([]);
+    expect(result.attention.failed_prunes).toEqual([{ target: 'local', error: expect.stringContaining(first!) }]);
     expect(r.stderr).toMatch(/local: prune failed/);
     const history = (await readFile(join(ws.dir, 'state', 'history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(history.at(-1).attention.failedPrunes[0].target).toBe('local');
+    expect(history.at(-1).attention.failed_prunes[0].target).toBe('local');
     const human = await ws.run(['run']);
     expect(human.code).toBe(3);
     expect(human.stdout).toMatch(/local .*prune failed/);

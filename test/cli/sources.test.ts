@@ -182,8 +182,8 @@ describe('database and command sources through the CLI', () => {
 
     const json = await ws.run(['--json', 'restore', 'latest', '--list-sources']);
     expect(json.code, json.stderr).toBe(0);
-    const listed = JSON.parse(json.stdout) as { readFrom: string; sources: { as: string; kind: string; files: number; bytes: number; origin?: string }[] };
-    expect(listed.readFrom).toBe('inventory');
+    const listed = JSON.parse(json.stdout) as { read_from: string; sources: { as: string; kind: string; files: number; bytes: number; origin?: string }[] };
+    expect(listed.read_from).toBe('inventory');
     expect(listed.sources.map((s) => [s.as, s.kind, s.origin])).toEqual([
       ['app', 'path', join(ws.dir, 'app')],
       ['db/live.db', 'sqlite', join(ws.dir, 'live.db')],

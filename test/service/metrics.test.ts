@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runMetrics } from '../../src/service/metrics.js';
+import { mergeFamilies, runMetrics } from '../../src/service/metrics.js';
 import type { RunResult } from '../../src/state/types.js';
 
 const run = (over: Partial<RunResult>): RunResult => ({
@@ -23,5 +23,15 @@ describe('metrics show what a run that exited 3 needs attention for', () => {
       { labels: { job: 'app', target: 'usb' }, value: 0 },
     ]);
     expect(families.ferry_runs_total).toContainEqual({ labels: { job: 'app', result: 'partial' }, value: 1 });
+  });
+});
+
+describe('/metrics for several jobs', () => {
+  it('merges the jobs\' families by name, each family once with every job\'s samples', () => {
+    const families = mergeFamilies([runMetrics('alpha', [run({ job: 'alpha' })], [], {}, false), runMetrics('beta', [run({ job: 'beta' })], [], {}, true)]);
+    expect(families.filter((f) => f.name === 'ferry_run_in_progress')).toEqual([
+      expect.objectContaining({ samples: [{ labels: { job: 'alpha' }, value: 0 }, { labels: { job: 'beta' }, value: 1 }] }),
+    ]);
+    expect(new Set(families.map((f) => f.name)).size).toBe(families.length);
   });
 });

@@ -67,7 +67,7 @@ describe('notifications', () => {
     expect(hook.headers['x-ferry-signature']).toBe(expected);
     expect(hook.headers['content-type']).toBe('application/json');
     const payload = JSON.parse(hook.body);
-    expect(payload).toMatchObject({ kind: 'run', job: 'app', status: 'failure', exit_code: 1 });
+    expect(payload).toMatchObject({ format_version: 1, kind: 'run', job: 'app', status: 'failure', exit_code: 1 });
     expect(payload.archive).toMatch(/^app-\d{8}T\d{6}Z\.tar\.gz$/);
     expect(payload.targets).toEqual([expect.objectContaining({ target: 'usb', status: 'failure', error_code: 'NOT_MOUNTED', error: expect.any(String) })]);
     expect(typeof payload.targets[0].duration_ms).toBe('number');
@@ -99,10 +99,10 @@ describe('notifications', () => {
     expect(rx.got).toEqual([]);
   });
 
-  it('healthchecks gets a success ping, or /fail and the exit-code endpoint when the run fails', async () => {
+  it('healthchecks gets the start ping from `ferry run` (as a systemd timer starts it), then a success ping, or /fail and the exit-code endpoint when the run fails', async () => {
     await ws.writeConfig(basicConfig({ notify: [{ type: 'healthchecks', url: `${rx.base}/ping/uuid-1` }] }));
     expect((await ws.run(['run'])).code).toBe(0);
-    expect(rx.got.map((g) => g.url)).toEqual(['/ping/uuid-1']);
+    expect(rx.got.map((g) => g.url)).toEqual(['/ping/uuid-1/start', '/ping/uuid-1']);
 
     rx.got.length = 0;
     await mkdir(join(ws.dir, 'usbmnt'));
@@ -111,7 +111,7 @@ describe('notifications', () => {
       notify: [{ type: 'healthchecks', url: `${rx.base}/ping/uuid-1` }, { type: 'healthchecks', url: `${rx.base}/ping/uuid-2`, exit_code: true }],
     }));
     expect((await ws.run(['run'])).code).toBe(1);
-    expect(rx.got.map((g) => g.url).sort()).toEqual(['/ping/uuid-1/fail', '/ping/uuid-2/1']);
+    expect(rx.got.map((g) => g.url).sort()).toEqual(['/ping/uuid-1/fail', '/ping/uuid-1/start', '/ping/uuid-2/1', '/ping/uuid-2/start']);
   });
 
   it('a notifier on a dead port is logged and does not change the exit code', async () => {

@@ -118,6 +118,19 @@ describe('ferry serve', () => {
     expect((await api(`/api/archives/local/${name}`)).status).toBe(404);
   });
 
+  it('POST /api/prune gives the same prune report as `ferry prune --json`', async () => {
+    const cli = await ws.run(['prune', '--dry-run', '--json'], { FERRY_API_TOKEN: TOKEN });
+    expect(cli.code, cli.stderr).toBe(0);
+    const viaApi = await api('/api/prune', { method: 'POST', body: JSON.stringify({ dry_run: true }) });
+    expect(viaApi.status).toBe(200);
+    const fromApi = await viaApi.json();
+    // The CLI adds its one-line summary (time taken, bytes freed); the report itself is the same.
+    const { summary, ...report } = JSON.parse(cli.stdout);
+    expect(summary).toMatchObject({ freed_bytes: 0 });
+    expect(fromApi).toEqual(report);
+    expect(fromApi).toMatchObject({ format_version: 1, job: 'app', dry_run: true, exit_code: 0, targets: [{ target: 'local', dry_run: true, plan: expect.any(Array), aborted_uploads: [] }] });
+  });
+
   it('refuses restores unless api.allow_restore is set', async () => {
     const r = await api('/api/restore', { method: 'POST', body: JSON.stringify({ to: 'out' }) });
     expect(r.status).toBe(403);

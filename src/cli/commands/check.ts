@@ -10,6 +10,7 @@ import { catalogWarnings, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { formatBytes } from '../format.js';
 
 export interface ProbeReport {
@@ -81,7 +82,11 @@ export async function probeTarget(target: Target, signal?: AbortSignal, job?: st
  * everything (or a test message failed), 0 otherwise; warnings alone do not
  * change the exit code.
  */
-export async function checkCommand(ctx: CommandContext, opts: { notify?: boolean } = {}): Promise<number> {
+export function checkCommand(ctx: CommandContext, opts: { notify?: boolean } = {}): Promise<number> {
+  return forEachJob(ctx, (jobCtx) => checkOne(jobCtx, opts));
+}
+
+async function checkOne(ctx: CommandContext, opts: { notify?: boolean }): Promise<number> {
   const config = ctx.config();
   const sources = await checkSources(config, ctx.signal);
   if (config.encryption) {

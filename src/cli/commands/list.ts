@@ -3,6 +3,7 @@ import { listTarget, type TargetListing } from '../../storage/catalog.js';
 import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { formatBytes, table } from '../format.js';
 
 /**
@@ -10,7 +11,11 @@ import { formatBytes, table } from '../format.js';
  * foreign archives (a manifest not bound to them) are listed under a warning.
  * A target that cannot be read is reported and makes the exit code 1.
  */
-export async function listCommand(ctx: CommandContext, opts: { target?: string[] }): Promise<number> {
+export function listCommand(ctx: CommandContext, opts: { target?: string[] }): Promise<number> {
+  return forEachJob(ctx, (c) => listOne(c, opts));
+}
+
+async function listOne(ctx: CommandContext, opts: { target?: string[] }): Promise<number> {
   const config = ctx.config();
   const targets: Target[] = [];
   const listings: TargetListing[] = [];

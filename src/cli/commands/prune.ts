@@ -1,11 +1,8 @@
-import { describeError } from '../../errors.js';
 import { EXIT } from '../../exit-codes.js';
-import { applyPrune } from '../../retention/prune.js';
-import { planFor } from '../../retention/run-prune.js';
-import { acquireLock, type Lock } from '../../state/lock.js';
-import { closeTargets, selectTargetNames, type Target } from '../../storage/targets.js';
-import { openTarget } from '../../../adapters/index.js';
+import { pruneJob } from '../../job/prune.js';
+import { selectTargetNames } from '../../storage/targets.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { table } from '../format.js';
 import { summaryEvent } from '../progress.js';
 import { makeSummary, summaryLine } from '../summary.js';
@@ -17,61 +14,27 @@ import { makeSummary, summaryLine } from '../summary.js';
  * anything is deleted. A dry run deletes nothing and takes no lock. An
  * absent optional target (an unplugged drive) is reported as skipped.
  */
-export async function pruneCommand(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
+export function pruneCommand(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
+  return forEachJob(ctx, (c) => pruneOne(c, opts));
+}
+
+async function pruneOne(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
   const config = ctx.config();
-  const names = selectTargetNames(config, opts.target);
-  const lock: Lock | undefined = opts.dryRun ? undefined : await acquireLock(config.stateDir, config.job, ctx.log);
-  const opened: Target[] = [];
-  const reports = [];
-  let failed = false;
-  let freed = 0;
   const startedAt = Date.now();
-  try {
-    for (const name of names) {
-      try {
-        const t = await openTarget(config, name, ctx.log);
-        opened.push(t);
-        const absent = await t.adapter.absent?.({ signal: ctx.signal });
-        if (absent !== undefined) {
-          reports.push({ target: name, skipped: absent });
-          continue;
-        }
-        const plan = await planFor(t, config, new Date(), ctx.signal);
-        const result = await applyPrune(t.adapter, config.job, plan, { dryRun: opts.dryRun, signal: ctx.signal });
-        const errors = result.errors.map((e) => ({ name: e.name, error: e.error.message }));
-        if (errors.length) failed = true;
-        freed += result.freedBytes;
-        reports.push({
-          target: name,
-          dry_run: Boolean(opts.dryRun),
-          plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, complete: d.complete, reasons: d.reasons })),
-          deleted: result.deleted,
-          freed_bytes: result.freedBytes,
-          orphan_manifests: result.orphanManifests,
-          aborted_uploads: result.abortedUploads,
-          warnings: [...(plan.warnings ?? []), ...result.warnings],
-          errors,
-        });
-      } catch (err) {
-        failed = true;
-        reports.push({ target: name, error: describeError(err) });
-      }
-    }
-  } finally {
-    await closeTargets(opened);
-    await lock?.release();
-  }
+  const report = await pruneJob(config, selectTargetNames(config, opts.target), { dryRun: opts.dryRun, log: ctx.log, signal: ctx.signal });
+  const reports = report.targets;
   const human = reports.map((r) => {
     if ('skipped' in r) return `${r.target}: skipped (optional target): ${r.skipped}`;
     if ('error' in r) return `${r.target}: error: ${r.error}`;
     const rows = r.plan.map((d) => [d.action === 'keep' ? 'keep' : opts.dryRun ? 'would delete' : 'delete', d.name, d.reasons.join('; ')]);
     const errs = r.errors.map((e) => `  failed to delete ${e.name}: ${e.error}`);
     const warnings = r.warnings.map((w) => `  warning: ${w}`);
-    const aborted = r.aborted_uploads.map((k) => `  ${opts.dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${k}`);
+    const aborted = r.abortedUploads.map((k) => `  ${opts.dryRun ? 'would abort' : 'aborted'} the unfinished upload of ${k}`);
     return [`${r.target}${opts.dryRun ? ' (dry run)' : ''}:`, rows.length ? table(['action', 'archive', 'reason'], rows).replace(/^/gm, '  ') : '  (no archives)', ...aborted, ...warnings, ...errs].join('\n');
   }).join('\n\n');
-  const summary = makeSummary({ files: 0, read: 0, stored: 0, content: 0, startedAt, freed });
+  const { failed, ...json } = report;
+  const summary = makeSummary({ files: 0, read: 0, stored: 0, content: 0, startedAt, freed: report.freedBytes });
   summaryEvent(ctx, 'prune', !failed, summary);
-  ctx.output(`${human}\n${summaryLine(summary)}`, { job: config.job, targets: reports, summary });
+  ctx.output(`${human}\n${summaryLine(summary)}`, { ...json, summary });
   return failed ? EXIT.FAILURE : EXIT.OK;
 }

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, stat, unlink } from 'node:fs/promises';
+import { link, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../../errors.js';
@@ -18,8 +18,10 @@ import { readSummary, summaryLine } from '../summary.js';
  * Fetches the archive file itself (an incremental archive with its whole
  * chain, into the directory `--out`, default the current one). Each file is
  * written under a temporary name and renamed only after its bytes matched its manifest.
+ * An existing file there is refused (before anything is downloaded, and
+ * again at the end, without replacing it) unless `--force` is given.
  */
-export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[] }): Promise<number> {
+export async function pullCommand(ctx: CommandContext, archive: string, opts: { from?: string; at?: string; out?: string; decrypt?: boolean; identity?: string[]; force?: boolean }): Promise<number> {
   const config = ctx.config();
   const at = opts.at ? parseAt(opts.at) : undefined;
   if (opts.out && !(await stat(opts.out).catch(() => undefined))?.isDirectory()) {
@@ -35,10 +37,12 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     const fileName = (name: string) => (decrypting ? name.replace(/\.age$/, '') : name);
     const pullOne = async (m: Manifest, out: string) => {
       const tmp = `${out}.ferry-partial-${process.pid}`;
+      if (!opts.force && await stat(out).then(() => true, () => false)) throw exists(out);
       try {
         await readArchive(target, m, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal, progress: reading },
           (stream) => pipeline(stream, createWriteStream(tmp, { mode: 0o600 })));
-        await rename(tmp, out);
+        if (opts.force) await rename(tmp, out);
+        else await moveIntoPlace(tmp, out);
       } catch (err) {
         progress.finish(false);
         await unlink(tmp).catch(() => {});
@@ -82,4 +86,25 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
 
 function sumOf(sources: { files: number; bytes: number }[], key: 'files' | 'bytes'): number {
   return sources.reduce((n, s) => n + s[key], 0);
+}
+
+const exists = (out: string) => new UsageError(`${out} already exists; pass --force to replace it, or --out another file`);
+
+/**
+ * Moves `tmp` to `out` without ever replacing a file that appeared there
+ * meanwhile: a hard link fails when `out` exists. On a filesystem without
+ * hard links, `out` is checked once more and `tmp` renamed.
+ */
+async function moveIntoPlace(tmp: string, out: string): Promise<void> {
+  try {
+    await link(tmp, out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw exists(out);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+    if (await stat(out).then(() => true, () => false)) throw exists(out);
+    await rename(tmp, out);
+    return;
+  }
+  await unlink(tmp);
 }

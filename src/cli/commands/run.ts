@@ -1,18 +1,32 @@
 import { UsageError } from '../../errors.js';
 import { runJob } from '../../job/run.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
-import { notifyRun } from '../../service/notify/index.js';
+import { notifyRun, notifyStart } from '../../service/notify/index.js';
 import type { RunResult } from '../../state/types.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { entryLister } from '../entry-list.js';
 import { formatBytes, table } from '../format.js';
 import { createProgress, summaryEvent } from '../progress.js';
 import { makeSummary, summaryLine } from '../summary.js';
 
-export async function runCommand(ctx: CommandContext, opts: { target?: string[]; description?: string; dryRun?: boolean; list?: boolean }): Promise<number> {
+type RunFlags = { target?: string[]; description?: string; dryRun?: boolean; list?: boolean };
+
+/**
+ * `ferry run`: one run of each job (`--job`, else every job of a config
+ * directory, one after another, each under its own lock). Every real run
+ * sends the healthchecks start ping first, so a run a systemd timer starts
+ * reports like one the daemon starts.
+ */
+export function runCommand(ctx: CommandContext, opts: RunFlags): Promise<number> {
   if (opts.list && !opts.dryRun) throw new UsageError('--list needs --dry-run: it shows what a run would store');
   if (opts.list && ctx.options.json) throw new UsageError('--list prints one path per line; it cannot be combined with --json');
+  return forEachJob(ctx, (c) => runOne(c, opts));
+}
+
+async function runOne(ctx: CommandContext, opts: RunFlags): Promise<number> {
   const config = ctx.config();
+  if (!opts.dryRun) await notifyStart(config, ctx.log);
   const startedAt = Date.now();
   const progress = createProgress(ctx, 'run');
   const done = { read: 0, files: 0 };

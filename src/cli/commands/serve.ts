@@ -1,24 +1,24 @@
 import { UsageError } from '../../errors.js';
 import { startApiServer } from '../../service/api/server.js';
-import { RunManager } from '../../service/runs.js';
+import { apiSettings, ServedJobs } from '../../service/jobs.js';
 import { graceOnStop, untilAborted } from '../../service/shutdown.js';
 import type { CommandContext } from '../context.js';
 
 /**
- * `ferry serve [--listen HOST:PORT]`: the REST API on its own, until
+ * `ferry serve [--listen HOST:PORT]`: the REST API for every job (`--job`: that one) on its own, until
  * SIGTERM/SIGINT. A run started through it gets `--grace` seconds to finish.
  */
 export async function serveCommand(ctx: CommandContext, opts: { listen?: string; grace: string }): Promise<number> {
-  const config = ctx.config();
+  const jobs = new ServedJobs(ctx.jobs(), ctx.log);
   const grace = Number(opts.grace);
   if (!Number.isInteger(grace) || grace < 0) throw new UsageError(`--grace: expected whole seconds, got "${opts.grace}"`);
-  const runs = new RunManager(config, ctx.log);
-  const server = await startApiServer(config, { listen: opts.listen ?? config.api?.listen ?? '127.0.0.1:8787', runs, log: ctx.log });
+  const server = await startApiServer(jobs, { listen: opts.listen ?? apiSettings(jobs.all.map((j) => j.config))?.listen ?? '127.0.0.1:8787', log: ctx.log });
   ctx.output('', { listening: server.address });
-  const stop = graceOnStop(ctx.signal, runs, grace, ctx.log);
+  ctx.flush(0);
+  const stop = graceOnStop(ctx.signal, jobs, grace, ctx.log);
   try {
     await untilAborted(ctx.signal);
-    await runs.idle();
+    await jobs.idle();
   } finally {
     stop.dispose();
     await server.close();

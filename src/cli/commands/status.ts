@@ -9,9 +9,15 @@ import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { closeTargets, type Target } from '../../storage/targets.js';
 import { openTarget } from '../../../adapters/index.js';
 import type { CommandContext } from '../context.js';
+import { forEachJob } from '../each-job.js';
 import { table } from '../format.js';
 
-export async function statusCommand(ctx: CommandContext): Promise<number> {
+/** `ferry status`: per job (`--job`, else every job), the last run per target, the next scheduled run and archive counts. */
+export function statusCommand(ctx: CommandContext): Promise<number> {
+  return forEachJob(ctx, statusOne);
+}
+
+async function statusOne(ctx: CommandContext): Promise<number> {
   const config = ctx.config();
   const last = await readLastRun(config.stateDir);
   const lock = await readLiveLock(config.stateDir);

@@ -9,6 +9,7 @@ import type { ApiDeps } from './routes-read.js';
 const entriesQuery = z.strictObject({
   path: z.string().max(4096).optional().describe('directory (or file) inside the archive; default: its top'),
   target: z.string().min(1).max(64).optional().describe('target to read from; default: the newest copy across targets'),
+  job: z.string().min(1).max(64).optional().describe('with several jobs: whose archive'),
 });
 
 /**
@@ -18,9 +19,9 @@ const entriesQuery = z.strictObject({
  * FERRY_PASSPHRASE); recipient-encrypted ones cannot be read by the API.
  */
 export function registerIndexRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { config } = deps;
   app.get<{ Params: { name: string } }>('/api/archives/:name/entries', async (req) => {
     const query = parseBody(entriesQuery, req.query);
+    const { config } = deps.jobs.pick(query.job);
     const which = req.params.name === 'latest' ? 'latest' : checkArchiveName(req.params.name, config.job);
     const entries: ListedEntry[] = [];
     const result = await listArchive(

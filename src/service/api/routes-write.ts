@@ -1,41 +1,41 @@
 import { basename } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { sourceArchivePath } from '../../config/load.js';
-import { describeError } from '../../errors.js';
 import { decryptKeys } from '../../restore/keys.js';
 import { checkArchiveName } from '../../restore/locate.js';
 import { restoreArchive } from '../../restore/restore.js';
 import { parseAt } from '../../restore/select.js';
-import { applyPrune } from '../../retention/prune.js';
-import { planFor } from '../../retention/run-prune.js';
-import { acquireLock, type Lock } from '../../state/lock.js';
+import { EXIT } from '../../exit-codes.js';
+import { pruneJob } from '../../job/prune.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
 import { indexKey } from '../../index/format.js';
 import { selectTargetNames } from '../../storage/targets.js';
-import { verifyArchive, type VerifyReport } from '../../restore/verify.js';
+import { verifyOn, type VerifyReport } from '../../restore/verify.js';
 import { resolveUserPath } from '../../util/paths.js';
 import { BadRequest, parseBody, pruneBody, restoreBody, runBody, verifyBody } from './bodies.js';
 import { confineToRoot, openInsideRoot } from './restore-path.js';
-import { archiveParam, withTarget, type ApiDeps } from './routes-read.js';
+import { archiveParam, withTarget, type ApiDeps, type JobQuery } from './routes-read.js';
 
 /** Endpoints that start or change something: runs, restore, prune, verify, delete. */
 export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
-  const { config, log } = deps;
+  const { jobs, log } = deps;
 
-  app.post('/api/runs', async (req, reply) => {
+  app.post<JobQuery>('/api/runs', async (req, reply) => {
+    const { config, runs } = jobs.pick(req.query.job);
     const body = parseBody(runBody, req.body);
     if (body.targets) selectTargetNames(config, body.targets);
-    const { record, done } = await deps.runs.start({ trigger: 'api', description: body.description, targets: body.targets });
+    const { record, done } = await runs.start({ trigger: 'api', description: body.description, targets: body.targets });
     void done.then(() => deps.metrics.invalidate());
     const url = `${deps.base}/api/runs/${record.id}`;
     return reply.code(202).header('Location', url).send({ id: record.id, url, state: record.state });
   });
 
-  app.post('/api/restore', async (req, reply) => {
-    if (!config.api?.allow_restore) return reply.code(403).send({ error: 'restores through the API are disabled; set api.allow_restore: true and api.restore_root' });
+  app.post<JobQuery>('/api/restore', async (req, reply) => {
+    const { config } = jobs.pick(req.query.job);
+    if (!deps.api?.allow_restore) return reply.code(403).send({ error: 'restores through the API are disabled; set api.allow_restore: true and api.restore_root' });
     const body = parseBody(restoreBody, req.body);
-    const root = resolveUserPath(config.configDir, config.api.restore_root!);
+    const root = resolveUserPath(config.configDir, deps.api.restore_root!);
     let to: string;
     let only = body.only;
     if (body.source !== undefined) {
@@ -75,35 +75,28 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
   });
 
   // A real prune holds the job lock like a run (409 while a run holds it); a dry run takes none.
-  app.post('/api/prune', async (req) => {
+  app.post<JobQuery>('/api/prune', async (req) => {
+    const { config } = jobs.pick(req.query.job);
     const body = parseBody(pruneBody, req.body);
-    const names = selectTargetNames(config, body.targets);
-    const lock: Lock | undefined = body.dry_run ? undefined : await acquireLock(config.stateDir, config.job, log);
-    try {
-      return await pruneTargets(deps, names, body.dry_run);
-    } finally {
-      await lock?.release();
-    }
+    const { failed, ...report } = await pruneJob(config, selectTargetNames(config, body.targets), { dryRun: body.dry_run, log, signal: deps.signal });
+    deps.metrics.invalidate();
+    return { ...report, exit_code: failed ? EXIT.FAILURE : EXIT.OK };
   });
 
-  app.post('/api/verify', async (req) => {
+  app.post<JobQuery>('/api/verify', async (req) => {
+    const { config } = jobs.pick(req.query.job);
     const body = parseBody(verifyBody, req.body);
     if (body.archive !== 'latest') checkArchiveName(body.archive, config.job);
     const names: (string | undefined)[] = body.all ? selectTargetNames(config, undefined) : [body.target && selectTargetNames(config, [body.target])[0]];
     const reports: VerifyReport[] = [];
-    for (const t of names) {
-      try {
-        reports.push(await verifyArchive(config, { which: body.archive, from: t }, { keys: decryptKeys(config, undefined), log, signal: deps.signal }));
-      } catch (err) {
-        reports.push({ target: t ?? '(any)', ok: false, error: describeError(err) });
-      }
-    }
-    return { ok: reports.every((r) => r.ok), reports };
+    for (const t of names) reports.push(await verifyOn(config, body.archive, t, { keys: decryptKeys(config, undefined), log, signal: deps.signal }));
+    return { ok: reports.every((r) => r.ok), reports, exit_code: reports.every((r) => r.ok) ? EXIT.OK : EXIT.FAILURE };
   });
 
-  app.delete<{ Params: { target: string; name: string }; Querystring: { force?: string } }>('/api/archives/:target/:name', async (req, reply) => {
+  app.delete<{ Params: { target: string; name: string }; Querystring: { force?: string; job?: string } }>('/api/archives/:target/:name', async (req, reply) => {
+    const { config } = jobs.pick(req.query.job);
     const name = archiveParam(config, req.params.name);
-    const out = await withTarget(deps, req.params.target, async (t) => {
+    const out = await withTarget(config, log, req.params.target, async (t) => {
       const c = await readCatalog(t.adapter, config.job, { signal: deps.signal });
       const found = [...c.complete, ...c.incomplete].find((a) => a.name === name);
       if (!found) return { status: 404, body: { error: `${name} is not on target ${t.name}` } };
@@ -121,23 +114,4 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return reply.code(out.status).send(out.body);
   });
 
-}
-
-/** Applies (or with `dryRun` only plans) retention on each named target; a target's failure is reported in its entry. */
-async function pruneTargets(deps: ApiDeps, names: string[], dryRun: boolean) {
-  const { config } = deps;
-  const targets = await Promise.all(names.map((name) => withTarget(deps, name, async (t) => {
-    const plan = await planFor(t, config, new Date(), deps.signal);
-    const r = await applyPrune(t.adapter, config.job, plan, { dryRun, signal: deps.signal });
-    return {
-      target: name,
-      plan: plan.decisions.map((d) => ({ name: d.name, action: d.action, reasons: d.reasons })),
-      deleted: r.deleted,
-      aborted_uploads: r.abortedUploads,
-      warnings: r.warnings,
-      errors: r.errors.map((e) => ({ name: e.name, error: e.error.message })),
-    };
-  }).catch((err: unknown) => ({ target: name, error: describeError(err) }))));
-  deps.metrics.invalidate();
-  return { dry_run: dryRun, targets };
 }

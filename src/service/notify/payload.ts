@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { NotifyEvent } from '../../config/service.js';
 import { exitCodeForStatus } from '../../exit-codes.js';
 import type { RunResult } from '../../state/types.js';
+import { FORMAT_VERSION } from '../../util/json-document.js';
 
 /** One per-target line of a notification. */
 export interface NotifyTarget {
@@ -21,6 +22,8 @@ export interface NotifyTarget {
  * never holds a secret (errors are the run's already-redacted messages).
  */
 export interface NotifyPayload {
+  /** The document format (see util/json-document.ts). */
+  format_version: number;
   /** `test`: a message from `ferry check --notify`, reporting no run. */
   kind: 'run' | 'verify' | 'test';
   job: string;
@@ -44,6 +47,7 @@ export interface NotifyPayload {
 
 export function runPayload(result: RunResult): NotifyPayload {
   return {
+    format_version: FORMAT_VERSION,
     kind: 'run',
     job: result.job,
     host: hostname(),
@@ -80,6 +84,7 @@ export function verifyPayload(job: string, outcomes: VerifyOutcome[], started: D
   const ok = outcomes.filter((o) => o.ok).length;
   const status: NotifyEvent = ok === outcomes.length ? 'success' : ok === 0 ? 'failure' : 'partial';
   return {
+    format_version: FORMAT_VERSION,
     kind: 'verify',
     job,
     host: hostname(),

@@ -3,6 +3,7 @@ import type { NotifierConfig } from '../../config/service.js';
 import { describeError } from '../../errors.js';
 import { deliver, notifierLabel } from './index.js';
 import type { NotifyPayload } from './payload.js';
+import { FORMAT_VERSION } from '../../util/json-document.js';
 
 export interface NotifierTest {
   notifier: string;
@@ -13,7 +14,7 @@ export interface NotifierTest {
 /** The payload of a test message: kind `test`, status `success`, no archive and no targets. */
 export function testPayload(job: string, now = new Date()): NotifyPayload {
   const at = now.toISOString();
-  return { kind: 'test', job, host: hostname(), status: 'success', exit_code: 0, started: at, ended: at, duration_ms: 0, targets: [], warnings: 0 };
+  return { format_version: FORMAT_VERSION, kind: 'test', job, host: hostname(), status: 'success', exit_code: 0, started: at, ended: at, duration_ms: 0, targets: [], warnings: 0 };
 }
 
 /**
