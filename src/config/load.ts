@@ -10,6 +10,7 @@ import { splitConnInfo } from './pg-conninfo.js';
 import { configSchema, type Config } from './schema.js';
 import { secretKeys } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
+import { checkTreeTargets } from './tree-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
 import { checkTargetPlaces } from './target-places.js';
 
@@ -75,6 +76,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
   checkRecipientsFile(config, configDir, lineOf, issues);
   checkTargetPlaces(config, configDir, lineOf, issues);
+  checkTreeTargets(config, lineOf, issues);
   if (issues.length) throw new ConfigError(file, issues);
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');

@@ -23,6 +23,7 @@ import { onAbandon, tracked } from '../util/pending.js';
 import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
 import { decideRun } from './status.js';
+import { startTreePushes } from '../tree/run-trees.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -153,6 +154,11 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
+  const trees = startTreePushes(prepared.targets, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
+  if (trees.archiveTargets.length === 0) {
+    result.archive = trees.snapshot;
+    return trees.record(result, progress.unreadable, true);
+  }
   const estimate = estimateSize(progress.sources);
   const built = await buildArchive({
     job: config.job,
@@ -164,7 +170,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     spoolDir: progress.staging,
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
-  const outcomes = await fanOut(built, prepared.targets, {
+  const outcomes = await fanOut(built, trees.archiveTargets, {
     job: config.job,
     archive,
     encrypted: encryption !== undefined,
@@ -209,6 +215,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     }
     result.targets.push(tr);
   }
+  await trees.record(result, progress.unreadable, !archiveResult);
   for (const w of result.warnings) log.warn(w);
   for (const u of progress.unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
 }
@@ -220,7 +227,7 @@ async function prune(config: LoadedConfig, options: RunOptions, targets: Target[
     if (tr.status !== 'success') continue;
     try {
       tr.pruned = await tracked(`prune of target "${t.name}"`, () =>
-        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive! }));
+        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: tr.snapshot ?? result.archive! }));
     } catch (err) {
       tr.pruneError = describeError(err);
       options.log.error(`${t.name}: prune failed: ${tr.pruneError}`);

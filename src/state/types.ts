@@ -19,6 +19,8 @@ export interface TargetResult {
   pruned?: string[];
   /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */
   pruneError?: string;
+  /** On a `format: tree` target: the snapshot directory this run stored (`bytes` are the bytes copied, not hard-linked). */
+  snapshot?: string;
 }
 
 /**

@@ -31,6 +31,12 @@ export interface Manifest {
   sources: Omit<SourceSummary, 'meta'>[];
   warnings: number;
   ferry_version: string;
+  /**
+   * `tree` for a snapshot directory (`format: tree`): `archive` is the
+   * directory's name, `size` the bytes of its files and `sha256` that of its
+   * inventory.json; each file is checked against the inventory instead.
+   */
+  layout?: 'tree';
 }
 
 export function buildManifest(fields: Omit<Manifest, 'format' | 'host' | 'ferry_version'>): Manifest {

@@ -24,7 +24,8 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
   }
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
-    const out = resolve(opts.out ?? (decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
+    const tree = manifest.layout === 'tree';
+    const out = resolve(opts.out ?? (tree ? `${manifest.archive}.tar.gz` : decrypting ? manifest.archive.replace(/\.age$/, '') : manifest.archive));
     const tmp = `${out}.ferry-partial-${process.pid}`;
     try {
       await readArchive(target, manifest, { decrypt: decrypting ? decryptKeys(config, opts.identity) : undefined, signal: ctx.signal },
@@ -34,7 +35,8 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
       await unlink(tmp).catch(() => {});
       throw err;
     }
-    ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})`, {
+    const how = tree ? 'snapshot written as tar.gz' : `sha256 verified${decrypting ? ', decrypted' : ''}`;
+    ctx.output(`${out} (${manifest.archive} from ${target.name}, ${how})`, {
       file: out, archive: manifest.archive, target: target.name, sha256: manifest.sha256, decrypted: decrypting,
     });
     return EXIT.OK;
