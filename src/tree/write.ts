@@ -175,8 +175,10 @@ async function unchanged(tree: TreeAdapter, entry: WalkEntry, st: Stats, previou
   if (!old || old.size !== st.size || typeof old.sha256 !== 'string') return undefined;
   const was = await tree.lstat(`${options.previous}/${entry.archivePath}`, { signal: options.signal });
   if (!was || was.type !== 'file' || was.size !== st.size || was.mode !== (st.mode & 0o7777)) return undefined;
+  // Times are stored at the target's resolution (and through a float of seconds locally): equal within it.
   const res = tree.mtimeResolutionMs;
-  return Math.floor(was.mtimeMs / res) === Math.floor(st.mtimeMs / res) ? old : undefined;
+  const same = Math.floor(was.mtimeMs / res) === Math.floor(st.mtimeMs / res) || Math.abs(was.mtimeMs - st.mtimeMs) < 1;
+  return same ? old : undefined;
 }
 
 async function hashFd(fd: number, size: number): Promise<string> {
