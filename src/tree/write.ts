@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { closeSync, createReadStream, fstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
 import type { InventoryBuilder } from '../pipeline/inventory.js';
@@ -147,8 +147,8 @@ async function writeFile(
       closeSync(fd);
       data = Readable.from([]);
     } else {
-      data = createReadStream('', { fd, start: 0, end: st.size - 1, highWaterMark: 1 << 20 });
-      data.on('data', (chunk: Buffer) => hash.update(chunk));
+      // Hashed as the target pulls the bytes (a 'data' listener would start the flow before the target is ready).
+      data = Readable.from(hashed(createReadStream('', { fd, start: 0, end: st.size - 1, highWaterMark: 1 << 20 }), hash), { objectMode: false });
     }
     let size: number;
     try {
@@ -186,4 +186,11 @@ async function hashFd(fd: number, size: number): Promise<string> {
   if (size === 0) return hash.digest('hex');
   for await (const chunk of createReadStream('', { fd, start: 0, end: size - 1, autoClose: false })) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+async function* hashed(input: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer> {
+  for await (const chunk of input) {
+    hash.update(chunk);
+    yield chunk;
+  }
 }
