@@ -60,8 +60,28 @@ export interface TreeAdapter {
   remove(path: string, options?: OpOptions): Promise<void>;
   /** Points the symlink `path` at `linkTarget`, replacing it atomically. */
   replaceSymlink(path: string, linkTarget: string, options?: OpOptions): Promise<void>;
+  /**
+   * Optional: copies one whole source into the snapshot at once, hard-linking
+   * what is unchanged in the previous snapshot itself (rsync `--link-dest`).
+   * The core then only hashes the source for the inventory. Resolves with
+   * the files copied and their bytes (the others were linked).
+   */
+  syncSource?(source: SyncSource, options?: OpOptions): Promise<{ files: number; bytes: number }>;
   /** Readiness checks for `ferry check` (writable, hard links supported, mounted). Rejects with a StorageError. */
   probe(options?: OpOptions): Promise<string[]>;
   /** Releases connections. Safe to call more than once. */
   close?(): Promise<void>;
+}
+
+/** One source as `TreeAdapter.syncSource` sends it. */
+export interface SyncSource {
+  /** The file or directory on this machine. */
+  local: string;
+  isDir: boolean;
+  /** Where it goes, relative to the target's root (`<snapshot temp dir>/<as>`). */
+  dest: string;
+  /** The same path in the previous complete snapshot, when there is one. */
+  previous?: string;
+  /** Paths relative to `local` to leave out (globs as in the config). */
+  exclude: string[];
 }

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { closeSync, createReadStream, fstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import type { InventoryBuilder } from '../pipeline/inventory.js';
 import type { PreparedSource } from '../pipeline/sources/types.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from '../pipeline/walk.js';
@@ -52,6 +52,10 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
   const result: TreeWriteResult = { bytes: 0, copiedBytes: 0, linked: 0, copied: 0 };
   for (const source of sources) {
     await makeParents(tree, options.into, source.as);
+    if (tree.syncSource) {
+      await syncWhole(tree, source, options, result);
+      continue;
+    }
     const previous = options.previous
       ? new PreviousEntries(() => tree.readFile(`${options.previous}/inventory.json`, { signal: options.signal }), source.as)
       : undefined;
@@ -97,6 +101,53 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
     }
   }
   return result;
+}
+
+/**
+ * For targets that copy a whole source themselves (rsync `--link-dest`):
+ * sends it, then walks it here to hash every file for the inventory. A file
+ * that changes between the two is listed with the bytes read here, and
+ * `verify` then names it.
+ */
+async function syncWhole(tree: TreeAdapter, source: PreparedSource, options: TreeWriteOptions, result: TreeWriteResult): Promise<void> {
+  const local = realpathSync(source.fsPath);
+  const sent = await tree.syncSource!({
+    local,
+    isDir: statSync(local).isDirectory(),
+    dest: `${options.into}/${source.as}`,
+    previous: options.previous ? `${options.previous}/${source.as}` : undefined,
+    exclude: [...source.exclude, ...(source.autoExclude ?? []).map((e) => e.path)],
+  }, { signal: options.signal });
+  let files = 0;
+  for (const entry of walkSource(source, options.report)) {
+    if (entry.type !== 'file') continue;
+    const stored = await hashEntry(entry, options.report);
+    if (!stored) continue;
+    options.inventory.addFile(stored, source);
+    files++;
+    result.bytes += stored.size;
+  }
+  result.copied += sent.files;
+  result.copiedBytes += sent.bytes;
+  result.linked += Math.max(0, files - sent.files);
+}
+
+async function hashEntry(entry: WalkEntry, report: WalkReport): Promise<StoredFile | undefined> {
+  let fd: number;
+  try {
+    fd = openSync(entry.fsPath, OPEN_NOFOLLOW);
+  } catch (err) {
+    report.warn(entry.archivePath, `file vanished before it was read (${(err as NodeJS.ErrnoException).code}); not listed`);
+    return undefined;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const file: StoredFile = { path: entry.archivePath, size, sha256: await hashFd(fd, size) };
+    if (entry.rawArchivePath) file.path_b64 = entry.rawArchivePath.toString('base64');
+    return file;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Creates the directories above a source's `as` path (`data` for `data/app.db`). */
