@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { fromSystemError, StorageError } from '../../src/storage/errors.js';
 import type { TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { syncPath } from './adapter.js';
 
 /** Prefix of the temporary names of manifests and links being written; such names never list as snapshots. */
 const TEMP_PREFIX = '.ferry-partial-';
@@ -194,11 +195,3 @@ export class LocalTree implements TreeAdapter {
   }
 }
 
-async function syncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
