@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, lutimes, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmodSync, createReadStream, createWriteStream, linkSync, lstatSync, lutimesSync, mkdirSync, symlinkSync } from 'node:fs';
+import { link, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,7 +13,10 @@ import { syncPath } from './adapter.js';
 const TEMP_PREFIX = '.ferry-partial-';
 
 /**
- * Snapshots as directory trees under a local directory. `beforeWrite` runs
+ * Snapshots as directory trees under a local directory. The per-entry calls
+ * (lstat, link, mkdir, symlink, chmod, utimes) are synchronous: on a cached
+ * tree a direct syscall is several times faster than a hop through the
+ * thread pool, as for the source walk. `beforeWrite` runs
  * before the operations that start or commit something (creating the root,
  * manifests, renames, links, removals); the usb target checks its mount there.
  */
@@ -42,7 +45,7 @@ export class LocalTree implements TreeAdapter {
 
   async lstat(path: string): Promise<TreeStat | undefined> {
     try {
-      const s = await lstat(this.abs(path));
+      const s = lstatSync(this.abs(path));
       const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
       return { type, size: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
     } catch (err) {
@@ -58,7 +61,7 @@ export class LocalTree implements TreeAdapter {
         await this.beforeWrite();
         await mkdir(this.root, { recursive: true, mode: 0o700 });
       } else {
-        await mkdir(this.abs(path), { mode: mode | 0o700 });
+        mkdirSync(this.abs(path), { mode: mode | 0o700 });
       }
     } catch (err) {
       throw this.fail(err, 'creating', path);
@@ -93,7 +96,7 @@ export class LocalTree implements TreeAdapter {
 
   async link(existing: string, path: string): Promise<void> {
     try {
-      await link(this.abs(existing), this.abs(path));
+      linkSync(this.abs(existing), this.abs(path));
     } catch (err) {
       throw this.fail(err, `hard-linking ${this.abs(existing)} as`, path);
     }
@@ -101,7 +104,7 @@ export class LocalTree implements TreeAdapter {
 
   async symlink(linkTarget: string, path: string): Promise<void> {
     try {
-      await symlink(linkTarget, this.abs(path));
+      symlinkSync(linkTarget, this.abs(path));
     } catch (err) {
       throw this.fail(err, 'creating symlink', path);
     }
@@ -117,8 +120,8 @@ export class LocalTree implements TreeAdapter {
 
   async setAttributes(path: string, mode: number, mtime: Date): Promise<void> {
     try {
-      await chmod(this.abs(path), mode);
-      await lutimes(this.abs(path), mtime, mtime);
+      chmodSync(this.abs(path), mode);
+      lutimesSync(this.abs(path), mtime, mtime);
     } catch (err) {
       throw this.fail(err, 'setting mode and mtime of', path);
     }
