@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import ssh2 from 'ssh2';
+import { createRequire } from 'node:module';
+
+/** ssh2 is required on first use: a run without SSH targets does not load it. */
+const ssh2 = () => createRequire(import.meta.url)('ssh2') as typeof import('ssh2');
 
 /** The OpenSSH SHA256 fingerprint of a raw key blob: `SHA256:` + unpadded base64. */
 export function fingerprint(blob: Buffer): string {
@@ -19,7 +22,7 @@ export function keyType(blob: Buffer): string {
  * ssh2 understands (a private key is not a public key line either).
  */
 export function parsePublicKey(line: string): Buffer | undefined {
-  const parsed = ssh2.utils.parseKey(line.trim());
+  const parsed = ssh2().utils.parseKey(line.trim());
   if (parsed instanceof Error || parsed.isPrivateKey()) return undefined;
   return parsed.getPublicSSH();
 }

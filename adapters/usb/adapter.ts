@@ -10,6 +10,8 @@ export interface UsbOptions {
   mountpoint: string;
   expectLabel?: string;
   expectUuid?: string;
+  /** An unplugged drive makes the target absent (skipped by a run) rather than failed. */
+  optional?: boolean;
   /** Where mounts are read from; a fixture path only in tests that cannot mount. */
   mountInfoPath?: string;
 }
@@ -58,6 +60,22 @@ export class UsbAdapter extends LocalAdapter {
       if (device !== mount.device) {
         throw new StorageError('WRONG_DEVICE', this.name, `the drive at ${mountpoint} (${mount.source}) does not have ${kind} ${expected}`);
       }
+    }
+  }
+
+  /**
+   * With `optional`, a drive that is not mounted (NOT_MOUNTED) makes the
+   * target absent. A mounted drive that is not the expected one
+   * (WRONG_DEVICE) is not absent: its push fails, so someone looks.
+   */
+  async absent(_options?: OpOptions): Promise<string | undefined> {
+    if (!this.opts.optional) return undefined;
+    try {
+      await this.checkMounted();
+      return undefined;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'NOT_MOUNTED') return `drive not mounted at ${this.opts.mountpoint}`;
+      return undefined;
     }
   }
 

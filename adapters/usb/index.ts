@@ -13,6 +13,8 @@ export default defineAdapter({
     expect_label: z.string().min(1).optional().describe('Filesystem label the mounted drive must have'),
     /** Filesystem UUID the mounted drive must carry (looked up in /dev/disk/by-uuid). */
     expect_uuid: z.string().min(1).optional().describe('Filesystem UUID the mounted drive must have'),
+    /** When the drive is not mounted, a run skips this target (status `skipped`) instead of failing it. */
+    optional: z.boolean().default(false).describe('Skip this target, rather than fail it, when the drive is not mounted'),
   },
   location: (options, context) => `directory ${canonicalPath(resolveUserPath(context.configDir, options.path))}`,
   async create(name, options, context) {
@@ -28,11 +30,12 @@ export default defineAdapter({
   },
 });
 
-function usbOptions(options: { path: string; mountpoint: string; expect_label?: string; expect_uuid?: string }, configDir: string) {
+function usbOptions(options: { path: string; mountpoint: string; expect_label?: string; expect_uuid?: string; optional?: boolean }, configDir: string) {
   return {
     root: resolveUserPath(configDir, options.path),
     mountpoint: resolveUserPath(configDir, options.mountpoint),
     expectLabel: options.expect_label,
     expectUuid: options.expect_uuid,
+    optional: options.optional,
   };
 }

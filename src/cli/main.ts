@@ -76,6 +76,36 @@ function buildProgram(run: (load: () => Promise<(ctx: CommandContext, ...args: n
     .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
     .action((...a) => run(async () => (await import('./commands/verify.js')).verifyCommand as never, a));
 
+  program.command('ls')
+    .description('list a directory of an archive from its index sidecar (default: the newest archive, its top)')
+    .argument('[archive]', 'archive name or "latest" (a single argument that is neither is the path)')
+    .argument('[path]', 'directory or file inside the archive')
+    .option('-R, --recursive', 'everything below the path, not only its direct entries')
+    .option('--from <target>', 'target to read from (default: newest across targets)')
+    .option('--at <iso-time>', 'newest archive at or before this time')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/ls.js')).lsCommand as never, a));
+
+  program.command('find')
+    .description('find paths in every archive of a target, with where and when each version is stored')
+    .argument('<glob>', 'a name pattern ("*.db", matched at any depth) or a path pattern ("app/**/*.db")')
+    .option('-t, --target <name>', 'target to search (default: the first)')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/find.js')).findCommand as never, a));
+
+  program.command('diff')
+    .description('what changed between two archives: added, removed and changed paths')
+    .argument('<a>', 'the older archive (name or "latest")')
+    .argument('<b>', 'the newer archive (name or "latest")')
+    .option('--from <target>', 'target to read both from (default: newest across targets)')
+    .option('-i, --identity <file>', 'age identity file (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/diff.js')).diffCommand as never, a));
+
+  program.command('stats')
+    .description('per target: archive count, stored bytes and archive sizes over time')
+    .option('-t, --target <name>', 'only this target (repeatable)', collect)
+    .action((...a) => run(async () => (await import('./commands/stats.js')).statsCommand as never, a));
+
   program.command('check')
     .description('validate the config and probe each target')
     .action((...a) => run(async () => (await import('./commands/check.js')).checkCommand as never, a));

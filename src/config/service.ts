@@ -1,10 +1,11 @@
 import { Cron } from 'croner';
 import { z } from 'zod';
+import { discordSchema, emailSchema, gotifySchema, matrixSchema, slackSchema, telegramSchema } from './notifiers.js';
+import { notifierCommon as common, NOTIFY_EVENTS, type NotifyEvent } from './notify-common.js';
+import { templateSchema } from './notify-template.js';
 import { secret } from './secret.js';
 
-/** Run outcomes a notifier can be told about. */
-export const NOTIFY_EVENTS = ['success', 'failure', 'partial'] as const;
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+export { NOTIFY_EVENTS, type NotifyEvent };
 
 /** A cron expression croner accepts (5 fields, 6 with seconds, or a nickname such as `@daily`). */
 export const cronSchema = z.string().min(1).superRefine((expr, ctx) => {
@@ -25,12 +26,6 @@ export const durationSchema = z
     return unit === 'h' ? n * 3600 : unit === 'm' ? n * 60 : n;
   });
 
-const common = {
-  on: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional()
-    .describe('Outcomes that notify; default [failure, partial] (healthchecks: all)'),
-  timeout: z.number().int().min(1).max(300).default(10).describe('Seconds before the sender gives up'),
-};
-
 const ntfySchema = z.strictObject({
   type: z.literal('ntfy'),
   server: z.string().url().default('https://ntfy.sh').describe('ntfy server'),
@@ -47,6 +42,8 @@ const webhookSchema = z.strictObject({
   ...secret('hmac_secret', 'Shared secret: the body is signed with HMAC-SHA256'),
   signature_header: z.string().min(1).default('X-Ferry-Signature').describe('Header carrying "sha256=<hex>"'),
   headers: z.record(z.string(), z.string()).default({}).describe('Extra request headers'),
+  template: templateSchema.optional()
+    .describe('Request body instead of the payload: a map (sent as JSON) or text (sent as it is), with {{job}}, {{status}}, {{message}}, ... in its strings'),
   ...common,
 });
 
@@ -64,7 +61,10 @@ const commandSchema = z.strictObject({
   ...common,
 });
 
-export const notifySchema = z.discriminatedUnion('type', [ntfySchema, webhookSchema, healthchecksSchema, commandSchema]);
+export const notifySchema = z.discriminatedUnion('type', [
+  ntfySchema, webhookSchema, healthchecksSchema, commandSchema,
+  emailSchema, discordSchema, slackSchema, telegramSchema, gotifySchema, matrixSchema,
+]);
 export type NotifierConfig = z.infer<typeof notifySchema>;
 
 export const verifyScheduleSchema = z.strictObject({

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { Encrypter, Stanza, type Identity, type Recipient } from 'age-encryption';
+import type { Identity, Recipient, Stanza } from 'age-encryption';
+import { ageLibrary } from './age-library.js';
 import { NONCE, TAG } from './age-payload.js';
 
 /**
@@ -26,7 +27,7 @@ const MAX_HEADER = 1 << 20;
  * one 16-byte tag, and that nonce is discarded (the real payload gets a fresh one).
  */
 export async function createAgeHeader(recipients: Array<string | Recipient>): Promise<AgeHeader> {
-  const e = new Encrypter();
+  const e = new (await ageLibrary()).Encrypter();
   let fileKey: Buffer | undefined;
   e.addRecipient({
     wrapFileKey(key: Uint8Array): Stanza[] {
@@ -68,7 +69,7 @@ export function scryptRecipient(passphrase: string, logN: number): Recipient {
       const key = await scryptKey(passphrase, salt, logN);
       const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
       const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);
-      return [new Stanza(['scrypt', salt.toString('base64').replace(/=+$/, ''), String(logN)], body)];
+      return [new (await ageLibrary()).Stanza(['scrypt', salt.toString('base64').replace(/=+$/, ''), String(logN)], body)];
     },
   };
 }

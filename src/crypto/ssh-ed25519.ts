@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import { Stanza, type Identity, type Recipient } from 'age-encryption';
+import type { Identity, Recipient, Stanza } from 'age-encryption';
+import { ageLibrary } from './age-library.js';
 
 /**
  * age's `ssh-ed25519` recipient type (age spec, "ssh-ed25519"), so archives
@@ -71,11 +72,11 @@ export function sshEd25519Recipient(line: string): Recipient {
   const sshKey = parseSshEd25519PublicKey(line);
   const theirX = ed25519ToX25519(readString(sshKey, readString(sshKey, 0)[1])[0]);
   return {
-    wrapFileKey(fileKey: Uint8Array): Stanza[] {
+    async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
       const ephemeral = randomBytes(32);
       const share = x25519(ephemeral, BASEPOINT);
       const key = wrappingKey(x25519(ephemeral, theirX), share, theirX, sshKey);
-      return [new Stanza(['ssh-ed25519', tag(sshKey), b64(share)], aead(key, fileKey))];
+      return [new (await ageLibrary()).Stanza(['ssh-ed25519', tag(sshKey), b64(share)], aead(key, fileKey))];
     },
   };
 }

@@ -22,6 +22,7 @@ import { closeTargets, selectTargetNames, type Target } from '../storage/targets
 import { onAbandon, tracked } from '../util/pending.js';
 import { NoConsumersError } from '../util/tee.js';
 import { openTarget } from '../../adapters/index.js';
+import { inTargetOrder, setAsideAbsent } from './absent-targets.js';
 import { decideRun } from './status.js';
 import { startTreePushes } from '../tree/run-trees.js';
 
@@ -141,7 +142,8 @@ async function begin(config: LoadedConfig, options: RunOptions): Promise<Progres
 
 /**
  * Prepares the sources, builds the archive once and pushes it to every
- * target in parallel; records each target's outcome, the archive's size and
+ * target in parallel (an absent optional target is skipped, see
+ * `setAsideAbsent`); records each target's outcome, the archive's size and
  * hash, its warnings and the files that could not be read.
  */
 async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress): Promise<void> {
@@ -150,14 +152,19 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { encryption } = prepared;
   const started = new Date(result.started);
   const archive = archiveName(config.job, started, encryption !== undefined);
+  const { present, skipped } = await setAsideAbsent(prepared.targets, log, signal);
+  result.targets.push(...skipped);
+  if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
   result.archive = archive;
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
-  const trees = startTreePushes(prepared.targets, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
+  const trees = startTreePushes(present, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
   if (trees.archiveTargets.length === 0) {
     result.archive = trees.snapshot;
-    return trees.record(result, progress.unreadable, true);
+    await trees.record(result, progress.unreadable, true);
+    result.targets = inTargetOrder(result.targets, prepared.targets);
+    return;
   }
   const estimate = estimateSize(progress.sources);
   const built = await buildArchive({
@@ -168,6 +175,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     encryption,
     commands,
     spoolDir: progress.staging,
+    index: { archive, dir: progress.staging },
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate }),
   });
   const outcomes = await fanOut(built, trees.archiveTargets, {
@@ -190,6 +198,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
       description: options.description,
       sources: r.sources.map(({ meta: _m, ...s }) => s),
       warnings: r.inventory.warnings.length,
+      index: r.index && { name: r.index.name, size: r.index.size, sha256: r.index.sha256 },
     }),
   });
   const archiveResult = await built.result.catch((err: unknown) => {
@@ -216,6 +225,7 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
     result.targets.push(tr);
   }
   await trees.record(result, progress.unreadable, !archiveResult);
+  result.targets = inTargetOrder(result.targets, prepared.targets);
   for (const w of result.warnings) log.warn(w);
   for (const u of progress.unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
 }

@@ -9,6 +9,7 @@ import { InventoryBuilder, type CommandOutput, type InventorySummary } from './i
 import type { SourceSummary } from '../storage/manifest.js';
 import type { PreparedSource } from './sources/types.js';
 import { tarStream } from './tar-writer.js';
+import { IndexWriter, type IndexFile } from '../index/writer.js';
 
 export interface BuildOptions {
   job: string;
@@ -23,6 +24,8 @@ export interface BuildOptions {
   onProgress?(progress: { read: number; written: number }): void;
   /** Directory for the inventory's temporary spool files (the run's staging dir); a fresh temporary directory, removed at the end, when absent. */
   spoolDir?: string;
+  /** Also build the archive's index sidecar (named after `archive`) as a file in `dir`, which the caller owns and removes. */
+  index?: { archive: string; dir: string };
 }
 
 export interface ArchiveResult {
@@ -31,6 +34,8 @@ export interface ArchiveResult {
   /** What was stored; `inventory.warnings` and `inventory.unreadable` say what was not stored as it is on disk. */
   inventory: InventorySummary;
   sources: SourceSummary[];
+  /** The finished index sidecar, when one was asked for. */
+  index?: IndexFile;
 }
 
 export interface BuiltArchive {
@@ -52,6 +57,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
     inventory.remove();
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
   };
+  const index = options.index ? new IndexWriter(options.index.dir, { job: options.job, archive: options.index.archive }, options.encryption) : undefined;
   let read = 0;
   let built: InventorySummary | undefined;
   const tar = Readable.from(
@@ -66,6 +72,7 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
         onWarning: (path, message) => inventory.addWarning(path, message),
         onUnreadable: (path, message) => inventory.addUnreadable(path, message),
         onRead: (bytes) => { read += bytes; },
+        onEntry: index && ((entry) => index.add(entry)),
       },
     ),
     { objectMode: false, highWaterMark: 1 << 20 },
@@ -78,11 +85,16 @@ export async function buildArchive(options: BuildOptions): Promise<BuiltArchive>
   pipeline(stored, hasher, fail);
   if (options.onProgress) hasher.onBytes = (written) => options.onProgress!({ read, written });
   const result = new Promise<ArchiveResult>((resolve, reject) => {
-    hasher.once('error', (err) => { cleanup(); reject(err); });
+    hasher.once('error', (err) => { cleanup(); void index?.remove(); reject(err); });
     hasher.once('end', () => {
       cleanup();
       if (!built) return reject(new Error('archive ended before its inventory was written'));
-      resolve({ size: hasher.bytes, sha256: hasher.digest(), inventory: built, sources: inventory.summaries() });
+      const done = { size: hasher.bytes, sha256: hasher.digest(), inventory: built, sources: inventory.summaries() };
+      if (!index) return resolve(done);
+      index.finish().then((file) => resolve({ ...done, index: file }), (err: unknown) => {
+        void index.remove();
+        reject(new Error(`cannot write the index sidecar of ${options.index!.archive}: ${(err as Error).message}`, { cause: err }));
+      });
     });
   });
   result.catch(() => {});

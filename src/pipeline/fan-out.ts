@@ -60,13 +60,14 @@ export async function fanOut(built: BuiltArchive, targets: Target[], options: Fa
 
 /**
  * Stores the archive on one target, checks its size against what was built,
- * writes the manifest last, then the `latest` pointer where the target keeps
+ * stores its index sidecar, writes the manifest last, then the `latest` pointer where the target keeps
  * one. On failure a stored archive is removed again (it has no manifest, so
  * it would never list anyway).
  */
 async function commit(target: Target, body: PutBody, built: BuiltArchive, options: FanOutOptions): Promise<PushOutcome> {
   const started = Date.now();
   let archiveStored = false;
+  let indexStored: string | undefined;
   try {
     const bytes = await target.adapter.put(options.archive, body, { signal: options.signal });
     archiveStored = true;
@@ -74,17 +75,34 @@ async function commit(target: Target, body: PutBody, built: BuiltArchive, option
     if (bytes !== result.size) {
       throw new StorageError('CORRUPT', target.name, `stored ${bytes} bytes of ${options.archive}, expected ${result.size}`);
     }
+    if (result.index) {
+      await target.adapter.put(result.index.name, fileBody(result.index.path, result.index.size), { signal: options.signal });
+      indexStored = result.index.name;
+    }
     const manifest = options.manifest(result);
     await target.adapter.put(manifestKey(options.archive), bufferBody(JSON.stringify(manifest, null, 2) + '\n'), { signal: options.signal });
-    if (target.adapter.setLatest) {
-      await target.adapter.setLatest(latestKey(options.job, options.encrypted), options.archive).catch((err) => {
-        options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
-      });
-    }
+    if (target.adapter.setLatest) await pointLatest(target, options);
     return { target: target.name, ok: true, bytes, durationMs: Date.now() - started };
   } catch (error) {
     if (archiveStored) await target.adapter.remove(options.archive).catch(() => {});
+    if (indexStored) await target.adapter.remove(indexStored).catch(() => {});
     return { target: target.name, ok: false, bytes: 0, durationMs: Date.now() - started, error };
+  }
+}
+
+/**
+ * Points `<job>-latest…` at the new archive and removes the pointer of the
+ * other kind (`.tar.gz` when this archive is `.tar.gz.age`, and the reverse),
+ * so after encryption is switched on or off no `latest` names an archive of
+ * the kind the job no longer makes. A failure is a warning: the archive and
+ * its manifest are stored.
+ */
+async function pointLatest(target: Target, options: FanOutOptions): Promise<void> {
+  try {
+    await target.adapter.setLatest!(latestKey(options.job, options.encrypted), options.archive);
+    await target.adapter.remove(latestKey(options.job, !options.encrypted));
+  } catch (err) {
+    options.log.warn(`${target.name}: could not update the latest pointer: ${describeError(err)}`);
   }
 }
 

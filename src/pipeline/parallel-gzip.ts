@@ -12,7 +12,7 @@ const WINDOW = 32 * 1024;
 
 export interface ParallelGzipOptions {
   level: number;
-  /** Uncompressed bytes per block. */
+  /** Uncompressed bytes per block (at most 1.5× this; an input chunk of half this or more is a block of its own). */
   blockSize?: number;
   /** Blocks compressed at once (zlib runs them on libuv's thread pool). */
   parallel?: number;
@@ -54,7 +54,7 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
 
   // Compressed size / input size of the latest deflated piece: sizes the next piece's output buffer.
   let ratio = 1;
-  const deflatePiece = async (data: Buffer, window: Buffer | undefined, final: boolean): Promise<Buffer> => {
+  const deflatePiece = async (data: Buffer, window: Buffer | undefined, final: boolean): Promise<Buffer[]> => {
     // One output chunk per piece (with zlib's default 16 KiB chunks every block would bounce between the
     // thread pool and the main thread dozens of times), sized from the latest ratio rather than the worst
     // case: each piece's buffer lives until it is written out, and most pieces compress well.
@@ -63,7 +63,14 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
     if (window) opts.dictionary = window;
     const out = await deflateRawAsync(data, opts);
     ratio = out.length / Math.max(1, data.length);
-    return out;
+    return [out];
+  };
+
+  const joinPending = (): Buffer => {
+    const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
+    pending = [];
+    pendingBytes = 0;
+    return all;
   };
 
   const submit = (block: Buffer, last: boolean) => {
@@ -75,7 +82,7 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
       const final = last && i === runs.length - 1;
       return run.stored ? Promise.resolve(storedBlocks(data, final)) : deflatePiece(data, windowBefore(block, run.start), final);
     });
-    const job = Promise.all(pieces);
+    const job = Promise.all(pieces).then((p) => p.flat());
     job.catch(() => {});
     inFlight.push(job);
     dictionary = windowBefore(block, block.length);
@@ -85,16 +92,18 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
     highWaterMark: 1 << 20,
     async transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback) {
       try {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        while (pendingBytes >= blockSize) {
-          const all = Buffer.concat(pending);
-          submit(all.subarray(0, blockSize), false);
-          const rest = all.subarray(blockSize);
-          pending = rest.length ? [rest] : [];
-          pendingBytes = rest.length;
-          while (inFlight.length >= parallel * 2) for (const piece of await inFlight.shift()!) this.push(piece);
+        if (chunk.length >= blockSize / 2) {
+          // A large chunk (a big file's read) is a block of its own, as it is: copying every byte into
+          // fixed-size blocks cost more main-thread time than anything but hashing. Blocks need not be the
+          // same size; each is deflated with the 32 KiB before it as its dictionary either way.
+          if (pendingBytes) submit(joinPending(), false);
+          submit(chunk, false);
+        } else {
+          pending.push(chunk);
+          pendingBytes += chunk.length;
+          if (pendingBytes >= blockSize) submit(joinPending(), false);
         }
+        while (inFlight.length >= parallel * 2) for (const piece of await inFlight.shift()!) this.push(piece);
         done();
       } catch (err) {
         done(err as Error);
@@ -102,8 +111,7 @@ export function createParallelGzip(options: ParallelGzipOptions): Transform {
     },
     async flush(done: TransformCallback) {
       try {
-        submit(Buffer.concat(pending), true);
-        pending = [];
+        submit(joinPending(), true);
         while (inFlight.length) for (const piece of await inFlight.shift()!) this.push(piece);
         const trailer = Buffer.alloc(8);
         trailer.writeUInt32LE(crc >>> 0, 0);

@@ -67,18 +67,20 @@ export function planRuns(block: Buffer, floor = ENTROPY_FLOOR): Run[] {
  * `data` as a sequence of stored deflate blocks of at most 65,535 bytes, the
  * last one marked final when `final`. Starts on a byte boundary, as every
  * piece of the parallel gzip does (each deflated piece ends with a sync flush).
+ * Returns each block's 5-byte header followed by a view of `data` (no copy:
+ * on incompressible input, copying the bytes once more was a tenth of the
+ * main thread's time).
  */
-export function storedBlocks(data: Buffer, final: boolean): Buffer {
+export function storedBlocks(data: Buffer, final: boolean): Buffer[] {
   const n = Math.max(1, Math.ceil(data.length / MAX_STORED));
-  const out = Buffer.allocUnsafe(data.length + 5 * n);
-  let o = 0;
+  const out: Buffer[] = [];
   for (let i = 0; i < n; i++) {
     const part = data.subarray(i * MAX_STORED, (i + 1) * MAX_STORED);
-    out[o] = final && i === n - 1 ? 1 : 0; // BFINAL, BTYPE 00, then padding to the byte boundary
-    out.writeUInt16LE(part.length, o + 1);
-    out.writeUInt16LE(~part.length & 0xffff, o + 3);
-    part.copy(out, o + 5);
-    o += 5 + part.length;
+    const head = Buffer.allocUnsafe(5);
+    head[0] = final && i === n - 1 ? 1 : 0; // BFINAL, BTYPE 00, then padding to the byte boundary
+    head.writeUInt16LE(part.length, 1);
+    head.writeUInt16LE(~part.length & 0xffff, 3);
+    out.push(head, part);
   }
   return out;
 }

@@ -1,10 +1,11 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { close, read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { HeaderData } from 'tar';
 import { encodeHeader } from './tar-header.js';
+import type { IndexEntry } from '../index/format.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
 import type { PreparedSource } from './sources/types.js';
 
@@ -38,6 +39,8 @@ export interface TarWriterEvents {
   beforeOpen?(archivePath: string): void;
   /** Bytes of file content read from disk. */
   onRead?(bytes: number): void;
+  /** Any entry was stored (directories, symlinks, files after their last byte, the trailing files): what the index sidecar lists. */
+  onEntry?(entry: IndexEntry): void;
 }
 
 /** A file appended after the sources (the inventory): its whole `data`, or `size` bytes streamed from `chunks()`. */
@@ -77,6 +80,7 @@ export async function* tarStream(
       if (item.kind === 'inline') {
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);
+        if (item.entry) events.onEntry?.(item.entry);
         batch.push(item.block);
         batchBytes += item.block.length;
         if (batchBytes < BATCH) continue;
@@ -90,27 +94,34 @@ export async function* tarStream(
   }
   for (const file of await trailing()) {
     const size = 'data' in file ? file.data.length : file.size;
-    const header = encodeHeader({ path: file.path, type: 'File', size, mode: 0o644, mtime: new Date() });
+    const mtime = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const header = encodeHeader({ path: file.path, type: 'File', size, mode: 0o644, mtime });
+    const hash = createHash('sha256');
+    const stored = () => events.onEntry?.({ path: file.path, type: 'file', size, mode: 0o644, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
     if ('data' in file) {
+      hash.update(file.data);
       yield Buffer.concat([header, file.data, padding(size)]);
+      stored();
       continue;
     }
     yield header;
     let got = 0;
     for await (const chunk of file.chunks()) {
       got += chunk.length;
+      hash.update(chunk);
       yield chunk;
     }
     if (got !== size) throw new Error(`${file.path}: wrote ${got} bytes where its tar header says ${size}`);
     yield padding(size);
+    stored();
   }
   yield Buffer.alloc(BLOCK * 2);
 }
 
 type Loaded =
   | { kind: 'skip' }
-  | { kind: 'inline'; block: Buffer; file?: StoredFile }
-  | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer };
+  | { kind: 'inline'; block: Buffer; file?: StoredFile; entry?: IndexEntry }
+  | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer; stat: Stats };
 
 /**
  * Turns one walked entry into tar bytes. Directories, symlinks and small
@@ -126,7 +137,7 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
   if (entry.type === 'dir') {
     const st = entry.stat!;
     const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined) };
+    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined), entry: indexEntry(entry, 'dir', st) };
   }
   if (entry.type === 'symlink') {
     const st = entry.stat!;
@@ -139,7 +150,8 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
     }
     const rawLink = isUtf8(target) ? undefined : target;
     const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
-    return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined) };
+    const indexed = { ...indexEntry(entry, 'symlink', st), link: data.linkpath };
+    return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined), entry: indexed };
   }
   let fd: number;
   try {
@@ -158,7 +170,7 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
     const header = encodeHeader({ path: entry.archivePath, type: 'File', size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime }, raw ? { path: raw } : undefined);
     if (st.size > SMALL_FILE) {
       handedOver = true;
-      return { kind: 'large', entry, fd, size: st.size, header };
+      return { kind: 'large', entry, fd, size: st.size, header, stat: st };
     }
     // Read one byte more than expected to notice a file that grew.
     const buf = Buffer.allocUnsafe(st.size + 1);
@@ -175,13 +187,21 @@ function load(entry: WalkEntry, report: WalkReport): Loaded {
     }
     const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, report.warn);
     const file = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
-    return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file };
+    return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file, entry: { ...indexEntry(entry, 'file', st), size: st.size, sha256: file.sha256 } };
   } finally {
     if (!handedOver) closeSync(fd);
   }
 }
 
 const SLASH = Buffer.from('/');
+
+/** The index sidecar's line for a walked entry, from the stat its tar header was made of. */
+function indexEntry(entry: WalkEntry, type: IndexEntry['type'], st: Stats): IndexEntry {
+  // The tar header stores whole seconds, and the index lists what the archive holds.
+  const e: IndexEntry = { path: entry.archivePath, type, size: 0, mode: st.mode & 0o7777, mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000).toISOString() };
+  if (entry.rawArchivePath) e.path_b64 = entry.rawArchivePath.toString('base64');
+  return e;
+}
 
 function storedFile(entry: WalkEntry, size: number, sha256: string): StoredFile {
   const file: StoredFile = { path: entry.archivePath, size, sha256 };
@@ -251,7 +271,9 @@ async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source
       events.onWarning?.(entry.archivePath, `file grew while being read; stored its first ${size} bytes`);
     }
     yield padding(size);
-    events.onFile?.(storedFile(entry, size, hash.digest('hex')), source);
+    const file = storedFile(entry, size, hash.digest('hex'));
+    events.onFile?.(file, source);
+    events.onEntry?.({ ...indexEntry(entry, 'file', item.stat), size, sha256: file.sha256 });
   } finally {
     await closeAsync(fd);
   }

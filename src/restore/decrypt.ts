@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
-import { Decrypter } from 'age-encryption';
 import { sshEd25519Identity } from '../crypto/ssh-ed25519.js';
 import { createAgeDecryptStream } from '../crypto/age-file.js';
 import { scryptIdentity } from '../crypto/age-header.js';
+import { ageLibrary } from '../crypto/age-library.js';
 import { DecryptError } from '../errors.js';
 
 export interface DecryptKeys {
@@ -21,7 +21,7 @@ export interface DecryptKeys {
  * name a damaged archive as such.
  */
 export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable, what: string) => Promise<Readable>> {
-  const d = new Decrypter();
+  const d = new (await ageLibrary()).Decrypter();
   let count = 0;
   for (const file of keys.identityFiles) {
     let text: string;

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../util/sqlite.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { PostgresSource, SourceKind } from '../config/sources.js';
 import { DamagedArchiveError, FerryError, UsageError } from '../errors.js';
@@ -205,9 +205,9 @@ async function extractSource(config: LoadedConfig, peeked: PeekedArchive, as: st
 async function checkRestoredDatabase(file: string, livePath: string, as: string): Promise<void> {
   const fail = (why: string, cause?: unknown) =>
     new DamagedArchiveError(`restored database "${as}" ${why}; the live database was not touched`, { cause });
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
-    db = new Database(file, { fileMustExist: true });
+    db = openSqlite(file, { fileMustExist: true });
   } catch (err) {
     throw fail(`cannot be opened: ${(err as Error).message}`, err);
   }

@@ -137,7 +137,7 @@ export async function readTar(input: Readable, options: ReadTarOptions = {}): Pr
 }
 
 /** Hashes the zeros of a hole from `at` up to `until`; returns `until`. */
-function zeros(hash: Hash, at: number, until: number): number {
+export function zeros(hash: Hash, at: number, until: number): number {
   for (; at < until; at += Math.min(ZEROS.length, until - at)) hash.update(ZEROS.subarray(0, Math.min(ZEROS.length, until - at)));
   return at;
 }

@@ -9,9 +9,9 @@ export type PathSelector = (path: string) => boolean;
  * directories (so `app` means the directory and everything under it, and
  * names holding newlines, `*`, `[`, `?` or leading dots match as they are),
  * or else when the pattern, as a glob (dotfiles included), matches the path
- * or one of its parent directories. A leading `./` and trailing slashes of a
- * pattern are ignored. Parents of a selected path are not selected
- * themselves: `--only data/x` never selects a file named `data`.
+ * or one of its parent directories. Leading `./` and `/` and trailing
+ * slashes of a pattern are ignored, so `ferry ls` paths (`app/data/`)
+ * select as shown. Parents of a selected path are not selected themselves: `--only data/x` never selects a file named `data`.
  */
 export function pathSelector(patterns: string[]): PathSelector {
   const cleaned = patterns.map(cleanPattern).filter((p) => p.length > 0);
@@ -32,6 +32,7 @@ export function pathSelector(patterns: string[]): PathSelector {
 
 function cleanPattern(pattern: string): string {
   let p = pattern;
-  while (p.startsWith('./')) p = p.slice(2);
+  // `ferry ls` paths (and the API's) may start with `/` for the archive's top; archive paths never do.
+  while (p.startsWith('./') || p.startsWith('/')) p = p.slice(p.startsWith('/') ? 1 : 2);
   return p.replace(/\/+$/, '');
 }

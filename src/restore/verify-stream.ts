@@ -12,7 +12,7 @@ import type { Manifest } from '../storage/manifest.js';
 export class VerifyStream extends Transform {
   private readonly hash = createHash('sha256');
   bytes = 0;
-  constructor(private readonly manifest: Manifest, private readonly where: string) {
+  constructor(private readonly manifest: Pick<Manifest, 'archive' | 'size' | 'sha256'>, private readonly where: string) {
     super({ highWaterMark: 1 << 20 });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -33,7 +33,7 @@ export class VerifyStream extends Transform {
   }
 }
 
-function corrupt(where: string, m: Manifest, detail: string): StorageError {
+function corrupt(where: string, m: Pick<Manifest, 'archive'>, detail: string): StorageError {
   return new StorageError('CORRUPT', where, `archive ${m.archive} is damaged: ${detail}`);
 }
 

@@ -4,6 +4,7 @@ import { catalogWarnings, readCatalog } from '../storage/catalog.js';
 import { abortedError } from '../storage/errors.js';
 import { MANIFEST_SUFFIX, manifestKey, parseArchiveName } from '../storage/layout.js';
 import { planRetention, type RetentionDecision } from './plan.js';
+import { indexKey } from '../index/format.js';
 
 /** A target's retention plan: one decision per archive, plus manifests whose archive is gone. */
 export interface TargetPlan {
@@ -70,8 +71,8 @@ export async function planTarget(
 /**
  * Carries out a plan on one target.
  *
- * For each `delete` decision the archive is removed first and its manifest
- * second, so an interruption leaves at worst a manifest without an archive
+ * For each `delete` decision the archive is removed first, then its index
+ * sidecar, and its manifest last, so an interruption leaves at worst a manifest without an archive
  * (which lists as nothing and is removed next time), never a
  * complete-looking archive with missing bytes. When the archive cannot be
  * removed its manifest stays. Orphan manifests are removed afterwards.
@@ -106,11 +107,12 @@ export async function applyPrune(
       continue;
     }
     try {
-      // No signal: once the archive is gone, its manifest must follow.
+      // No signal: once the archive is gone, its index sidecar and manifest must follow.
+      await adapter.remove(indexKey(decision.name));
       await adapter.remove(manifestKey(decision.name));
       result.deleted.push(decision.name);
     } catch (err) {
-      result.errors.push({ name: manifestKey(decision.name), error: asError(err) });
+      result.errors.push({ name: `${indexKey(decision.name)} / ${manifestKey(decision.name)}`, error: asError(err) });
     }
   }
 
@@ -122,6 +124,7 @@ export async function applyPrune(
       continue;
     }
     try {
+      await adapter.remove(indexKey(manifest.slice(0, -MANIFEST_SUFFIX.length)), { signal });
       await adapter.remove(manifest, { signal });
       result.orphanManifests.push(manifest);
     } catch (err) {

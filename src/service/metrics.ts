@@ -42,8 +42,11 @@ export function runMetrics(job: string, history: RunResult[], targetNames: strin
   const lastSuccess: MetricFamily['samples'] = [];
   const lastStatus: MetricFamily['samples'] = [];
   const pushDuration: MetricFamily['samples'] = [];
+  const skipped: MetricFamily['samples'] = [];
   for (const target of targetNames) {
-    const mine = runs.map((r) => r.targets.find((t) => t.target === target)).filter((t) => t !== undefined);
+    const all = runs.map((r) => r.targets.find((t) => t.target === target)).filter((t) => t !== undefined);
+    if (all.length) skipped.push({ labels: { job, target }, value: all.at(-1)!.status === 'skipped' ? 1 : 0 });
+    const mine = all.filter((t) => t.status !== 'skipped');
     const lastOk = runs.filter((r) => r.targets.some((t) => t.target === target && t.status === 'success')).at(-1);
     if (lastOk) lastSuccess.push({ labels: { job, target }, value: Math.floor(Date.parse(lastOk.ended) / 1000) });
     const lastT = mine.at(-1);
@@ -57,7 +60,8 @@ export function runMetrics(job: string, history: RunResult[], targetNames: strin
       samples: Object.entries(byResult).map(([result, value]) => ({ labels: { job, result }, value })) },
     { name: 'ferry_run_in_progress', help: '1 while a run of the job holds its lock.', type: 'gauge', samples: [{ labels: { job }, value: running ? 1 : 0 }] },
     { name: 'ferry_target_last_success_timestamp_seconds', help: 'End of the last run that stored an archive on the target (Unix time).', type: 'gauge', samples: lastSuccess },
-    { name: 'ferry_target_last_status', help: 'Outcome of the last push to the target: 1 success, 0 failure.', type: 'gauge', samples: lastStatus },
+    { name: 'ferry_target_last_status', help: 'Outcome of the last push to the target (runs that skipped it aside): 1 success, 0 failure.', type: 'gauge', samples: lastStatus },
+    { name: 'ferry_target_skipped', help: 'Whether the last run skipped the target (an optional drive that was not mounted): 1 skipped, 0 tried.', type: 'gauge', samples: skipped },
     { name: 'ferry_target_last_push_duration_seconds', help: 'Duration of the last push to the target.', type: 'gauge', samples: pushDuration },
     { name: 'ferry_target_archives', help: 'Complete archives of the job on the target.', type: 'gauge',
       samples: targetNames.filter((t) => archives[t] !== undefined).map((target) => ({ labels: { job, target }, value: archives[target]! })) },

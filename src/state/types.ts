@@ -8,13 +8,16 @@ export type RunStatus = 'success' | 'partial' | 'failure';
 
 export interface TargetResult {
   target: string;
-  status: 'success' | 'failure';
+  /** `skipped`: an optional target that was not there (an unplugged drive); `reason` says why. */
+  status: 'success' | 'failure' | 'skipped';
   /** Bytes of the archive stored on this target. */
   bytes: number;
   durationMs: number;
   /** Error message (never a secret) and its StorageError code, when the push failed. */
   error?: string;
   errorCode?: string;
+  /** Why the target was skipped (status `skipped`). */
+  reason?: string;
   /** Archives pruned on this target after the push. */
   pruned?: string[];
   /** Why the prune after a successful push failed; such a run is `partial` (exit 3). */

@@ -103,6 +103,15 @@ export interface StorageAdapter {
   /** Discards an unfinished upload and its stored parts. Idempotent: one that is already gone resolves. */
   abortUnfinished?(upload: UnfinishedUpload, options?: OpOptions): Promise<void>;
 
+  /**
+   * Why an optional target is not there right now (an unplugged drive of a
+   * usb target with `optional: true`), or undefined when it is there or is
+   * not optional. The run skips an absent target: it is reported as
+   * `skipped`, nothing is pushed to it or pruned on it, and it does not
+   * decide the exit code. Never rejects.
+   */
+  absent?(options?: OpOptions): Promise<string | undefined>;
+
   /** Extra readiness checks for `ferry check` (mounted, right device, ...). Rejects with a StorageError. */
   probe?(options?: OpOptions): Promise<string[]>;
 

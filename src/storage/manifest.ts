@@ -30,6 +30,8 @@ export interface Manifest {
   host: string;
   sources: Omit<SourceSummary, 'meta'>[];
   warnings: number;
+  /** The index sidecar stored beside the archive (absent for archives made without one). */
+  index?: { name: string; size: number; sha256: string };
   ferry_version: string;
   /**
    * `tree` for a snapshot directory (`format: tree`): `archive` is the

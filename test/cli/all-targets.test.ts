@@ -93,6 +93,16 @@ describe('one ferry job pushing to local, usb, s3 (s3rver and Ceph RGW), sftp, r
     }
   }, 120_000);
 
+  it('every target holds the index sidecar, so ls reads a directory from each of them', async () => {
+    for (const t of TARGETS) {
+      const r = await ws.run(['--json', 'ls', '--from', t, 'app/logs']);
+      expect(r.code, `${t}: ${r.stderr}`).toBe(0);
+      const listed = JSON.parse(r.stdout) as { read_from: string; entries: { path: string }[] };
+      expect(listed.read_from, t).toBe('index');
+      expect(listed.entries.map((e) => e.path), t).toEqual(['app/logs/app.log', 'app/logs/error.log']);
+    }
+  }, 300_000);
+
   it('prune keeps exactly each target\'s own keep after more runs', async () => {
     for (let i = 0; i < 3; i++) {
       const r = await ws.run(['run', '-q']);

@@ -6,7 +6,7 @@ import { secret, secretKeys } from '../../src/config/secret.js';
 
 describe('secrets are marked in the schema, and redaction follows the marks', () => {
   it('every secret of every target type, source, notifier, the API and encryption is known from the config schema alone', () => {
-    expect([...secretKeys(configSchema)].sort()).toEqual(['credentials', 'hmac_secret', 'passphrase', 'password', 'private_key', 'secret_access_key', 'token']);
+    expect([...secretKeys(configSchema)].sort()).toEqual(['access_token', 'bot_token', 'credentials', 'hmac_secret', 'passphrase', 'password', 'private_key', 'secret_access_key', 'token', 'webhook_url']);
   });
 
   it('secrets nested in unions, arrays and optional objects are found', () => {

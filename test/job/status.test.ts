@@ -4,6 +4,7 @@ import { decideRun, type RunFacts } from '../../src/job/status.js';
 
 const ok = (target: string, pruneError?: string) => ({ target, status: 'success' as const, pruneError });
 const bad = (target: string) => ({ target, status: 'failure' as const });
+const skip = (target: string) => ({ target, status: 'skipped' as const });
 const file = { path: 'app/secret.key', message: 'EACCES: permission denied' };
 
 describe('exit code: 0 only when everything was stored and pruned, 3 when stored but something needs attention', () => {
@@ -13,6 +14,9 @@ describe('exit code: 0 only when everything was stored and pruned, 3 when stored
     ['a prune failed', { targets: [ok('a', 'EBUSY'), ok('b')], unreadable: [] }, 'partial', 3],
     ['a file could not be read', { targets: [ok('a')], unreadable: [file] }, 'partial', 3],
     ['every target failed', { targets: [bad('a'), bad('b')], unreadable: [file] }, 'failure', 1],
+    ['an optional target was skipped, the others stored', { targets: [ok('a'), skip('usb')], unreadable: [] }, 'success', 0],
+    ['an optional target was skipped and another failed', { targets: [ok('a'), skip('usb'), bad('b')], unreadable: [] }, 'partial', 3],
+    ['every target was skipped', { targets: [skip('usb')], unreadable: [] }, 'failure', 1],
     ['no target at all', { targets: [], unreadable: [] }, 'failure', 1],
     ['the run failed as a whole', { targets: [ok('a')], unreadable: [], failed: true }, 'failure', 1],
   ];

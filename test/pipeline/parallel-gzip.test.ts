@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { createParallelGzip } from '../../src/pipeline/parallel-gzip.js';
 import { basicConfig, workspace } from '../helpers/cli.js';
 
-async function compress(data: Buffer, blockSize: number, storeRandom?: boolean): Promise<Buffer> {
+async function compress(data: Buffer, blockSize: number, storeRandom?: boolean, chunkSize = 70_001): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const pieces = Array.from({ length: Math.ceil(data.length / 70_001) }, (_, i) => data.subarray(i * 70_001, (i + 1) * 70_001));
+  const pieces = Array.from({ length: Math.ceil(data.length / chunkSize) }, (_, i) => data.subarray(i * chunkSize, (i + 1) * chunkSize));
   for await (const c of Readable.from(pieces).pipe(createParallelGzip({ level: 6, blockSize, parallel: 3, storeRandom }))) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
@@ -31,6 +31,18 @@ describe('parallel gzip', () => {
   it('compresses about as well as plain gzip, because each block sees the previous 32 KiB', async () => {
     const gz = await compress(text, 128 * 1024);
     expect(gz.length).toBeLessThan(gzipSync(text, { level: 6 }).length * 1.05);
+  });
+
+  it('input arriving in chunks of half a block or more (a big file read) still gives exactly the input back, also through gzip -t', async () => {
+    for (const chunkSize of [128 * 1024, 300_001, 1 << 20]) {
+      const gz = await compress(mixed, 256 * 1024, undefined, chunkSize);
+      expect(gunzipSync(gz).equals(mixed), `chunks of ${chunkSize}`).toBe(true);
+      execFileSync('gzip', ['-t'], { input: gz });
+    }
+    const random = randomBytes(3 << 20);
+    const gz = await compress(Buffer.concat([text, random]), 256 * 1024, undefined, 1 << 20);
+    expect(gunzipSync(gz).equals(Buffer.concat([text, random]))).toBe(true);
+    expect(gz.length).toBeLessThan(random.length * 1.001 + gzipSync(text).length * 1.05);
   });
 
   it('handles empty input and input smaller than one block', async () => {

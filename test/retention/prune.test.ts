@@ -8,6 +8,7 @@ import type { OpOptions, StorageAdapter } from '../../src/storage/adapter.js';
 import { readCatalog } from '../../src/storage/catalog.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { archiveName, manifestKey } from '../../src/storage/layout.js';
+import { indexKey } from '../../src/index/format.js';
 
 const JOB = 'mss';
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -91,11 +92,11 @@ describe('prune', () => {
     expect(await files()).toEqual([names[0]!, manifestKey(names[0]!), 'mss-latest.tar.gz', ...FOREIGN].sort());
   });
 
-  it('deletes each archive before its manifest, so no complete-looking half remains', async () => {
+  it('deletes each archive, then its index sidecar, then its manifest, so no complete-looking half remains', async () => {
     const names = await tenArchives();
     const spy = recording(adapter);
     await applyPrune(spy, JOB, await planTarget(spy, JOB, 8, NOW));
-    expect(spy.removed).toEqual([names[8]!, manifestKey(names[8]!), names[9]!, manifestKey(names[9]!)]);
+    expect(spy.removed).toEqual([names[8]!, indexKey(names[8]!), manifestKey(names[8]!), names[9]!, indexKey(names[9]!), manifestKey(names[9]!)]);
   });
 
   it('a dry run deletes nothing and reports what it would delete', async () => {

@@ -30,6 +30,13 @@ export interface ProbeReport {
 export async function probeTarget(target: Target, signal?: AbortSignal, job?: string): Promise<ProbeReport> {
   const report: ProbeReport = { target: target.name, type: String(target.config.type), ok: false, details: [], warnings: [] };
   try {
+    const absent = await target.adapter.absent?.({ signal });
+    if (absent !== undefined) {
+      // An optional target that is not there does not make tonight's run fail: runs skip it.
+      report.ok = true;
+      report.warnings.push(`${absent}; runs skip this optional target until it is back`);
+      return report;
+    }
     if (target.adapter.probe) report.details.push(...(await target.adapter.probe({ signal })));
     const free = await target.adapter.freeSpace?.({ signal });
     if (free !== undefined) {

@@ -12,7 +12,8 @@ import { table } from '../format.js';
  * Applies each target's retention (or, with --dry-run, prints the plan),
  * giving a reason for every archive. A real prune holds the job's lock, as
  * `run` does: when another run holds it, this throws exit 75 before
- * anything is deleted. A dry run deletes nothing and takes no lock.
+ * anything is deleted. A dry run deletes nothing and takes no lock. An
+ * absent optional target (an unplugged drive) is reported as skipped.
  */
 export async function pruneCommand(ctx: CommandContext, opts: { target?: string[]; dryRun?: boolean }): Promise<number> {
   const config = ctx.config();
@@ -26,6 +27,11 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
       try {
         const t = await openTarget(config, name, ctx.log);
         opened.push(t);
+        const absent = await t.adapter.absent?.({ signal: ctx.signal });
+        if (absent !== undefined) {
+          reports.push({ target: name, skipped: absent });
+          continue;
+        }
         const plan = await planFor(t, config, new Date(), ctx.signal);
         const result = await applyPrune(t.adapter, config.job, plan, { dryRun: opts.dryRun, signal: ctx.signal });
         const errors = result.errors.map((e) => ({ name: e.name, error: e.error.message }));
@@ -50,6 +56,7 @@ export async function pruneCommand(ctx: CommandContext, opts: { target?: string[
     await lock?.release();
   }
   const human = reports.map((r) => {
+    if ('skipped' in r) return `${r.target}: skipped (optional target): ${r.skipped}`;
     if ('error' in r) return `${r.target}: error: ${r.error}`;
     const rows = r.plan.map((d) => [d.action === 'keep' ? 'keep' : opts.dryRun ? 'would delete' : 'delete', d.name, d.reasons.join('; ')]);
     const errs = r.errors.map((e) => `  failed to delete ${e.name}: ${e.error}`);

@@ -34,7 +34,7 @@ function renderRun(r: RunResult): string {
     t.status,
     t.status === 'success' ? formatBytes(t.bytes) : '',
     `${(t.durationMs / 1000).toFixed(1)}s`,
-    t.error ?? (t.pruneError ? `prune failed: ${t.pruneError}` : t.pruned?.length ? `pruned ${t.pruned.length}` : ''),
+    t.error ?? t.reason ?? (t.pruneError ? `prune failed: ${t.pruneError}` : t.pruned?.length ? `pruned ${t.pruned.length}` : ''),
   ]);
   const lines = [head];
   if (rows.length) lines.push(table(['target', 'status', 'bytes', 'time', 'note'], rows));

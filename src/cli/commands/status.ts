@@ -42,7 +42,7 @@ export async function statusCommand(ctx: CommandContext): Promise<number> {
       t.target,
       t.archives === undefined ? 'error' : String(t.archives),
       t.newest ?? (t.error ? t.error : '-'),
-      t.last ? `${t.last.status}${t.last.error ? `: ${t.last.error}` : ''}` : '-',
+      t.last ? `${t.last.status}${t.last.error ?? t.last.reason ? `: ${t.last.error ?? t.last.reason}` : ''}` : '-',
     ])),
   ];
   ctx.output(lines.join('\n'), { job: config.job, last_run: last ?? null, next_run: next?.toISOString() ?? null, running: lock ?? null, targets });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../../util/sqlite.js';
 import type { SqliteSource } from '../../config/sources.js';
 import { sourceArchivePath } from '../../config/load.js';
 import { resolveUserPath } from '../../util/paths.js';
@@ -65,9 +65,9 @@ async function takeSnapshot(dbPath: string, dest: string, source: SqliteSource, 
     const code = (err as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? 'database file not found' : `cannot read: ${code ?? (err as Error).message}`, { cause: err });
   }
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
-    db = new Database(dbPath, { readonly: true, fileMustExist: true, timeout: source.busy_timeout });
+    db = openSqlite(dbPath, { readonly: true, fileMustExist: true, timeout: source.busy_timeout });
   } catch (err) {
     throw new Error(`cannot open: ${(err as Error).message}`, { cause: err });
   }
@@ -93,7 +93,7 @@ async function takeSnapshot(dbPath: string, dest: string, source: SqliteSource, 
  * up to `busy_timeout`. The copy goes in 4 MiB steps so the event loop keeps
  * turning between them.
  */
-async function backupConsistently(db: Database.Database, dest: string, signal?: AbortSignal): Promise<void> {
+async function backupConsistently(db: SqliteDatabase, dest: string, signal?: AbortSignal): Promise<void> {
   db.exec('BEGIN');
   try {
     db.prepare('SELECT count(*) FROM sqlite_master').get(); // starts the read transaction
@@ -116,7 +116,7 @@ async function backupConsistently(db: Database.Database, dest: string, signal?: 
 
 /** Opens the snapshot, checks its integrity and matches its journal mode to the source's. */
 function checkSnapshot(path: string, sourceJournalMode: string): { pages: number; page_size: number } {
-  const db = new Database(path, { fileMustExist: true });
+  const db = openSqlite(path, { fileMustExist: true });
   try {
     const rows = db.pragma('integrity_check(20)') as { integrity_check: string }[];
     const problems = rows

@@ -11,6 +11,7 @@ import { planFor } from '../../retention/run-prune.js';
 import { acquireLock, type Lock } from '../../state/lock.js';
 import { newestComplete, readCatalog } from '../../storage/catalog.js';
 import { manifestKey } from '../../storage/layout.js';
+import { indexKey } from '../../index/format.js';
 import { selectTargetNames } from '../../storage/targets.js';
 import { verifyArchive, type VerifyReport } from '../../restore/verify.js';
 import { resolveUserPath } from '../../util/paths.js';
@@ -108,8 +109,9 @@ export function registerWriteRoutes(app: FastifyInstance, deps: ApiDeps): void {
       if (found.complete && newestComplete(c, new Date())?.name === name && req.query.force !== 'true') {
         return { status: 409, body: { error: `${name} is the newest complete archive on ${t.name}; add ?force=true to delete it` } };
       }
-      // The archive goes first and its manifest after, so no complete-looking half remains.
+      // The archive goes first, then its index sidecar, and its manifest last, so no complete-looking half remains.
       await t.adapter.remove(name, { signal: deps.signal });
+      await t.adapter.remove(indexKey(name), { signal: deps.signal });
       await t.adapter.remove(manifestKey(name), { signal: deps.signal });
       log.info(`api: deleted ${name} on ${t.name}`);
       return { status: 200, body: { deleted: name, target: t.name } };

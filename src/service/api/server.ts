@@ -11,6 +11,7 @@ import { ForbiddenPath } from './restore-path.js';
 import { authorized, parseListen, requiredToken } from './auth.js';
 import { registerReadRoutes } from './routes-read.js';
 import { registerWriteRoutes } from './routes-write.js';
+import { registerIndexRoutes } from './routes-index.js';
 
 export interface ApiServer {
   app: FastifyInstance;
@@ -53,6 +54,7 @@ export async function startApiServer(config: LoadedConfig, options: { listen: st
   const deps = { config, log: options.log, runs: options.runs, signal: controller.signal, metrics };
   registerReadRoutes(app, deps);
   registerWriteRoutes(app, deps);
+  registerIndexRoutes(app, deps);
 
   try {
     await app.listen({ host, port });

@@ -4,6 +4,8 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { RunResult } from '../../state/types.js';
 import { runPayload, type NotifyPayload } from './payload.js';
+import { sendDiscord, sendGotify, sendMatrix, sendSlack, sendTelegram } from './chat.js';
+import { sendEmail } from './email.js';
 import { pingHealthchecks, runCommandNotifier, sendNtfy, sendWebhook, type Delivery } from './senders.js';
 
 const DEFAULT_ON: readonly NotifyEvent[] = ['failure', 'partial'];
@@ -14,15 +16,28 @@ export function eventsFor(n: NotifierConfig): readonly NotifyEvent[] {
   return n.on ?? (n.type === 'healthchecks' ? ALL : DEFAULT_ON);
 }
 
+/** The URL whose host names a notifier in logs (none for command and email). */
+function notifierUrl(n: NotifierConfig): string | undefined {
+  switch (n.type) {
+    case 'ntfy': case 'gotify': return n.server;
+    case 'webhook': case 'healthchecks': return n.url;
+    case 'discord': case 'slack': return n.webhook_url;
+    case 'telegram': return n.api_url;
+    case 'matrix': return n.homeserver;
+    case 'command': case 'email': return undefined;
+  }
+}
+
 /** A label for logs: the type and host, never the URL's path, query or a token. */
 export function notifierLabel(n: NotifierConfig, index: number): string {
   if (n.type === 'command') return `notify[${index}] (command)`;
-  const url = n.type === 'ntfy' ? n.server : n.url;
+  if (n.type === 'email') return `notify[${index}] (email ${n.host})`;
+  const url = notifierUrl(n) ?? '';
   let host = '?';
   try {
     host = new URL(url).host;
   } catch {
-    // the schema only lets valid URLs through
+    // a secret URL is only checked when it is used
   }
   return `notify[${index}] (${n.type} ${host})`;
 }
@@ -33,6 +48,12 @@ async function deliver(n: NotifierConfig, d: Delivery, signal: AbortSignal): Pro
     case 'webhook': return sendWebhook(n, d, signal);
     case 'healthchecks': return pingHealthchecks(n, d, signal);
     case 'command': return runCommandNotifier(n, d, signal);
+    case 'email': return sendEmail(n, d, signal);
+    case 'discord': return sendDiscord(n, d, signal);
+    case 'slack': return sendSlack(n, d, signal);
+    case 'telegram': return sendTelegram(n, d, signal);
+    case 'gotify': return sendGotify(n, d, signal);
+    case 'matrix': return sendMatrix(n, d, signal);
   }
 }
 

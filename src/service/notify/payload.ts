@@ -6,12 +6,14 @@ import type { RunResult } from '../../state/types.js';
 /** One per-target line of a notification. */
 export interface NotifyTarget {
   target: string;
-  status: 'success' | 'failure';
+  status: 'success' | 'failure' | 'skipped';
   bytes: number;
   duration_ms: number;
   error?: string;
   /** The StorageError code of a failed push (NOT_MOUNTED, AUTH, ...). */
   error_code?: string;
+  /** Why an optional target was skipped (status `skipped`). */
+  reason?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export function runPayload(result: RunResult): NotifyPayload {
     ended: result.ended,
     duration_ms: Date.parse(result.ended) - Date.parse(result.started),
     error: result.error,
-    targets: result.targets.map((t) => ({ target: t.target, status: t.status, bytes: t.bytes, duration_ms: t.durationMs, error: t.error, error_code: t.errorCode })),
+    targets: result.targets.map((t) => ({ target: t.target, status: t.status, bytes: t.bytes, duration_ms: t.durationMs, error: t.error, error_code: t.errorCode, reason: t.reason })),
     warnings: result.warnings.length,
     attention: result.attention && {
       failed_targets: result.attention.failedTargets,
@@ -98,7 +100,7 @@ export function humanSummary(p: NotifyPayload): { title: string; message: string
   const title = `ferry ${p.job}: ${what} ${p.status}`;
   const lines = [
     p.archive ? `archive ${p.archive}` : undefined,
-    ...p.targets.map((t) => `${t.target}: ${t.status}${t.error_code ? ` [${t.error_code}]` : ''}${t.error ? ` (${t.error})` : ''}`),
+    ...p.targets.map((t) => `${t.target}: ${t.status}${t.error_code ? ` [${t.error_code}]` : ''}${t.error ?? t.reason ? ` (${t.error ?? t.reason})` : ''}`),
     p.error && !p.targets.length ? `error: ${p.error}` : undefined,
     ...(p.attention?.failed_prunes ?? []).map((f) => `${f.target}: prune failed (${f.error})`),
     p.attention?.unreadable.length ? `${p.attention.unreadable.length} unreadable file(s), e.g. ${p.attention.unreadable[0]!.path}` : undefined,

@@ -1,8 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { NotifierConfig } from '../../config/service.js';
-import { splitUrlCredentials } from '../../util/redact-url.js';
 import { describeFailure, runShell } from '../../util/spawn.js';
+import { send } from './http.js';
 import { humanSummary, type NotifyPayload } from './payload.js';
+import { renderTemplate } from './template.js';
 
 type Of<T extends NotifierConfig['type']> = Extract<NotifierConfig, { type: T }>;
 
@@ -21,13 +22,9 @@ export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** POSTs once; `user:pass@` in the URL is sent as HTTP Basic auth (an explicit Authorization header wins), never as part of the URL. */
+/** POSTs once (see `send`). */
 async function post(target: string, init: { body: string; headers: Record<string, string> }, signal: AbortSignal): Promise<void> {
-  const { url, authorization } = splitUrlCredentials(target);
-  const headers = authorization && !Object.keys(init.headers).some((h) => h.toLowerCase() === 'authorization') ? { ...init.headers, Authorization: authorization } : init.headers;
-  const res = await fetch(url, { method: 'POST', body: init.body, headers, signal, redirect: 'follow' });
-  await res.arrayBuffer().catch(() => undefined);
-  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`.trim());
+  await send(target, init, signal);
 }
 
 const NTFY_PRIORITY = { min: 1, low: 2, default: 3, high: 4, max: 5, urgent: 5 } as const;
@@ -47,12 +44,21 @@ export const sendNtfy: Sender<'ntfy'> = async (n, d, signal) => {
   await post(`${n.server.replace(/\/+$/, '')}/${encodeURIComponent(n.topic)}`, { body: message, headers }, signal);
 };
 
+/**
+ * POSTs the payload as JSON, or the `template` filled in from it: a map
+ * template as JSON, a text template as it is (Content-Type from `headers`,
+ * else text/plain). The HMAC signature covers the exact body sent.
+ */
 export const sendWebhook: Sender<'webhook'> = async (n, d, signal) => {
   if (d.kind !== 'result') return;
-  const body = JSON.stringify(d.payload);
+  const { body, contentType } = n.template === undefined
+    ? { body: JSON.stringify(d.payload), contentType: 'application/json' }
+    : renderTemplate(n.template, d.payload);
+  const given = Object.keys(n.headers).find((h) => h.toLowerCase() === 'content-type');
+  const { [given ?? '']: ownType, ...rest } = n.headers;
   const headers: Record<string, string> = {
-    ...n.headers,
-    'Content-Type': 'application/json',
+    ...rest,
+    'Content-Type': typeof n.template === 'string' && ownType ? ownType : contentType,
     'User-Agent': 'ferry',
     'X-Ferry-Event': `${d.payload.kind}.${d.payload.status}`,
   };

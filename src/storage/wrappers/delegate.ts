@@ -20,6 +20,7 @@ export class DelegatingAdapter implements StorageAdapter {
   get localPath() { return this.inner.localPath?.bind(this.inner); }
   get listUnfinished() { return this.inner.listUnfinished?.bind(this.inner); }
   get abortUnfinished() { return this.inner.abortUnfinished?.bind(this.inner); }
+  get absent() { return this.inner.absent?.bind(this.inner); }
   get probe() { return this.inner.probe?.bind(this.inner); }
   async close(): Promise<void> { await this.inner.close?.(); }
 }
