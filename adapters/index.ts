@@ -2,6 +2,7 @@ import type { LoadedConfig } from '../src/config/load.js';
 import type { Logger } from '../src/log.js';
 import type { AdapterDefinition } from '../src/storage/definition.js';
 import { createTarget, type Target } from '../src/storage/targets.js';
+import { openTreeTarget } from '../src/tree/target.js';
 import local from './local/index.js';
 import usb from './usb/index.js';
 import s3 from './s3/index.js';
@@ -24,5 +25,6 @@ export function adapterDefinition(type: string): AdapterDefinition | undefined {
  * wrappers (see `createTarget`). Unknown names or types are usage errors.
  */
 export function openTarget(config: LoadedConfig, name: string, log: Logger, options: { dryRun?: boolean } = {}): Promise<Target> {
+  if (config.targets[name]?.format === 'tree') return openTreeTarget(adapterDefinition, config, name, log);
   return createTarget(adapterDefinition, config, name, log, options);
 }

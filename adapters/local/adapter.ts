@@ -199,7 +199,7 @@ async function commitExclusive(tmp: string, final: string): Promise<void> {
 }
 
 /** fsync a file or directory by path (fsync applies to the inode, whichever descriptor is used). */
-async function syncPath(path: string): Promise<void> {
+export async function syncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();

@@ -15,4 +15,8 @@ export default defineAdapter({
     const { LocalAdapter } = await import('./adapter.js');
     return new LocalAdapter(name, resolveUserPath(context.configDir, options.path));
   },
+  async createTree(name, options, context) {
+    const { LocalTree } = await import('./tree.js');
+    return new LocalTree(name, resolveUserPath(context.configDir, options.path));
+  },
 });

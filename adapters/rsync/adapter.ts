@@ -170,10 +170,15 @@ export class RsyncAdapter implements StorageAdapter {
 
   /** Streams the file with `cat` over ssh. The script prints a marker byte first, so a missing file rejects here with NOT_FOUND. */
   async get(key: string, options: OpOptions = {}): Promise<Readable> {
-    const p = shq(this.pathOf(key));
+    return this.readPath(this.pathOf(key), options);
+  }
+
+  /** Streams the file at `remote` (a path on the server, as the root is) like `get`. */
+  async readPath(remote: string, options: OpOptions = {}): Promise<Readable> {
+    const p = shq(remote);
     const proc = startProcess('ssh', await this.ssh.argsFor(`[ -f ${p} ] || exit ${EXIT_MISSING}; printf F; exec cat -- ${p}`, options.signal), { signal: options.signal, stdout: 'stream' });
     const fail = async (r: ProcessResult) =>
-      r.exitCode === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${this.pathOf(key)} does not exist`) : this.ssh.failure(r, `reading ${this.pathOf(key)}`, 'ssh');
+      r.exitCode === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${remote} does not exist`) : this.ssh.failure(r, `reading ${remote}`, 'ssh');
     if (!proc.stdout) throw await fail(await proc.done);
     const it = proc.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const first = await it.next();
@@ -254,8 +259,18 @@ export class RsyncAdapter implements StorageAdapter {
     this.rootReady = true;
   }
 
+  /** The remote directory of this target, as the server's shell and rsync name it. */
+  get remoteRoot(): string {
+    return this.root;
+  }
+
+  /** The shared ssh session (one multiplexed connection), for the tree target. */
+  get session(): SshSession {
+    return this.ssh;
+  }
+
   /** rsync's host part; an IPv6 address needs brackets. */
-  private hostSpec(): string {
+  hostSpec(): string {
     return this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
-import { defineAdapter } from '../../src/storage/definition.js';
+import { defineAdapter, type AdapterContext } from '../../src/storage/definition.js';
 import { resolveHostKeyPolicy } from '../ssh/host-key.js';
 import { sshLocation, sshTargetOptions } from '../ssh/options.js';
 
@@ -32,19 +32,27 @@ export default defineAdapter({
   options: rsyncOptions,
   location: sshLocation,
   async create(name, options, context) {
-    const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
-    const { RsyncAdapter } = await import('./adapter.js');
-    return new RsyncAdapter(name, {
-      host: options.host,
-      port: options.port,
-      user: options.user,
-      root: options.path,
-      // The config loader has read `private_key_file` into `private_key`.
-      privateKey: options.private_key,
-      bwlimit: options.bwlimit,
-      resumeTimeoutMs: options.resume_timeout * 1000,
-      hostKey,
-      log: context.log,
-    });
+    return createRsync(name, options, context);
+  },
+  async createTree(name, options, context) {
+    const [rsync, { RsyncTree }] = await Promise.all([createRsync(name, options, context), import('./tree.js')]);
+    return new RsyncTree(name, rsync);
   },
 });
+
+async function createRsync(name: string, options: z.infer<z.ZodObject<typeof rsyncOptions>>, context: AdapterContext) {
+  const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
+  const { RsyncAdapter } = await import('./adapter.js');
+  return new RsyncAdapter(name, {
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    root: options.path,
+    // The config loader has read `private_key_file` into `private_key`.
+    privateKey: options.private_key,
+    bwlimit: options.bwlimit,
+    resumeTimeoutMs: options.resume_timeout * 1000,
+    hostKey,
+    log: context.log,
+  });
+}

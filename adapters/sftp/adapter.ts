@@ -198,6 +198,18 @@ export class SftpAdapter implements StorageAdapter {
     c?.end();
   }
 
+  /** The remote directory of this target, as paths on the server use it. */
+  get remoteRoot(): string {
+    return this.root;
+  }
+
+  /** The shared connection with the target's directory created (the tree target works on it). */
+  async session(signal?: AbortSignal): Promise<SftpSession> {
+    const c = await this.connection(signal);
+    await this.ensureRoot(c);
+    return c;
+  }
+
   /** The shared connection; a dead one is replaced, a failed attempt is not cached. */
   private async connection(signal?: AbortSignal): Promise<SftpSession> {
     checkAborted(this.name, signal);

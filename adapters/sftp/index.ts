@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { resumeTimeout } from '../../src/config/resume-timeout.js';
 import { secret } from '../../src/config/secret.js';
-import { defineAdapter } from '../../src/storage/definition.js';
+import { defineAdapter, type AdapterContext } from '../../src/storage/definition.js';
 import { resolveHostKeyPolicy } from '../ssh/host-key.js';
 import { sshLocation, sshTargetOptions } from '../ssh/options.js';
 
@@ -39,21 +39,29 @@ export default defineAdapter({
   options: sftpOptions,
   location: sshLocation,
   async create(name, options, context) {
-    const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
-    const { SftpAdapter } = await import('./adapter.js');
-    return new SftpAdapter(name, {
-      host: options.host,
-      port: options.port,
-      user: options.user,
-      root: options.path,
-      // The config loader has read `private_key_file` into `private_key`.
-      privateKey: options.private_key,
-      passphrase: options.passphrase,
-      password: options.password,
-      hostKey,
-      replayBuffer: options.replay_buffer,
-      resumeTimeoutMs: options.resume_timeout * 1000,
-      log: context.log,
-    });
+    return createSftp(name, options, context);
+  },
+  async createTree(name, options, context) {
+    const [sftp, { SftpTree }] = await Promise.all([createSftp(name, options, context), import('./tree.js')]);
+    return new SftpTree(name, sftp);
   },
 });
+
+async function createSftp(name: string, options: z.infer<z.ZodObject<typeof sftpOptions>>, context: AdapterContext) {
+  const hostKey = await resolveHostKeyPolicy(name, options, { host: options.host, port: options.port, configDir: context.configDir, log: context.log });
+  const { SftpAdapter } = await import('./adapter.js');
+  return new SftpAdapter(name, {
+    host: options.host,
+    port: options.port,
+    user: options.user,
+    root: options.path,
+    // The config loader has read `private_key_file` into `private_key`.
+    privateKey: options.private_key,
+    passphrase: options.passphrase,
+    password: options.password,
+    hostKey,
+    replayBuffer: options.replay_buffer,
+    resumeTimeoutMs: options.resume_timeout * 1000,
+    log: context.log,
+  });
+}

@@ -19,12 +19,23 @@ export default defineAdapter({
   location: (options, context) => `directory ${canonicalPath(resolveUserPath(context.configDir, options.path))}`,
   async create(name, options, context) {
     const { UsbAdapter } = await import('./adapter.js');
-    return new UsbAdapter(name, {
-      root: resolveUserPath(context.configDir, options.path),
-      mountpoint: resolveUserPath(context.configDir, options.mountpoint),
-      expectLabel: options.expect_label,
-      expectUuid: options.expect_uuid,
-      optional: options.optional,
-    });
+    return new UsbAdapter(name, usbOptions(options, context.configDir));
+  },
+  async createTree(name, options, context) {
+    const [{ UsbAdapter }, { LocalTree }] = await Promise.all([import('./adapter.js'), import('../local/tree.js')]);
+    const opts = usbOptions(options, context.configDir);
+    // The archive adapter's probe is the mount check (mounted, right label or UUID).
+    const drive = new UsbAdapter(name, opts);
+    return new LocalTree(name, opts.root, async () => { await drive.probe(); });
   },
 });
+
+function usbOptions(options: { path: string; mountpoint: string; expect_label?: string; expect_uuid?: string; optional?: boolean }, configDir: string) {
+  return {
+    root: resolveUserPath(configDir, options.path),
+    mountpoint: resolveUserPath(configDir, options.mountpoint),
+    expectLabel: options.expect_label,
+    expectUuid: options.expect_uuid,
+    optional: options.optional,
+  };
+}

@@ -12,6 +12,7 @@ import { ConfigPositions } from './positions.js';
 import { configSchema, type Config } from './schema.js';
 import { secretKeys } from './secret.js';
 import { checkSourceOverlaps } from './source-rules.js';
+import { checkTreeTargets } from './tree-rules.js';
 import { SOURCE_KINDS, sourceKindOf } from './sources.js';
 import { checkTargetPlaces } from './target-places.js';
 import { didYouMean } from './suggest.js';
@@ -91,6 +92,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   checkSourceOverlaps(config, configDir, config.sources.map(sourceArchivePath), lineOf, issues);
   checkRecipientsFile(config, configDir, lineOf, issues);
   checkTargetPlaces(config, configDir, lineOf, issues);
+  checkTreeTargets(config, lineOf, issues);
   if (issues.length) throw fail();
 
   const stateHome = env.XDG_STATE_HOME ?? join(env.HOME ?? tmpdir(), '.local', 'state');

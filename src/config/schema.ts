@@ -31,6 +31,9 @@ const commonTargetKeys = {
   retries: z.number().int().min(0).max(20).default(3).describe('Retries of retryable errors, with backoff'),
   concurrency: z.number().int().min(1).max(64).optional().describe('Parallel operations on this target'),
   stale_after: durationSchema.optional().describe('The dashboard shows the target amber when its newest archive is older; default: the job\'s stale_after'),
+  format: z.enum(['archive', 'tree']).default('archive').describe('archive: one tar.gz per run; tree: a browsable directory per run, unchanged files hard-linked to the previous one (local, usb, rsync, sftp)'),
+  encrypt: z.boolean().optional().describe('false: this target stores unencrypted although the job encrypts (required for format: tree with job encryption)'),
+  verify_unchanged: z.enum(['metadata', 'hash']).default('metadata').describe('format: tree: a file is hard-linked when size, mtime and mode match the previous snapshot (metadata), and with hash also its sha256'),
 };
 
 function targetSchema() {
@@ -89,6 +92,9 @@ export type TargetConfig = {
   retries: number;
   concurrency?: number;
   stale_after?: number;
+  format?: 'archive' | 'tree';
+  encrypt?: boolean;
+  verify_unchanged?: 'metadata' | 'hash';
 } & Record<string, unknown>;
 export type Config = Omit<z.infer<typeof configSchema>, 'targets'> & { targets: Record<string, TargetConfig> };
 export type EncryptionConfig = z.infer<typeof encryptionSchema>;

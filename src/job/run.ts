@@ -25,6 +25,8 @@ import { openTarget } from '../../adapters/index.js';
 import { inTargetOrder, setAsideAbsent } from './absent-targets.js';
 import { decideRun } from './status.js';
 import { startIncremental, type IncrementalRun } from '../incremental/run-step.js';
+import { startTreePushes } from '../tree/run-trees.js';
+import { treeOf } from '../tree/view.js';
 
 export interface RunOptions {
   /** Target names to push to; all when empty. */
@@ -167,7 +169,9 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   const { present, skipped } = await setAsideAbsent(prepared.targets, log, signal);
   result.targets.push(...skipped);
   if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
-  const incr = config.incremental ? await startIncremental(config, present, started, encryption !== undefined, log, signal) : undefined;
+  // Incremental chains live on archive targets only; a tree target keeps whole snapshots.
+  const archiveTargets = present.filter((t) => !treeOf(t));
+  const incr = config.incremental && archiveTargets.length ? await startIncremental(config, archiveTargets, started, encryption !== undefined, log, signal) : undefined;
   try {
     await buildAndPushArchive(config, options, prepared, progress, present, incr);
   } finally {
@@ -187,6 +191,13 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
+  const trees = startTreePushes(present, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
+  if (trees.archiveTargets.length === 0) {
+    result.archive = trees.snapshot;
+    await trees.record(result, progress.unreadable, true);
+    result.targets = inTargetOrder(result.targets, prepared.targets);
+    return;
+  }
   const measured = measureSources(progress.sources);
   const estimate = archiveSizeBound(measured);
   const built = await buildArchive({
@@ -202,7 +213,7 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate, total: measured.bytes, totalFiles: measured.files }),
     incremental: incr?.tracker,
   });
-  const outcomes = await fanOut(built, present, {
+  const outcomes = await fanOut(built, trees.archiveTargets, {
     job: config.job,
     archive,
     encrypted: encryption !== undefined,
@@ -252,6 +263,7 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
     }
     result.targets.push(tr);
   }
+  await trees.record(result, progress.unreadable, !archiveResult);
   result.targets = inTargetOrder(result.targets, prepared.targets);
   for (const w of result.warnings) log.warn(w);
   for (const u of progress.unreadable) log.warn(`could not read ${u.path}: ${u.message}`);
@@ -264,7 +276,7 @@ async function prune(config: LoadedConfig, options: RunOptions, targets: Target[
     if (tr.status !== 'success') continue;
     try {
       tr.pruned = await tracked(`prune of target "${t.name}"`, () =>
-        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: result.archive!, onFreed: (bytes) => { tr.prunedBytes = bytes; } }));
+        planAndPrune(t, config, { dryRun: options.dryRun, signal: options.signal, log: options.log, justPushed: tr.snapshot ?? result.archive!, onFreed: (bytes) => { tr.prunedBytes = bytes; } }));
     } catch (err) {
       tr.pruneError = describeError(err);
       options.log.error(`${t.name}: prune failed: ${tr.pruneError}`);

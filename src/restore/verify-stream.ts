@@ -46,6 +46,7 @@ function corrupt(where: string, m: Pick<Manifest, 'archive'>, detail: string): S
  * (reported as CORRUPT) from any other problem (returns normally).
  */
 export async function checkStoredBytes(adapter: StorageAdapter, manifest: Manifest, signal?: AbortSignal): Promise<void> {
+  if (manifest.layout === 'tree') return; // a snapshot has no stored archive bytes; its files are checked against the inventory
   const check = new VerifyStream(manifest, adapter.name);
   const input: Readable = await adapter.get(manifest.archive, { signal });
   await new Promise<void>((resolve, reject) => {

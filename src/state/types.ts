@@ -26,6 +26,8 @@ export interface TargetResult {
   pruneError?: string;
   /** With `incremental:`: archives of the chain this target lacked (it missed a run), copied to it before the push, and from which target. */
   filled?: { copied: string[]; from: string };
+  /** On a `format: tree` target: the snapshot directory this run stored (`bytes` are the bytes copied, not hard-linked). */
+  snapshot?: string;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { StorageAdapter } from './adapter.js';
+import type { TreeAdapter } from './tree-adapter.js';
 import type { Logger } from '../log.js';
 
 export interface AdapterContext {
@@ -26,6 +27,12 @@ export interface AdapterDefinition<S extends z.ZodRawShape = z.ZodRawShape> {
    * config is loaded. Undefined (or no method) means "cannot tell".
    */
   location?(options: z.infer<z.ZodObject<S>>, context: { configDir: string }): string | undefined;
+  /** Present on types that can hold `format: tree` snapshots (a browsable directory per run). */
+  createTree?(
+    name: string,
+    options: z.infer<z.ZodObject<S>>,
+    context: AdapterContext,
+  ): Promise<TreeAdapter>;
   create(
     name: string,
     options: z.infer<z.ZodObject<S>>,

@@ -11,7 +11,8 @@ export const MANIFEST_SUFFIX = '.manifest.json';
  * the newest archive or as `latest` (README: The archive).
  */
 export const FUTURE_SKEW_MS = 60 * 60 * 1000;
-const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)(\.incr)?\.tar\.gz(\.age)?$/;
+/** An archive file (`.incr` for an incremental one), or (with no suffix) a tree snapshot directory (`format: tree`). */
+const ARCHIVE_RE = /^([a-z0-9][a-z0-9._-]{0,63})-(\d{8}T\d{6}Z)(?:(\.incr)?\.tar\.gz(\.age)?)?$/;
 
 export interface ArchiveName {
   job: string;
@@ -26,6 +27,16 @@ export interface ArchiveName {
 export function archiveName(job: string, created: Date, encrypted: boolean, incremental = false): string {
   const ts = created.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   return `${job}-${ts}${incremental ? '.incr' : ''}.tar.gz${encrypted ? '.age' : ''}`;
+}
+
+/** `<job>-<UTC YYYYMMDDTHHMMSSZ>`: the directory of one tree snapshot (`format: tree`). */
+export function snapshotName(job: string, created: Date): string {
+  return archiveName(job, created, false).slice(0, -'.tar.gz'.length);
+}
+
+/** True for a tree snapshot's name (`<job>-<timestamp>`, no suffix). */
+export function isSnapshotName(name: string): boolean {
+  return ARCHIVE_RE.test(name) && !name.endsWith('.tar.gz') && !name.endsWith('.age');
 }
 
 export function manifestKey(archive: string): string {

@@ -39,6 +39,12 @@ export interface Manifest {
   parent?: string;
   /** Every archive needed to restore this one, oldest first, this one last. */
   chain?: string[];
+  /**
+   * `tree` for a snapshot directory (`format: tree`): `archive` is the
+   * directory's name, `size` the bytes of its files and `sha256` that of its
+   * inventory.json; each file is checked against the inventory instead.
+   */
+  layout?: 'tree';
 }
 
 export function buildManifest(fields: Omit<Manifest, 'format' | 'host' | 'ferry_version'>): Manifest {

@@ -44,7 +44,7 @@ export async function createTarget(lookup: AdapterLookup, config: LoadedConfig, 
   if (!tc) throw new UsageError(`unknown target "${name}"`);
   const def = lookup(String(tc.type));
   if (!def) throw new UsageError(`targets.${name}.type: unknown target type "${String(tc.type)}"`);
-  const { type: _t, keep: _k, timezone: _z, retries, concurrency, ...options_ } = tc as TargetConfig & Record<string, unknown>;
+  const { type: _t, keep: _k, timezone: _z, retries, concurrency, format: _f, encrypt: _e, verify_unchanged: _v, ...options_ } = tc as TargetConfig & Record<string, unknown>;
   let adapter: StorageAdapter;
   try {
     adapter = await def.create(name, options_ as never, { configDir: config.configDir, log });

@@ -34,7 +34,9 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
   const reading = readProgress(progress, false);
   return withArchive(config, { which: archive, at, from: opts.from }, ctx, async ({ target, manifest }) => {
     const decrypting = Boolean(opts.decrypt && manifest.encrypted);
-    const fileName = (name: string) => (decrypting ? name.replace(/\.age$/, '') : name);
+    const tree = manifest.layout === 'tree';
+    // A snapshot (`format: tree`) is written as a standard tar.gz of it.
+    const fileName = (name: string) => (tree ? `${name}.tar.gz` : decrypting ? name.replace(/\.age$/, '') : name);
     const pullOne = async (m: Manifest, out: string) => {
       const tmp = `${out}.ferry-partial-${process.pid}`;
       if (!opts.force && await stat(out).then(() => true, () => false)) throw exists(out);
@@ -77,7 +79,8 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     const summary = summarize([manifest]);
     progress.finish(true);
     summaryEvent(ctx, 'pull', true, summary);
-    ctx.output(`${out} (${manifest.archive} from ${target.name}, sha256 verified${decrypting ? ', decrypted' : ''})\n${summaryLine(summary)}`, {
+    const how = tree ? 'snapshot written as tar.gz' : `sha256 verified${decrypting ? ', decrypted' : ''}`;
+    ctx.output(`${out} (${manifest.archive} from ${target.name}, ${how})\n${summaryLine(summary)}`, {
       file: out, archive: manifest.archive, target: target.name, sha256: manifest.sha256, decrypted: decrypting, summary,
     });
     return EXIT.OK;

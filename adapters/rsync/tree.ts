@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { OpOptions } from '../../src/storage/adapter.js';
+import { StorageError } from '../../src/storage/errors.js';
+import type { SyncSource, TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { succeeded } from '../../src/util/spawn.js';
+import type { RsyncAdapter } from './adapter.js';
+import { exec, shq } from './ssh.js';
+
+const EXIT_MISSING = 44;
+const EXIT_EXISTS = 46;
+const TEMP_PREFIX = '.ferry-partial-';
+const TYPES: Record<string, TreeStat['type']> = { f: 'file', d: 'dir', l: 'symlink' };
+
+/**
+ * Snapshots as directory trees on a server reached by rsync over ssh. Each
+ * source is sent with `rsync -a --link-dest` (`syncSource`): rsync itself
+ * hard-links what is unchanged in the previous snapshot, comparing size and
+ * mtime as it always does. Every other operation is a small shell command
+ * on the shared ssh connection, every path single-quoted.
+ */
+export class RsyncTree implements TreeAdapter {
+  readonly mtimeResolutionMs = 1000;
+
+  constructor(readonly name: string, private readonly rsync: RsyncAdapter) {}
+
+  private abs(path: string): string {
+    const p = path ? posix.join(this.rsync.remoteRoot, path) : this.rsync.remoteRoot;
+    return p.startsWith('-') ? `./${p}` : p;
+  }
+
+  /** Runs a shell script on the server; a non-zero status other than the ones `expect` allows is a StorageError naming `what`. */
+  private async sh(script: string, what: string, signal?: AbortSignal, expect: number[] = []): Promise<{ code: number; stdout: string }> {
+    const r = await this.rsync.session.run(script, signal);
+    if (r.exitCode !== 0 && !expect.includes(r.exitCode ?? -1)) throw await this.rsync.session.failure(r, what, 'ssh');
+    return { code: r.exitCode ?? -1, stdout: r.stdout };
+  }
+
+  async readdir(path: string, options: OpOptions = {}): Promise<TreeDirent[]> {
+    const d = shq(this.abs(path));
+    const r = await this.sh(`[ -d ${d} ] || exit ${EXIT_MISSING}; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`, `listing ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+    if (r.code === EXIT_MISSING) {
+      if (path === '') return [];
+      throw new StorageError('NOT_FOUND', this.name, `${this.abs(path)} does not exist`);
+    }
+    return r.stdout.split('\0').filter(Boolean).map((rec) => ({ name: rec.slice(2), type: TYPES[rec[0]!] ?? 'other' }));
+  }
+
+  async lstat(path: string, options: OpOptions = {}): Promise<TreeStat | undefined> {
+    const p = shq(this.abs(path));
+    const r = await this.sh(`[ -e ${p} ] || [ -L ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%y %s %T@ %m'`, `stat ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+    if (r.code === EXIT_MISSING) return undefined;
+    const [type, size, mtime, mode] = r.stdout.trim().split(' ');
+    return { type: TYPES[type!] ?? 'other', size: Number(size), mtimeMs: Number(mtime) * 1000, mode: parseInt(mode!, 8) };
+  }
+
+  async mkdir(path: string, mode: number, options: OpOptions = {}): Promise<void> {
+    if (path === '') {
+      await this.rsync.probe(options);
+      return;
+    }
+    await this.sh(`mkdir -m ${(mode | 0o700).toString(8)} -- ${shq(this.abs(path))}`, `creating ${this.abs(path)}`, options.signal);
+  }
+
+  /** Stages the bytes in a local temporary file and sends it with rsync (only the inventory goes this way). */
+  async writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-rsync-tree-'));
+    try {
+      const local = join(dir, 'file');
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const c of data) {
+        chunks.push(c as Buffer);
+        size += (c as Buffer).length;
+        if (chunks.length >= 64) await writeFile(local, Buffer.concat(chunks.splice(0)), { flag: 'a', mode: 0o600 });
+      }
+      await writeFile(local, Buffer.concat(chunks), { flag: 'a', mode: 0o600 });
+      await this.send(['--perms', `--chmod=F${(mode | 0o600).toString(8)}`], local, this.abs(path), options.signal);
+      return size;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async putFile(path: string, data: Buffer, options: OpOptions = {}): Promise<void> {
+    const tmp = this.abs(`${TEMP_PREFIX}${randomBytes(6).toString('hex')}`);
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-rsync-tree-'));
+    try {
+      await writeFile(join(dir, 'file'), data, { mode: 0o600 });
+      await this.send(['--perms', '--chmod=F600'], join(dir, 'file'), tmp, options.signal);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const t = shq(tmp);
+    const f = shq(this.abs(path));
+    const r = await this.sh(`if ln -T -- ${t} ${f} 2>/dev/null; then rm -f -- ${t}; exit 0; fi; rm -f -- ${t}; [ -e ${f} ] && exit ${EXIT_EXISTS}; exit 1`, `writing ${this.abs(path)}`, options.signal, [EXIT_EXISTS]);
+    if (r.code === EXIT_EXISTS) throw new StorageError('EXISTS', this.name, `${this.abs(path)} already exists; it is never replaced`);
+  }
+
+  async link(existing: string, path: string, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -T -- ${shq(this.abs(existing))} ${shq(this.abs(path))}`, `hard-linking ${this.abs(existing)} as ${this.abs(path)}`, options.signal);
+  }
+
+  async symlink(linkTarget: string, path: string, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -s -- ${shq(linkTarget)} ${shq(this.abs(path))}`, `creating symlink ${this.abs(path)}`, options.signal);
+  }
+
+  async readlink(path: string, options: OpOptions = {}): Promise<string> {
+    return (await this.sh(`readlink -- ${shq(this.abs(path))}`, `reading symlink ${this.abs(path)}`, options.signal)).stdout.replace(/\n$/, '');
+  }
+
+  async setAttributes(path: string, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
+    const p = shq(this.abs(path));
+    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${this.abs(path)}`, options.signal);
+  }
+
+  readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+    return this.rsync.readPath(this.abs(path), options);
+  }
+
+  async rename(from: string, to: string, options: OpOptions = {}): Promise<void> {
+    const t = shq(this.abs(to));
+    const r = await this.sh(`[ -e ${t} ] || [ -L ${t} ] && exit ${EXIT_EXISTS}; mv -T -- ${shq(this.abs(from))} ${t}`, `renaming ${this.abs(from)} to ${this.abs(to)}`, options.signal, [EXIT_EXISTS]);
+    if (r.code === EXIT_EXISTS) throw new StorageError('EXISTS', this.name, `${this.abs(to)} already exists; it is never replaced`);
+  }
+
+  async removeTree(path: string, options: OpOptions = {}): Promise<void> {
+    await this.sh(`rm -rf -- ${shq(this.abs(path))}`, `removing ${this.abs(path)}`, options.signal);
+  }
+
+  async remove(path: string, options: OpOptions = {}): Promise<void> {
+    await this.sh(`rm -f -- ${shq(this.abs(path))}`, `removing ${this.abs(path)}`, options.signal);
+  }
+
+  async replaceSymlink(path: string, linkTarget: string, options: OpOptions = {}): Promise<void> {
+    const tmp = shq(this.abs(`${TEMP_PREFIX}${randomBytes(6).toString('hex')}-link`));
+    await this.sh(`ln -s -- ${shq(linkTarget)} ${tmp} && mv -T -- ${tmp} ${shq(this.abs(path))}`, `updating ${this.abs(path)}`, options.signal);
+  }
+
+  /**
+   * Sends one source with `rsync -a --link-dest`: files whose size and mtime
+   * equal those in the previous snapshot become hard links to them, the rest
+   * is copied. Resolves with the number of files rsync transferred.
+   */
+  async syncSource(source: SyncSource, options: OpOptions = {}): Promise<{ files: number; bytes: number }> {
+    const dest = this.abs(source.dest);
+    const args = ['-a', '--out-format=%i %l'];
+    if (source.previous) {
+      // --link-dest is relative to the destination directory.
+      const destDir = source.isDir ? source.dest : posix.dirname(source.dest);
+      const prevDir = source.isDir ? source.previous : posix.dirname(source.previous);
+      args.push(`--link-dest=${posix.relative(destDir, prevDir)}`);
+    }
+    for (const e of source.exclude) args.push(`--exclude=/${e.replace(/^\//, '')}`);
+    const out = await this.send(args, source.isDir ? `${source.local}/` : source.local, source.isDir ? `${dest}/` : dest, options.signal);
+    const sent = out.split('\n').filter((l) => l.startsWith('>f'));
+    return { files: sent.length, bytes: sent.reduce((n, l) => n + (Number(l.split(' ')[1]) || 0), 0) };
+  }
+
+  async probe(options: OpOptions = {}): Promise<string[]> {
+    const lines = await this.rsync.probe(options);
+    const t = shq(this.abs(`${TEMP_PREFIX}probe-${randomBytes(6).toString('hex')}`));
+    const r = await this.sh(`: > ${t} && ln -T -- ${t} ${t}-l; rc=$?; rm -f -- ${t} ${t}-l; exit $rc`, 'probing hard links', options.signal, [1]);
+    if (r.code !== 0) throw new StorageError('CONFIG', this.name, `${this.rsync.remoteRoot} on the server does not support hard links; format: tree needs them`);
+    return lines.map((l) => `${l} (snapshots as directory trees, hard links supported)`);
+  }
+
+  close(): Promise<void> {
+    return this.rsync.close();
+  }
+
+  private async send(args: string[], local: string, remote: string, signal?: AbortSignal): Promise<string> {
+    const r = await exec('rsync', ['--protect-args', ...args, '-e', await this.rsync.session.rsh(signal), local, `${this.rsync.hostSpec()}:${remote}`], signal);
+    if (!succeeded(r)) throw await this.rsync.session.failure(r, `sending ${local} to ${remote}`, 'rsync');
+    return r.stdout;
+  }
+}

@@ -1,0 +1,87 @@
+import type { Readable } from 'node:stream';
+import type { OpOptions } from './adapter.js';
+
+/** What a tree target reports about one entry. */
+export interface TreeStat {
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  mtimeMs: number;
+  /** Permission bits, setuid/setgid/sticky included (`mode & 0o7777`). */
+  mode: number;
+}
+
+export interface TreeDirent {
+  name: string;
+  type: TreeStat['type'];
+}
+
+/**
+ * A target that keeps snapshots as plain directory trees (`format: tree`).
+ * Like `StorageAdapter` it only moves bytes: naming, link-or-copy
+ * decisions, manifests and retention belong to the core (`src/tree/`).
+ *
+ * Paths are relative to the target's root, `/`-separated, never absolute
+ * and never with `..` (the core builds them). Every method rejects with a
+ * `StorageError` that names the path; a missing path is NOT_FOUND.
+ */
+export interface TreeAdapter {
+  /** The target's name from `targets:` in the config. */
+  readonly name: string;
+  /** Resolution of the mtimes this target stores, in ms (1000 over SFTP): link decisions compare mtimes at this resolution. */
+  readonly mtimeResolutionMs: number;
+
+  /** Entries of a directory (the root: ''), unsorted. A missing root lists as empty; any other missing directory is NOT_FOUND. */
+  readdir(path: string, options?: OpOptions): Promise<TreeDirent[]>;
+  /** Like lstat(2): never follows a final symlink. Resolves undefined when the path does not exist. */
+  lstat(path: string, options?: OpOptions): Promise<TreeStat | undefined>;
+  /** Creates one directory (its parent exists); the root is created, with its parents, when `path` is ''. */
+  mkdir(path: string, mode: number, options?: OpOptions): Promise<void>;
+  /** Creates a new file from `data` (EXISTS when the path exists) and resolves with the bytes written. Not atomic: only used inside an uncommitted snapshot. */
+  writeFile(path: string, data: Readable, mode: number, options?: OpOptions): Promise<number>;
+  /**
+   * Stores `data` under `path` atomically and exclusively: a temporary name,
+   * then a non-replacing commit (EXISTS when `path` exists, which is then
+   * untouched). Used for manifests, the commit marks.
+   */
+  putFile(path: string, data: Buffer, options?: OpOptions): Promise<void>;
+  /** Hard-links `path` to the existing file `existing`. */
+  link(existing: string, path: string, options?: OpOptions): Promise<void>;
+  symlink(linkTarget: string, path: string, options?: OpOptions): Promise<void>;
+  readlink(path: string, options?: OpOptions): Promise<string>;
+  /** Sets mode and mtime of a file or directory (never follows a symlink; symlinks are left as made). */
+  setAttributes(path: string, mode: number, mtime: Date, options?: OpOptions): Promise<void>;
+  /** Opens a file for reading. */
+  readFile(path: string, options?: OpOptions): Promise<Readable>;
+  /** Renames without replacing: EXISTS when `to` exists. */
+  rename(from: string, to: string, options?: OpOptions): Promise<void>;
+  /** Deletes a directory tree. Idempotent. */
+  removeTree(path: string, options?: OpOptions): Promise<void>;
+  /** Deletes a file or symlink. Idempotent. */
+  remove(path: string, options?: OpOptions): Promise<void>;
+  /** Points the symlink `path` at `linkTarget`, replacing it atomically. */
+  replaceSymlink(path: string, linkTarget: string, options?: OpOptions): Promise<void>;
+  /**
+   * Optional: copies one whole source into the snapshot at once, hard-linking
+   * what is unchanged in the previous snapshot itself (rsync `--link-dest`).
+   * The core then only hashes the source for the inventory. Resolves with
+   * the files copied and their bytes (the others were linked).
+   */
+  syncSource?(source: SyncSource, options?: OpOptions): Promise<{ files: number; bytes: number }>;
+  /** Readiness checks for `ferry check` (writable, hard links supported, mounted). Rejects with a StorageError. */
+  probe(options?: OpOptions): Promise<string[]>;
+  /** Releases connections. Safe to call more than once. */
+  close?(): Promise<void>;
+}
+
+/** One source as `TreeAdapter.syncSource` sends it. */
+export interface SyncSource {
+  /** The file or directory on this machine. */
+  local: string;
+  isDir: boolean;
+  /** Where it goes, relative to the target's root (`<snapshot temp dir>/<as>`). */
+  dest: string;
+  /** The same path in the previous complete snapshot, when there is one. */
+  previous?: string;
+  /** Paths relative to `local` to leave out (globs as in the config). */
+  exclude: string[];
+}
