@@ -7,11 +7,11 @@ export interface SessionInfo {
   expires: string | null;
   restore: { allowed: boolean; root: string | null };
 }
-export interface TargetPush { target: string; status: 'success' | 'failure' | 'skipped'; bytes: number; durationMs: number; error?: string; errorCode?: string; reason?: string; pruneError?: string }
+export interface TargetPush { target: string; status: 'success' | 'failure' | 'skipped'; bytes: number; duration_ms: number; error?: string; error_code?: string; reason?: string; prune_error?: string }
 export interface RunResult {
   status: 'success' | 'partial' | 'failure'; started: string; ended: string; archive?: string; size?: number; description?: string;
   targets: TargetPush[]; error?: string; warnings: string[];
-  attention?: { failedTargets: string[]; failedPrunes: { target: string; error: string }[]; unreadable: { path: string; message: string }[] };
+  attention?: { failed_targets: string[]; failed_prunes: { target: string; error: string }[]; unreadable: { path: string; message: string }[] };
 }
 export interface Status {
   job: string; last_run: RunResult | null; next_run: string | null; running: string | null; current_run: string | null;
@@ -26,7 +26,7 @@ export interface RunRecord {
   result?: RunResult; error?: string; exit_code?: number;
 }
 export interface PrunePlan { targets: { target: string; plan?: { name: string; action: 'keep' | 'delete'; reasons: string[] }[]; error?: string }[] }
-export interface VerifyReport { target: string; archive?: string; ok: boolean; files?: number; bytes?: number; contentsRead?: boolean; error?: string }
+export interface VerifyReport { target: string; archive?: string; ok: boolean; files?: number; bytes?: number; contents_read?: boolean; error?: string }
 export interface Manifest { archive: string; sources: { as: string; kind: string; files: number; bytes: number }[] }
 
 export class ApiError extends Error {

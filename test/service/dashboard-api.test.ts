@@ -174,7 +174,7 @@ describe('the dashboard API', () => {
     const status = await (await fetch(`${base}/api/status`, auth)).json();
     const usb = status.targets.find((t: { target: string }) => t.target === 'usb');
     const local = status.targets.find((t: { target: string }) => t.target === 'local');
-    expect(usb).toMatchObject({ last: { status: 'failure', errorCode: 'NOT_MOUNTED' }, last_success: null });
+    expect(usb).toMatchObject({ last: { status: 'failure', error_code: 'NOT_MOUNTED' }, last_success: null });
     expect(local.last_success).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
     const targets = (await (await fetch(`${base}/api/targets`, auth)).json()).targets;
     expect(targets).toEqual([

@@ -43,8 +43,8 @@ export function attentionList(run: RunResult): HTMLElement | null {
   const items: string[] = [];
   const a = run.attention;
   if (run.error) items.push(run.error);
-  for (const t of a?.failedTargets ?? []) items.push(`The archive was not stored on ${t}.`);
-  for (const p of a?.failedPrunes ?? []) items.push(`Old archives on ${p.target} could not be pruned: ${p.error}`);
+  for (const t of a?.failed_targets ?? []) items.push(`The archive was not stored on ${t}.`);
+  for (const p of a?.failed_prunes ?? []) items.push(`Old archives on ${p.target} could not be pruned: ${p.error}`);
   if (a?.unreadable.length) items.push(`${count(a.unreadable.length)} file(s) could not be read and are not in the archive, for example ${a.unreadable[0]!.path} (${a.unreadable[0]!.message}).`);
   for (const w of run.warnings) items.push(w);
   return items.length ? h('ul', { class: 'warnings' }, ...items.map((i) => h('li', {}, i))) : null;

@@ -13,7 +13,7 @@ export function runOutcome(r: RunRecord): HTMLElement {
     h('p', { class: `status-${res.status === 'success' ? 'ok' : res.status === 'partial' ? 'stale' : 'failing'}` },
       `${STATUS_TEXT[res.status]} (exit ${r.exit_code})`, res.archive ? `: ${res.archive}` : '', res.size !== undefined ? `, ${bytes(res.size)}` : ''),
     res.error ? h('p', {}, res.error) : null,
-    h('ul', {}, ...res.targets.map((t) => h('li', {}, `${t.target}: ${t.status === 'success' ? `stored ${bytes(t.bytes)}` : t.status === 'skipped' ? `skipped: ${t.reason ?? 'not there'}` : `failed: ${t.error ?? t.errorCode ?? 'unknown error'}`}`, t.pruneError ? `; prune failed: ${t.pruneError}` : ''))));
+    h('ul', {}, ...res.targets.map((t) => h('li', {}, `${t.target}: ${t.status === 'success' ? `stored ${bytes(t.bytes)}` : t.status === 'skipped' ? `skipped: ${t.reason ?? 'not there'}` : `failed: ${t.error ?? t.error_code ?? 'unknown error'}`}`, t.prune_error ? `; prune failed: ${t.prune_error}` : ''))));
 }
 
 /**

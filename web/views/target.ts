@@ -25,7 +25,7 @@ export async function renderTarget(main: HTMLElement, name: string, session: Ses
     replace(panel, h('p', {}, `Verifying ${a.name}…`));
     api<{ ok: boolean; reports: VerifyReport[] }>('api/verify', { method: 'POST', body: { archive: a.name, target: name } }).then(
       (r) => replace(panel, ...r.reports.map((rep) => h('p', { class: rep.ok ? 'status-ok' : 'status-failing' },
-        rep.ok ? `Verified ${rep.archive ?? a.name} on ${rep.target}: ${count(rep.files ?? 0)} files, ${bytes(rep.bytes ?? 0)}${rep.contentsRead === false ? ' (stored bytes only: no key to decrypt)' : ''}`
+        rep.ok ? `Verified ${rep.archive ?? a.name} on ${rep.target}: ${count(rep.files ?? 0)} files, ${bytes(rep.bytes ?? 0)}${rep.contents_read === false ? ' (stored bytes only: no key to decrypt)' : ''}`
           : `Verification failed on ${rep.target}: ${rep.error ?? 'unknown error'}`))),
       (err: Error) => replace(panel, h('p', { class: 'error', role: 'alert' }, `Cannot verify: ${err.message}`)));
   };
