@@ -8,7 +8,7 @@ const sh = (cmd: string, cwd: string) => execFileSync('/bin/sh', ['-c', cmd], { 
 
 const incremental = (overrides: Record<string, unknown> = {}) => basicConfig({ incremental: { full_every: 7 }, ...overrides });
 
-interface Run { archive: string; level: number; parent?: string; chainLength: number; fullBecause?: string; status: string }
+interface Run { archive: string; level: number; parent?: string; chain_length: number; full_because?: string; status: string }
 
 async function run(ws: Workspace, args: string[] = []): Promise<Run> {
   const r = await ws.run(['run', '--json', ...args]);
@@ -29,18 +29,18 @@ describe('incremental archives', () => {
   it('plain GNU tar restores a 3-archive chain exactly, with a deletion and a rename in it', async () => {
     await ws.writeConfig(incremental());
     const full = await run(ws);
-    expect(full).toMatchObject({ level: 0, chainLength: 1 });
+    expect(full).toMatchObject({ level: 0, chain_length: 1 });
     await rm(join(ws.dir, 'app/config/app.yaml'));
     await rename(join(ws.dir, 'app/uploads'), join(ws.dir, 'app/files'));
     await writeFile(join(ws.dir, 'app/new.txt'), 'new\n');
     const first = await run(ws);
-    expect(first).toMatchObject({ level: 1, parent: full.archive, chainLength: 2 });
+    expect(first).toMatchObject({ level: 1, parent: full.archive, chain_length: 2 });
     expect(first.archive).toMatch(/^app-\d{8}T\d{6}Z\.incr\.tar\.gz$/);
     sh('cp -a app snapshot-1', ws.dir);
     await rename(join(ws.dir, 'app/new.txt'), join(ws.dir, 'app/renamed.txt'));
     await rm(join(ws.dir, 'app/files/empty-dir'), { recursive: true });
     const second = await run(ws);
-    expect(second).toMatchObject({ level: 2, parent: first.archive, chainLength: 3 });
+    expect(second).toMatchObject({ level: 2, parent: first.archive, chain_length: 3 });
 
     await mkdir(join(ws.dir, 'gnu'));
     for (const a of await archives(ws)) sh(`tar -xz --listed-incremental=/dev/null -f ../backups/${a}`, join(ws.dir, 'gnu'));
@@ -103,18 +103,18 @@ describe('incremental archives', () => {
 
   it('makes a full archive and says why: no state, changed sources, every full_every-th run, a chain older than full_after', async () => {
     await ws.writeConfig(incremental({ incremental: { full_every: 2 } }));
-    expect((await run(ws)).fullBecause).toBe('no previous state in state_dir');
+    expect((await run(ws)).full_because).toBe('no previous state in state_dir');
     expect((await run(ws)).level).toBe(1);
-    expect((await run(ws)).fullBecause).toBe('every 2nd archive is a full one');
+    expect((await run(ws)).full_because).toBe('every 2nd archive is a full one');
     await ws.writeConfig(incremental({ incremental: { full_every: 5 }, sources: [{ path: './app', as: 'app', exclude: ['logs/**'] }] }));
-    expect((await run(ws)).fullBecause).toBe('the sources in the config changed');
+    expect((await run(ws)).full_because).toBe('the sources in the config changed');
     await rm(join(ws.dir, 'state/incremental.json'));
-    expect((await run(ws)).fullBecause).toBe('no previous state in state_dir');
+    expect((await run(ws)).full_because).toBe('no previous state in state_dir');
     expect((await run(ws)).level).toBe(1);
     const state = JSON.parse(await readFile(join(ws.dir, 'state/incremental.json'), 'utf8'));
     await writeFile(join(ws.dir, 'state/incremental.json'), JSON.stringify({ ...state, fullCreated: '2020-01-01T00:00:00Z' }));
     await ws.writeConfig(incremental({ incremental: { full_every: 5, full_after: '8d' }, sources: [{ path: './app', as: 'app', exclude: ['logs/**'] }] }));
-    expect((await run(ws)).fullBecause).toMatch(/is older than full_after$/);
+    expect((await run(ws)).full_because).toMatch(/is older than full_after$/);
   });
 
   it('a command source is left out of an incremental archive while its output hashes the same', async () => {
@@ -153,7 +153,7 @@ describe('incremental archives', () => {
     await ws.writeConfig(incremental({ targets }));
     const full = await run(ws, ['--target', 'local']);
     const alone = await run(ws, ['--target', 'second']);
-    expect(alone).toMatchObject({ level: 0, fullBecause: `target second does not hold ${full.archive} of the chain` });
+    expect(alone).toMatchObject({ level: 0, full_because: `target second does not hold ${full.archive} of the chain` });
     expect(await archives(ws, 'second')).toEqual([alone.archive]);
   });
 
