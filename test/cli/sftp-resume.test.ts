@@ -23,7 +23,7 @@ describe('a ferry run to an sftp target rides out dropped connections and a rest
   /** The run stored the same bytes on the local target and on the sftp target, each with its manifest. */
   const expectSameArchiveOnBoth = async (r: CliResult, dir: string) => {
     const { archive } = JSON.parse(r.stdout) as { archive: string };
-    expect(await readdir(join(sshd.dataDir, dir))).toEqual([archive, `${archive}.manifest.json`].sort());
+    expect(await readdir(join(sshd.dataDir, dir))).toEqual([archive, `${archive}.index.jsonl.gz`, `${archive}.manifest.json`].sort());
     expect(await sha(join(sshd.dataDir, dir, archive))).toBe(await sha(join(ws.dir, 'backups', archive)));
     const manifest = JSON.parse(await readFile(join(sshd.dataDir, dir, `${archive}.manifest.json`), 'utf8'));
     expect(manifest.sha256).toBe(await sha(join(ws.dir, 'backups', archive)));

@@ -13,7 +13,7 @@ describe('format: tree in the config', () => {
     await ws.writeConfig(basicConfig({ encryption, targets: { snap: { type: 'local', path: './backups', keep: 7, format: 'tree' } } }));
     const r = await ws.run(['run']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/backup\.config\.yaml:\d+: targets\.snap\.format: format: tree stores a browsable, unencrypted copy .* set encrypt: false/);
+    expect(r.stderr).toMatch(/backup\.config\.yaml:\d+:\d+: targets\.snap\.format: format: tree stores a browsable, unencrypted copy .* set encrypt: false/);
     expect(await readdir(ws.dir)).not.toContain('backups');
   });
 
