@@ -57,7 +57,7 @@ export interface BuiltArchive {
  */
 export async function buildArchive(options: BuildOptions): Promise<BuiltArchive> {
   const ownDir = options.spoolDir ? undefined : mkdtempSync(join(tmpdir(), 'ferry-inventory-'));
-  const inventory = new InventoryBuilder(options.job, options.started, options.sources, options.spoolDir ?? ownDir!);
+  const inventory = new InventoryBuilder(options.job, options.started, options.sources, options.spoolDir ?? ownDir!, options.incremental && options.index ? { heldBy: options.index.archive } : 'all');
   const cleanup = () => {
     inventory.remove();
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });

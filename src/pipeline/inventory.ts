@@ -61,16 +61,27 @@ export interface InventoryFile {
  * count. Files must be added source by source, in archive order (as the tar
  * writer does). Call `remove()` once the archive has ended or failed.
  */
+/**
+ * Which files inventory.txt lists one per line: every one (a full archive);
+ * only those whose bytes the archive `heldBy` holds (an incremental archive:
+ * the others are counted per archive that holds them); or none (a tree
+ * snapshot, whose directory shows them). inventory.json always lists every
+ * file with its sha256.
+ */
+export type TextListing = 'all' | 'none' | { heldBy: string };
+
 export class InventoryBuilder {
   private readonly counts = new Map<PreparedSource, { files: number; bytes: number; start: number; end: number }>();
   private readonly exclusions = new Map<PreparedSource, ExclusionCount[]>();
   private readonly json: SpoolFile;
   private readonly text: SpoolFile;
   private current: PreparedSource | undefined;
+  /** Files inventory.txt does not list one per line, by the archive that holds their bytes ('' for a snapshot). */
+  private readonly unlisted = new Map<string, { files: number; bytes: number }>();
   readonly warnings: { path: string; message: string }[] = [];
   readonly unreadable: { path: string; message: string }[] = [];
 
-  constructor(private readonly job: string, private readonly started: Date, private readonly sources: PreparedSource[], spoolDir: string) {
+  constructor(private readonly job: string, private readonly started: Date, private readonly sources: PreparedSource[], spoolDir: string, private readonly listing: TextListing = 'all') {
     for (const s of sources) {
       this.counts.set(s, { files: 0, bytes: 0, start: 0, end: 0 });
       this.exclusions.set(s, configuredExclusions(s));
@@ -91,7 +102,15 @@ export class InventoryBuilder {
     c.end = this.json.bytes;
     c.files++;
     c.bytes += file.size;
-    this.text.append(`  ${file.sha256}  ${file.size}  ${file.path}\n`);
+    const holder = this.listing === 'all' ? undefined : this.listing === 'none' ? '' : file.archive && file.archive !== this.listing.heldBy ? file.archive : undefined;
+    if (holder === undefined) {
+      this.text.append(`  ${file.sha256}  ${file.size}  ${file.path}\n`);
+      return;
+    }
+    const u = this.unlisted.get(holder) ?? { files: 0, bytes: 0 };
+    u.files++;
+    u.bytes += file.size;
+    this.unlisted.set(holder, u);
   }
 
   /** Counts one entry an exclusion rule of `source` left out. */
@@ -155,7 +174,8 @@ export class InventoryBuilder {
     });
     parts.push(skeleton.slice(at) + '\n');
     const jsonSize = parts.reduce<number>((n, p) => n + (typeof p === 'string' ? Buffer.byteLength(p) : p.end - p.start), 0);
-    const head = Buffer.from(inventoryHead(summary) + 'Files:\n');
+    const head = Buffer.from(inventoryHead(summary) + this.filesHeading());
+    const tail = Buffer.from(this.unlistedText());
     const json = this.json;
     const text = this.text;
     return [
@@ -171,13 +191,32 @@ export class InventoryBuilder {
       },
       {
         path: 'inventory.txt',
-        size: head.length + text.bytes,
+        size: head.length + text.bytes + tail.length,
         async *chunks() {
           yield head;
           if (text.bytes) yield* text.range(0, text.bytes) as AsyncIterable<Buffer>;
+          if (tail.length) yield tail;
         },
       },
     ];
+  }
+
+  private filesHeading(): string {
+    if (this.listing === 'none') return '';
+    return this.unlisted.size ? 'Files stored in this archive:\n' : 'Files:\n';
+  }
+
+  /** What inventory.txt says of the files it does not list one per line. */
+  private unlistedText(): string {
+    if (this.listing === 'all') return '';
+    if (this.listing === 'none') {
+      const u = this.unlisted.get('') ?? { files: 0, bytes: 0 };
+      return `Files: ${u.files} files, ${u.bytes} bytes, in this snapshot's directories; inventory.json lists each one with its sha256.\n`;
+    }
+    if (!this.unlisted.size) return '';
+    const lines = ['', 'Unchanged files, stored in earlier archives of the chain (inventory.json lists each one with its sha256):'];
+    for (const [archive, u] of this.unlisted) lines.push(`  ${archive}  ${u.files} files, ${u.bytes} bytes`);
+    return lines.join('\n') + '\n';
   }
 
   /** Deletes the spool files (idempotent). */

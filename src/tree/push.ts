@@ -62,7 +62,7 @@ export async function pushTree(tree: TreeAdapter, options: TreePushOptions): Pro
   const previous = newestComplete(await readCatalog(new TreeView(tree), job, { signal }), now)?.name;
   const tmp = `${TREE_TEMP_PREFIX}${randomBytes(6).toString('hex')}-${name}`;
   const spool = await mkdtemp(join(options.stagingDir, 'tree-'));
-  const inventory = new InventoryBuilder(job, options.started, options.sources, spool);
+  const inventory = new InventoryBuilder(job, options.started, options.sources, spool, 'none');
   try {
     await tree.mkdir(tmp, 0o700, { signal });
     const written = await writeTree(tree, options.sources, {

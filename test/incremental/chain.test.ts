@@ -101,6 +101,22 @@ describe('incremental archives', () => {
     expect(files).toEqual(['app/config/app.yaml']);
   });
 
+  it('an incremental archive\'s inventory.txt lists the files it stores and counts the unchanged ones per archive holding them', async () => {
+    await ws.writeConfig(incremental());
+    const full = await run(ws);
+    const fullText = sh(`tar -xzOf backups/${full.archive} inventory.txt`, ws.dir);
+    expect(fullText).toMatch(/^Files:\n {2}[0-9a-f]{64} {2}\d+ {2}app\/config\/app\.yaml$/m);
+    sh('touch -d "2021-01-01 00:00:00" app/config/app.yaml', ws.dir);
+    const next = await run(ws);
+    const text = sh(`tar -xzOf backups/${next.archive} inventory.txt`, ws.dir);
+    const stored = text.split('Files stored in this archive:\n')[1]!.split('\n\n')[0]!.split('\n').filter(Boolean);
+    expect(stored.map((l) => l.split('  ').at(-1))).toEqual(['app/config/app.yaml']);
+    const inventory = JSON.parse(sh(`tar -xzOf backups/${next.archive} inventory.json`, ws.dir));
+    const entries = inventory.sources.flatMap((s: { entries: { sha256: string }[] }) => s.entries) as { sha256: string }[];
+    expect(entries.every((e) => /^[0-9a-f]{64}$/.test(e.sha256))).toBe(true);
+    expect(text).toContain(`\n  ${full.archive}  ${entries.length - 1} files, `);
+  });
+
   it('makes a full archive and says why: no state, changed sources, every full_every-th run, a chain older than full_after', async () => {
     await ws.writeConfig(incremental({ incremental: { full_every: 2 } }));
     expect((await run(ws)).full_because).toBe('no previous state in state_dir');
