@@ -18,6 +18,8 @@ export interface ReadEntriesOptions {
   keys: DecryptKeys;
   log: Logger;
   signal?: AbortSignal;
+  /** With no usable sidecar, yield nothing (after `onSource('archive')`) instead of reading the whole archive. */
+  sidecarOnly?: boolean;
 }
 
 /** Where an archive's entries were read from: its sidecar, or (an archive made without one) the archive itself. */
@@ -41,19 +43,20 @@ export async function* archiveEntries(
   onSource?: (source: EntriesSource) => void,
 ): AsyncGenerator<IndexEntry> {
   let stream: Readable | undefined;
+  const instead = options.sidecarOnly ? '' : `; reading the whole archive${manifest.index ? ` ${manifest.archive} instead` : ''}`;
   if (manifest.index) {
     try {
       stream = await target.adapter.get(manifest.index.name, { signal: options.signal });
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      options.log.warn(`${target.name}: ${manifest.index.name} is missing; reading the whole archive ${manifest.archive} instead`);
+      options.log.warn(`${target.name}: ${manifest.index.name} is missing${instead}`);
     }
   } else {
-    options.log.info(`${manifest.archive} on ${target.name} has no index sidecar (made by an older version); reading the whole archive`);
+    options.log.info(`${manifest.archive} on ${target.name} has no index sidecar (made by an older version)${instead}`);
   }
   if (!stream) {
     onSource?.('archive');
-    yield* entriesFromArchive(target, manifest, options);
+    if (!options.sidecarOnly) yield* entriesFromArchive(target, manifest, options);
     return;
   }
   onSource?.('index');

@@ -60,7 +60,7 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
       // With --only, how many files are selected is not known up front.
       const progress = options.progress && only ? { ...options.progress, start: (t: { bytes: number }) => options.progress!.start({ bytes: t.bytes }) } : options.progress;
       const extracted = await extractChain(target, manifest, tmp, {
-        keys: options.keys, signal: options.signal, progress, only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)),
+        keys: options.keys, signal: options.signal, log: options.log, progress, only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)),
       });
       if (only && extracted.files + extracted.directories + extracted.symlinks === 0) {
         throw new ArchiveNotFoundError(`${only.map((p) => JSON.stringify(p)).join(', ')} matched nothing in ${archive}; nothing was restored`);

@@ -79,6 +79,35 @@ describe('incremental archives', () => {
     sh('diff -r --no-dereference snapshot-1 app', ws.dir);
   });
 
+  it('--only reads just the archives holding the selected files: a damaged archive elsewhere in the chain does not stop it, a full restore names it', async () => {
+    await ws.writeConfig(incremental());
+    await mkdir(join(ws.dir, 'app/notes'));
+    await writeFile(join(ws.dir, 'app/notes/kept.txt'), 'stored by the full archive only\n');
+    await run(ws);
+    await writeFile(join(ws.dir, 'app/notes/middle.txt'), 'first version\n');
+    const middle = await run(ws);
+    await writeFile(join(ws.dir, 'app/notes/middle.txt'), 'second, longer version\n');
+    await writeFile(join(ws.dir, 'app/notes/newest.txt'), 'newest\n');
+    const newest = await run(ws);
+    expect(newest.chain_length).toBe(3);
+    sh('cp -a app final', ws.dir);
+    // Damage the middle archive's bytes; its manifest still names the old size and sha256.
+    const damaged = join(ws.dir, 'backups', middle.archive);
+    const bytes = await readFile(damaged);
+    for (let i = 40; i < bytes.length - 40; i += 97) bytes[i] = bytes[i]! ^ 0xff;
+    await writeFile(damaged, bytes);
+
+    const only = await ws.run(['restore', 'latest', '--only', 'app/notes', '--to', 'only']);
+    expect(only.code, only.stderr).toBe(0);
+    sh('diff -r --no-dereference final/notes only/app/notes', ws.dir);
+    expect(only.stderr).toContain(`1 of 3 archives of the chain hold none of the selected files and are not read: ${middle.archive}`);
+
+    const whole = await ws.run(['restore', 'latest', '--to', 'whole']);
+    expect(whole.code).toBe(1);
+    expect(whole.stderr).toContain(middle.archive);
+    await expect(readdir(join(ws.dir, 'whole'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('a second run on unchanged data stores no file again, and its inventory lists every file with the archive holding it', async () => {
     await ws.writeConfig(incremental());
     const full = await run(ws);

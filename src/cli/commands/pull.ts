@@ -51,9 +51,9 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
         throw err;
       }
     };
-    // The archive's files are not read: their count and bytes come from the manifest.
-    const summarize = (ms: Manifest[]) => readSummary({
-      bytes: reading.counts.bytes, files: sumOf(ms.flatMap((m) => m.sources), 'files'), content: sumOf(ms.flatMap((m) => m.sources), 'bytes'),
+    // The archive's files are not read: their count and bytes (of the whole tree, for a chain) come from its manifest.
+    const summarize = () => readSummary({
+      bytes: reading.counts.bytes, files: sumOf(manifest.sources, 'files'), content: sumOf(manifest.sources, 'bytes'),
     }, startedAt);
     if (manifest.chain && manifest.chain.length > 1) {
       // An incremental archive comes with its chain: `--out` names the directory the archives are written to.
@@ -66,7 +66,7 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
         await pullOne(m, out);
         files.push(out);
       }
-      const summary = summarize(chain);
+      const summary = summarize();
       progress.finish(true);
       summaryEvent(ctx, 'pull', true, summary);
       ctx.output(`${files.join('\n')}\n(the chain of ${manifest.archive} from ${target.name}, oldest first, sha256 verified${decrypting ? ', decrypted' : ''})\n${summaryLine(summary)}`, {
@@ -76,7 +76,7 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
     }
     const out = resolve(opts.out ?? fileName(manifest.archive));
     await pullOne(manifest, out);
-    const summary = summarize([manifest]);
+    const summary = summarize();
     progress.finish(true);
     summaryEvent(ctx, 'pull', true, summary);
     const how = tree ? 'snapshot written as tar.gz' : `sha256 verified${decrypting ? ', decrypted' : ''}`;
