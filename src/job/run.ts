@@ -170,17 +170,20 @@ async function buildAndPush(config: LoadedConfig, options: RunOptions, prepared:
   result.targets.push(...skipped);
   if (present.length === 0) throw new Error(`no target to store the archive on: ${skipped.map((s) => `${s.target} (${s.reason})`).join(', ')}`);
   // Incremental chains live on archive targets only; a tree target keeps whole snapshots.
-  const archiveTargets = present.filter((t) => !treeOf(t));
-  const incr = config.incremental && archiveTargets.length ? await startIncremental(config, archiveTargets, started, encryption !== undefined, log, signal) : undefined;
+  const targets = { archives: present.filter((t) => !treeOf(t)), trees: present.filter((t) => treeOf(t)) };
+  const incr = config.incremental && targets.archives.length ? await startIncremental(config, targets.archives, started, encryption !== undefined, log, signal) : undefined;
   try {
-    await buildAndPushArchive(config, options, prepared, progress, present, incr);
+    await buildAndPushArchive(config, options, prepared, progress, targets, incr);
   } finally {
     incr?.close();
   }
 }
 
-/** Builds the archive (incremental when `incr` says so) and pushes it to the targets that are `present`. */
-async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress, present: Target[], incr: IncrementalRun | undefined): Promise<void> {
+/** Builds the archive (incremental when `incr` says so) and pushes it to the present archive targets, and a snapshot to the present tree targets. */
+async function buildAndPushArchive(
+  config: LoadedConfig, options: RunOptions, prepared: Prepared, progress: Progress,
+  targets: { archives: Target[]; trees: Target[] }, incr: IncrementalRun | undefined,
+): Promise<void> {
   const { log, signal } = options;
   const { result } = progress;
   const { encryption } = prepared;
@@ -191,8 +194,8 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
   progress.staging = await makeStagingDir(config.stagingDir, config.job);
   progress.sources = await prepareSources(config.sources, { config, stagingDir: progress.staging, log, signal });
   const commands = await captureInventoryCommands(config.inventory.commands, { timeout: config.hooks.timeout, signal });
-  const trees = startTreePushes(present, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
-  if (trees.archiveTargets.length === 0) {
+  const trees = startTreePushes(targets.trees, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
+  if (targets.archives.length === 0) {
     result.archive = trees.snapshot;
     await trees.record(result, progress.unreadable, true);
     result.targets = inTargetOrder(result.targets, prepared.targets);
@@ -213,7 +216,7 @@ async function buildAndPushArchive(config: LoadedConfig, options: RunOptions, pr
     onProgress: (p) => options.onProgress?.({ kind: 'archive', ...p, estimate, total: measured.bytes, totalFiles: measured.files }),
     incremental: incr?.tracker,
   });
-  const outcomes = await fanOut(built, trees.archiveTargets, {
+  const outcomes = await fanOut(built, targets.archives, {
     job: config.job,
     archive,
     encrypted: encryption !== undefined,

@@ -22,8 +22,6 @@ export interface TreeRunContext {
 }
 
 export interface TreePushes {
-  /** The run's targets that take archives (every target not `format: tree`). */
-  archiveTargets: Target[];
   /** The snapshot's name, `<job>-<timestamp>`. */
   snapshot: string;
   /**
@@ -36,14 +34,13 @@ export interface TreePushes {
 }
 
 /**
- * Starts the snapshot push to every tree target of the run at once, in
- * parallel with the archive's fan-out to the others. A failing tree target
- * fails only itself. In a dry run nothing is written: each tree target is
+ * Starts the snapshot push to each of the run's tree targets `trees` at
+ * once, in parallel with the archive's fan-out to the others. A failing tree
+ * target fails only itself. In a dry run nothing is written: each tree target is
  * reported as it would be pushed to.
  */
-export function startTreePushes(targets: Target[], ctx: TreeRunContext): TreePushes {
+export function startTreePushes(trees: Target[], ctx: TreeRunContext): TreePushes {
   const snapshot = snapshotName(ctx.job, ctx.started);
-  const trees = targets.filter((t) => treeOf(t));
   const pushes = trees.map(async (t): Promise<{ target: Target; result?: TreePushResult; error?: unknown; ms: number }> => {
     const began = Date.now();
     if (ctx.dryRun) {
@@ -62,7 +59,6 @@ export function startTreePushes(targets: Target[], ctx: TreeRunContext): TreePus
     }
   });
   return {
-    archiveTargets: targets.filter((t) => !treeOf(t)),
     snapshot,
     async record(result, unreadable, ownFacts) {
       let facts = !ownFacts;
