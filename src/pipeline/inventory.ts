@@ -226,8 +226,12 @@ export class InventoryBuilder {
   }
 }
 
-/** Indentation of a file entry in inventory.json (sources[i].entries[j]). */
-const ENTRY_INDENT = '        ';
+/**
+ * Indentation of a file entry in inventory.json (sources[i].entries[j]).
+ * Each entry is one line: this indent, the entry's JSON, and a comma unless
+ * it is the source's last; a reader after the entries alone may rely on it.
+ */
+export const ENTRY_INDENT = '        ';
 
 function details(source: PreparedSource, excluded: ExclusionCount[]): SourceDetails {
   const d: SourceDetails = {};

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { closeSync, createReadStream, fstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import type { InventoryBuilder } from '../pipeline/inventory.js';
 import type { PreparedSource } from '../pipeline/sources/types.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from '../pipeline/walk.js';
@@ -166,6 +166,17 @@ async function writeFile(
   previous: PreviousEntries | undefined,
   options: TreeWriteOptions,
 ): Promise<{ file: StoredFile; linked: boolean } | undefined> {
+  const base: Omit<StoredFile, 'sha256' | 'size'> = { path: entry.archivePath };
+  if (entry.rawArchivePath) base.path_b64 = entry.rawArchivePath.toString('base64');
+  if (previous && !options.verifyHash) {
+    // Linking reads nothing of the source: its lstat decides, and the file is opened only to be copied.
+    const st = entry.stat ?? lstatOrUndefined(entry.fsPath);
+    const old = st?.isFile() ? await unchanged(tree, entry, st, previous, options) : undefined;
+    if (st && old) {
+      await tree.link(`${options.previous}/${entry.archivePath}`, dest, { signal: options.signal });
+      return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
+    }
+  }
   let fd: number;
   try {
     fd = openSync(entry.fsPath, OPEN_NOFOLLOW);
@@ -184,10 +195,8 @@ async function writeFile(
       return undefined;
     }
     const mode = st.mode & 0o7777;
-    const base: Omit<StoredFile, 'sha256' | 'size'> = { path: entry.archivePath };
-    if (entry.rawArchivePath) base.path_b64 = entry.rawArchivePath.toString('base64');
-    const old = await unchanged(tree, entry, st, previous, options);
-    if (old && (!options.verifyHash || (await hashFd(fd, st.size)) === old.sha256)) {
+    const old = options.verifyHash ? await unchanged(tree, entry, st, previous, options) : undefined;
+    if (old && (await hashFd(fd, st.size)) === old.sha256) {
       await tree.link(`${options.previous}/${entry.archivePath}`, dest, { signal: options.signal });
       return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
     }
@@ -230,6 +239,14 @@ async function unchanged(tree: TreeAdapter, entry: WalkEntry, st: Stats, previou
   const res = tree.mtimeResolutionMs;
   const same = Math.floor(was.mtimeMs / res) === Math.floor(st.mtimeMs / res) || Math.abs(was.mtimeMs - st.mtimeMs) < 1;
   return same ? old : undefined;
+}
+
+function lstatOrUndefined(path: string | Buffer): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined; // vanished or unreadable: opening it says which
+  }
 }
 
 async function hashFd(fd: number, size: number): Promise<string> {

@@ -1,4 +1,3 @@
-import { createTransport } from 'nodemailer';
 import { humanSummary } from './payload.js';
 import type { Sender } from './senders.js';
 
@@ -17,6 +16,8 @@ export const sendEmail: Sender<'email'> = async (n, d, signal) => {
   const p = d.payload;
   const { title, message } = humanSummary(p);
   const ms = n.timeout * 1000;
+  // Loaded here: nodemailer is large, and most runs send no mail.
+  const { createTransport } = await import('nodemailer');
   const transport = createTransport({
     host: n.host,
     port: n.port ?? DEFAULT_PORT[n.tls],
