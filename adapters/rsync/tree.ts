@@ -6,9 +6,9 @@ import type { Readable } from 'node:stream';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
 import type { SyncSource, TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
-import { succeeded } from '../../src/util/spawn.js';
+import { runProcess, succeeded } from '../../src/util/spawn.js';
 import type { RsyncAdapter } from './adapter.js';
-import { exec, shq } from './ssh.js';
+import { shq } from './ssh.js';
 
 const EXIT_MISSING = 44;
 const EXIT_EXISTS = 46;
@@ -155,9 +155,14 @@ export class RsyncTree implements TreeAdapter {
       args.push(`--link-dest=${posix.relative(destDir, prevDir)}`);
     }
     for (const e of source.exclude) args.push(`--exclude=/${e.replace(/^\//, '')}`);
-    const out = await this.send(args, source.isDir ? `${source.local}/` : source.local, source.isDir ? `${dest}/` : dest, options.signal);
-    const sent = out.split('\n').filter((l) => l.startsWith('>f'));
-    return { files: sent.length, bytes: sent.reduce((n, l) => n + (Number(l.split(' ')[1]) || 0), 0) };
+    // Counted line by line as rsync prints them: a first snapshot lists every file.
+    const sent = { files: 0, bytes: 0 };
+    await this.send(args, source.isDir ? `${source.local}/` : source.local, source.isDir ? `${dest}/` : dest, options.signal, (line) => {
+      if (!line.startsWith('>f')) return;
+      sent.files++;
+      sent.bytes += Number(line.split(' ')[1]) || 0;
+    });
+    return sent;
   }
 
   async probe(options: OpOptions = {}): Promise<string[]> {
@@ -172,9 +177,9 @@ export class RsyncTree implements TreeAdapter {
     return this.rsync.close();
   }
 
-  private async send(args: string[], local: string, remote: string, signal?: AbortSignal): Promise<string> {
-    const r = await exec('rsync', ['--protect-args', ...args, '-e', await this.rsync.session.rsh(signal), local, `${this.rsync.hostSpec()}:${remote}`], signal);
+  /** Sends `local` to `remote` with rsync; each line rsync prints goes to `onLine` (none is kept). */
+  private async send(args: string[], local: string, remote: string, signal?: AbortSignal, onLine: (line: string) => void = () => {}): Promise<void> {
+    const r = await runProcess('rsync', ['--protect-args', ...args, '-e', await this.rsync.session.rsh(signal), local, `${this.rsync.hostSpec()}:${remote}`], { signal, onStdoutLine: onLine });
     if (!succeeded(r)) throw await this.rsync.session.failure(r, `sending ${local} to ${remote}`, 'rsync');
-    return r.stdout;
   }
 }
