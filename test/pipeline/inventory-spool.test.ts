@@ -46,4 +46,39 @@ describe('the inventory of a large tree', () => {
     expect(entries).toHaveLength(6000);
     expect(entries.find((e) => e.path === 'b/sub/f42.txt')?.sha256).toBe(sha('b42'));
   });
+
+  it('inventory.json reads the same as Ferry lays it out, compact or re-indented, in chunks split anywhere', async () => {
+    const sources: PreparedSource[] = [];
+    for (const name of ['a', 'b', 'empty']) {
+      await mkdir(join(dir, 'data', name), { recursive: true });
+      if (name !== 'empty') for (let i = 0; i < 50; i++) await writeFile(join(dir, 'data', name, `f${i}-ü.txt`), `${name}${i}`);
+      sources.push({ as: name, kind: 'path', fsPath: join(dir, 'data', name), exclude: [], cleanup: async () => {} });
+    }
+    const spool = join(dir, 'staging');
+    await mkdir(spool);
+    const built = await buildArchive({ job: 'app', started: new Date(), sources, level: 1, commands: {}, spoolDir: spool });
+    const tarGz = join(dir, 'archive.tar.gz');
+    await pipeline(built.stream, createWriteStream(tarGz));
+    await built.result;
+    let ferry = '';
+    for await (const entry of readTarEntries(createReadStream(tarGz).pipe(createGunzip()))) {
+      if (entry.path === 'inventory.json') for await (const c of entry.chunks()) ferry += c.data.toString('utf8');
+    }
+    const read = async (text: string, step: number) => {
+      const bytes = Buffer.from(text);
+      const entries: [number, ListedFile][] = [];
+      const chunks = (async function* () { for (let i = 0; i < bytes.length; i += step) yield bytes.subarray(i, i + step); })();
+      const summary = await parseInventory(chunks, 'inventory.json', (f, source) => entries.push([source, f]));
+      return { summary, entries };
+    };
+    const asWritten = await read(ferry, 1 << 16);
+    expect(asWritten.entries.filter(([s]) => s === 1)).toHaveLength(50);
+    expect(asWritten.entries.find(([, e]) => e.path === 'b/f7-ü.txt')).toEqual([1, expect.objectContaining({ sha256: sha('b7') })]);
+    expect(asWritten.summary.sources.map((s) => s.as)).toEqual(['a', 'b', 'empty']);
+    const doc = JSON.parse(ferry);
+    for (const [text, step] of [[ferry, 7], [JSON.stringify(doc), 5], [JSON.stringify(doc, null, '\t'), 13]] as const) {
+      expect(await read(text, step)).toEqual(asWritten);
+    }
+    await expect(read(ferry.replace('"path":"a/f1', '"path":a/f1'), 64)).rejects.toThrow(/inventory\.json is not a readable inventory/);
+  });
 });
