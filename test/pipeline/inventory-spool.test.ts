@@ -19,19 +19,27 @@ describe('the inventory of a large tree', () => {
   beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), 'ferry-inv-')); });
   afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-  it('lists every file of every source with its sha256, and leaves no temporary files behind', async () => {
+  /** Builds archive.tar.gz of one source per `files` entry, holding that many files at `name(i)`, each `<source><i>`. */
+  const archiveOf = async (files: Record<string, number>, name: (i: number) => string) => {
     const sources: PreparedSource[] = [];
-    for (const name of ['a', 'b']) {
-      await mkdir(join(dir, 'data', name, 'sub'), { recursive: true });
-      for (let i = 0; i < 3000; i++) await writeFile(join(dir, 'data', name, 'sub', `f${i}.txt`), `${name}${i}`);
-      sources.push({ as: name, kind: 'path', fsPath: join(dir, 'data', name), exclude: [], cleanup: async () => {} });
+    for (const [as, count] of Object.entries(files)) {
+      await mkdir(join(dir, 'data', as), { recursive: true });
+      for (let i = 0; i < count; i++) {
+        await mkdir(join(dir, 'data', as, name(i), '..'), { recursive: true });
+        await writeFile(join(dir, 'data', as, name(i)), `${as}${i}`);
+      }
+      sources.push({ as, kind: 'path', fsPath: join(dir, 'data', as), exclude: [], cleanup: async () => {} });
     }
     const spool = join(dir, 'staging');
     await mkdir(spool);
     const built = await buildArchive({ job: 'app', started: new Date(), sources, level: 1, commands: {}, spoolDir: spool });
     const tarGz = join(dir, 'archive.tar.gz');
     await pipeline(built.stream, createWriteStream(tarGz));
-    const result = await built.result;
+    return { tarGz, spool, result: await built.result };
+  };
+
+  it('lists every file of every source with its sha256, and leaves no temporary files behind', async () => {
+    const { tarGz, spool, result } = await archiveOf({ a: 3000, b: 3000 }, (i) => `sub/f${i}.txt`);
     const check = await readTar(createReadStream(tarGz).pipe(createGunzip()));
     expect(check.mismatched).toBe(0);
     expect(check.inventory!.sources.map((s) => [s.as, s.files])).toEqual([['a', 3000], ['b', 3000]]);
@@ -48,18 +56,7 @@ describe('the inventory of a large tree', () => {
   });
 
   it('inventory.json reads the same as Ferry lays it out, compact or re-indented, in chunks split anywhere', async () => {
-    const sources: PreparedSource[] = [];
-    for (const name of ['a', 'b', 'empty']) {
-      await mkdir(join(dir, 'data', name), { recursive: true });
-      if (name !== 'empty') for (let i = 0; i < 50; i++) await writeFile(join(dir, 'data', name, `f${i}-ü.txt`), `${name}${i}`);
-      sources.push({ as: name, kind: 'path', fsPath: join(dir, 'data', name), exclude: [], cleanup: async () => {} });
-    }
-    const spool = join(dir, 'staging');
-    await mkdir(spool);
-    const built = await buildArchive({ job: 'app', started: new Date(), sources, level: 1, commands: {}, spoolDir: spool });
-    const tarGz = join(dir, 'archive.tar.gz');
-    await pipeline(built.stream, createWriteStream(tarGz));
-    await built.result;
+    const { tarGz } = await archiveOf({ a: 50, b: 50, empty: 0 }, (i) => `f${i}-ü.txt`);
     let ferry = '';
     for await (const entry of readTarEntries(createReadStream(tarGz).pipe(createGunzip()))) {
       if (entry.path === 'inventory.json') for await (const c of entry.chunks()) ferry += c.data.toString('utf8');
