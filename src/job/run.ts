@@ -197,7 +197,9 @@ async function buildAndPushArchive(
   const trees = startTreePushes(targets.trees, { job: config.job, started, sources: progress.sources, commands, description: options.description, stagingDir: progress.staging, dryRun: options.dryRun, log, signal });
   if (targets.archives.length === 0) {
     result.archive = trees.snapshot;
-    await trees.record(result, progress.unreadable, true);
+    const stored = await trees.record(result, progress.unreadable, true);
+    // No archive reported progress: the snapshot's own counts are the run's.
+    if (stored) options.onProgress?.({ kind: 'archive', read: stored.bytes, total: stored.bytes, files: stored.files, totalFiles: stored.files, written: stored.bytes });
     result.targets = inTargetOrder(result.targets, prepared.targets);
     return;
   }

@@ -28,9 +28,10 @@ export interface TreePushes {
    * Waits for every snapshot push and adds one TargetResult per tree target
    * to `result` (with `snapshot` set). With `ownFacts` (no archive was
    * built), the run's warnings and unreadable files come from the first
-   * stored snapshot's inventory.
+   * stored snapshot's inventory. Resolves to the files and bytes of the
+   * first stored snapshot (undefined when none was stored).
    */
-  record(result: RunResult, unreadable: { path: string; message: string }[], ownFacts: boolean): Promise<void>;
+  record(result: RunResult, unreadable: { path: string; message: string }[], ownFacts: boolean): Promise<{ files: number; bytes: number } | undefined>;
 }
 
 /**
@@ -62,7 +63,9 @@ export function startTreePushes(trees: Target[], ctx: TreeRunContext): TreePushe
     snapshot,
     async record(result, unreadable, ownFacts) {
       let facts = !ownFacts;
+      let stored: { files: number; bytes: number } | undefined;
       for (const p of await Promise.all(pushes)) {
+        if (p.result) stored ??= { files: p.result.linked + p.result.copied, bytes: p.result.bytes };
         const tr: TargetResult = { target: p.target.name, status: p.error ? 'failure' : 'success', bytes: p.result?.copiedBytes ?? 0, durationMs: p.ms, snapshot };
         if (p.error) {
           tr.error = describeError(p.error);
@@ -79,6 +82,7 @@ export function startTreePushes(trees: Target[], ctx: TreeRunContext): TreePushe
           for (const u of p.result.inventory.unreadable ?? []) ctx.log.warn(`could not read ${u.path}: ${u.message}`);
         }
       }
+      return stored;
     },
   };
 }

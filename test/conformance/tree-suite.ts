@@ -61,8 +61,10 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
 
     it('a run stores a plain directory with the inventory, a manifest beside it and a latest link', async () => {
       await config('app');
-      const r = await run(['run']);
+      const r = await run(['run', '--json']);
       expect(r.code, r.stderr).toBe(0);
+      // The run's summary counts the snapshot's files, as it counts an archive's.
+      expect(JSON.parse(r.stdout).summary).toMatchObject({ files: 3, bytes_read: 'unchanged\n'.length + 'version 1\n'.length + '#!/bin/sh\n'.length });
       const [snap] = snapshots('app');
       expect(snap).toBeDefined();
       const dir = join(t.onDisk('app'), snap!);
