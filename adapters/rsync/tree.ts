@@ -22,6 +22,9 @@ const TYPES: Record<string, TreeStat['type']> = { f: 'file', d: 'dir', l: 'symli
  * mtime as it always does. Every other operation is a small shell command
  * on the shared ssh connection, every path single-quoted.
  */
+/** Past this many copied files their names are not kept: the core then hashes every file of the source. */
+const MAX_SENT_NAMES = 100_000;
+
 export class RsyncTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1000;
 
@@ -145,9 +148,9 @@ export class RsyncTree implements TreeAdapter {
    * equal those in the previous snapshot become hard links to them, the rest
    * is copied. Resolves with the number of files rsync transferred.
    */
-  async syncSource(source: SyncSource, options: OpOptions = {}): Promise<{ files: number; bytes: number }> {
+  async syncSource(source: SyncSource, options: OpOptions = {}): Promise<{ files: number; bytes: number; sent?: Set<string> }> {
     const dest = this.abs(source.dest);
-    const args = ['-a', '--out-format=%i %l'];
+    const args = ['-a', '--out-format=%i %l %n'];
     if (source.previous) {
       // --link-dest is relative to the destination directory.
       const destDir = source.isDir ? source.dest : posix.dirname(source.dest);
@@ -155,14 +158,22 @@ export class RsyncTree implements TreeAdapter {
       args.push(`--link-dest=${posix.relative(destDir, prevDir)}`);
     }
     for (const e of source.exclude) args.push(`--exclude=/${e.replace(/^\//, '')}`);
-    // Counted line by line as rsync prints them: a first snapshot lists every file.
+    // Counted line by line as rsync prints them (`%i %l %n`): a first snapshot lists every file.
+    let names: Set<string> | undefined = source.previous ? new Set() : undefined;
     const sent = { files: 0, bytes: 0 };
-    await this.send(args, source.isDir ? `${source.local}/` : source.local, source.isDir ? `${dest}/` : dest, options.signal, (line) => {
-      if (!line.startsWith('>f')) return;
+    await this.send(['-8', ...args], source.isDir ? `${source.local}/` : source.local, source.isDir ? `${dest}/` : dest, options.signal, (line) => {
+      // `<f`: a file sent to the server (`>f` when rsync runs the other way).
+      if (!line.startsWith('<f') && !line.startsWith('>f')) return;
       sent.files++;
-      sent.bytes += Number(line.split(' ')[1]) || 0;
+      const m = /^\S+ (\d+) (.*)$/s.exec(line);
+      sent.bytes += Number(m?.[1]) || 0;
+      // rsync escapes control characters as \#ooo and the line is read as UTF-8: a name with a
+      // backslash or a byte that is not UTF-8 cannot be told exactly, and then no name is trusted.
+      const name = m?.[2];
+      if (!names || name === undefined || name.includes('\\') || name.includes('\uFFFD') || names.size >= MAX_SENT_NAMES) names = undefined;
+      else names.add(source.isDir ? name : '');
     });
-    return sent;
+    return { ...sent, sent: names };
   }
 
   async probe(options: OpOptions = {}): Promise<string[]> {

@@ -63,10 +63,13 @@ export interface TreeAdapter {
   /**
    * Optional: copies one whole source into the snapshot at once, hard-linking
    * what is unchanged in the previous snapshot itself (rsync `--link-dest`).
-   * The core then only hashes the source for the inventory. Resolves with
-   * the files copied and their bytes (the others were linked).
+   * The core then only lists the source in the inventory. Resolves with
+   * the files copied and their bytes (the others were linked), and `sent`,
+   * the paths of the copied files relative to `local`, when each of them
+   * could be told exactly (undefined otherwise): a file not in it was linked
+   * to the previous snapshot, so its sha256 there still holds.
    */
-  syncSource?(source: SyncSource, options?: OpOptions): Promise<{ files: number; bytes: number }>;
+  syncSource?(source: SyncSource, options?: OpOptions): Promise<{ files: number; bytes: number; sent?: Set<string> }>;
   /** Readiness checks for `ferry check` (writable, hard links supported, mounted). Rejects with a StorageError. */
   probe(options?: OpOptions): Promise<string[]>;
   /** Releases connections. Safe to call more than once. */

@@ -105,31 +105,51 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
 
 /**
  * For targets that copy a whole source themselves (rsync `--link-dest`):
- * sends it, then walks it here to hash every file for the inventory. A file
- * that changes between the two is listed with the bytes read here, and
+ * sends it, then walks it here to list every file in the inventory. A file
+ * the target says it linked keeps the previous inventory's sha256 when its
+ * size still matches; every other file is hashed here. A file that changes
+ * between the send and the hashing is listed with the bytes read here, and
  * `verify` then names it.
  */
 async function syncWhole(tree: TreeAdapter, source: PreparedSource, options: TreeWriteOptions, result: TreeWriteResult): Promise<void> {
   const local = realpathSync(source.fsPath);
-  const sent = await tree.syncSource!({
+  const synced = await tree.syncSource!({
     local,
     isDir: statSync(local).isDirectory(),
     dest: `${options.into}/${source.as}`,
     previous: options.previous ? `${options.previous}/${source.as}` : undefined,
     exclude: [...source.exclude, ...(source.autoExclude ?? []).map((e) => e.path)],
   }, { signal: options.signal });
+  const previous = options.previous && synced.sent && !options.verifyHash
+    ? new PreviousEntries(() => tree.readFile(`${options.previous}/inventory.json`, { signal: options.signal }), source.as)
+    : undefined;
   let files = 0;
-  for (const entry of walkSource(source, options.report)) {
-    if (entry.type !== 'file') continue;
-    const stored = await hashEntry(entry, options.report);
-    if (!stored) continue;
-    options.inventory.addFile(stored, source);
-    files++;
-    result.bytes += stored.size;
+  try {
+    for (const entry of walkSource(source, options.report)) {
+      if (entry.type !== 'file') continue;
+      const stored = (previous && await linkedEntry(entry, source.as, synced.sent!, previous)) ?? await hashEntry(entry, options.report);
+      if (!stored) continue;
+      options.inventory.addFile(stored, source);
+      files++;
+      result.bytes += stored.size;
+    }
+  } finally {
+    await previous?.close();
   }
-  result.copied += sent.files;
-  result.copiedBytes += sent.bytes;
-  result.linked += Math.max(0, files - sent.files);
+  result.copied += synced.files;
+  result.copiedBytes += synced.bytes;
+  result.linked += Math.max(0, files - synced.files);
+}
+
+/** The previous inventory's entry for a file the target linked (not in `sent`) whose size is unchanged, else undefined. */
+async function linkedEntry(entry: WalkEntry, as: string, sent: Set<string>, previous: PreviousEntries): Promise<StoredFile | undefined> {
+  if (entry.rawArchivePath) return undefined;
+  const rel = entry.archivePath === as ? '' : entry.archivePath.slice(as.length + 1);
+  if (sent.has(rel)) return undefined;
+  const old = await previous.lookup(Buffer.from(entry.archivePath));
+  const st = old && lstatOrUndefined(entry.fsPath);
+  if (!old || !st?.isFile() || st.size !== old.size) return undefined;
+  return { path: entry.archivePath, size: st.size, sha256: old.sha256 };
 }
 
 async function hashEntry(entry: WalkEntry, report: WalkReport): Promise<StoredFile | undefined> {

@@ -17,7 +17,7 @@ export interface TreeSuiteTarget {
   cleanup?(): Promise<void>;
 }
 
-const SNAPSHOT = /^(app|killed|pruned)-\d{8}T\d{6}Z$/;
+const SNAPSHOT = /^(app|killed|pruned|quick)-\d{8}T\d{6}Z$/;
 
 /**
  * The behaviour every `format: tree` target must show (local, usb, rsync,
@@ -87,8 +87,10 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       // Same size, new bytes and mtime: must not be linked to the old version.
       await writeFile(join(src, 'sub', 'b.txt'), 'version 2\n');
       await utimes(join(src, 'sub', 'b.txt'), new Date('2026-01-02T00:00:00Z'), new Date('2026-01-02T00:00:00Z'));
-      const r = await run(['run']);
+      const r = await run(['run', '--json']);
       expect(r.code, r.stderr).toBe(0);
+      // The target's bytes are what was copied: the changed file alone.
+      expect(JSON.parse(r.stdout).targets[0].bytes).toBe('version 2\n'.length);
       const [first, second] = snapshots('app').map((s) => join(t.onDisk('app'), s));
       expect(second).toBeDefined();
       const ino = async (p: string) => (await lstat(p)).ino;
@@ -107,7 +109,7 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       expect(status.code, status.stderr).toBe(0);
       expect(status.stdout).toContain(snapshots('app')[1]);
       const v = await run(['verify', 'latest']);
-      expect(v.code, v.stderr).toBe(0);
+      expect(v.code, v.stderr + v.stdout).toBe(0);
       expect(v.stdout).toMatch(/ok .* \(5 files\)/);
     });
 
@@ -145,6 +147,26 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       expect(v.code).not.toBe(0);
       expect(v.stderr + v.stdout).toMatch(/data\/sub\/b\.txt/);
       await writeFile(latest, 'version 2\n');
+    });
+
+    it('a file whose bytes changed behind an unchanged size and mtime is linked, as rsync --link-dest does, and listed with the sha256 of what the snapshot holds', async () => {
+      const file = join(src, 'sub', 'b.txt');
+      const before = { text: await readFile(file, 'utf8'), st: await stat(file) };
+      await config('quick');
+      expect((await run(['run'])).code).toBe(0);
+      try {
+        await writeFile(file, before.text.replace(/.$/s, '#'));
+        await utimes(file, before.st.atime, before.st.mtime);
+        const r = await run(['run']);
+        expect(r.code, r.stderr).toBe(0);
+        const [first, second] = snapshots('quick').map((s) => join(t.onDisk('quick'), s));
+        expect((await lstat(join(second!, 'data', 'sub', 'b.txt'))).ino).toBe((await lstat(join(first!, 'data', 'sub', 'b.txt'))).ino);
+        const v = await run(['verify', 'latest']);
+        expect(v.code, v.stderr + v.stdout).toBe(0);
+      } finally {
+        await writeFile(file, before.text);
+        await utimes(file, before.st.atime, before.st.mtime);
+      }
     });
 
     it('prune of the oldest snapshot leaves a newer one that shares its inodes whole', async () => {
