@@ -18,12 +18,22 @@ const TEMP_PREFIX = '.ferry-partial-';
  * tree a direct syscall is several times faster than a hop through the
  * thread pool, as for the source walk. `beforeWrite` runs
  * before the operations that start or commit something (creating the root,
- * manifests, renames, links, removals); the usb target checks its mount there.
+ * manifests, renames, links, removals); the usb target checks its mount there,
+ * and answers `absent` through `whyAbsent` (an optional drive not mounted).
  */
 export class LocalTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1;
 
-  constructor(readonly name: string, readonly root: string, private readonly beforeWrite: () => Promise<void> = async () => {}) {}
+  constructor(
+    readonly name: string,
+    readonly root: string,
+    private readonly beforeWrite: () => Promise<void> = async () => {},
+    private readonly whyAbsent: () => Promise<string | undefined> = async () => undefined,
+  ) {}
+
+  absent(): Promise<string | undefined> {
+    return this.whyAbsent();
+  }
 
   private abs(path: string): string {
     return path ? join(this.root, path) : this.root;

@@ -67,6 +67,12 @@ export interface TreeAdapter {
    * the files copied and their bytes (the others were linked).
    */
   syncSource?(source: SyncSource, options?: OpOptions): Promise<{ files: number; bytes: number }>;
+  /**
+   * Optional: why this target is absent right now (an optional drive that is
+   * not mounted), or undefined when it is there, as `StorageAdapter.absent`.
+   * A run skips an absent target.
+   */
+  absent?(options?: OpOptions): Promise<string | undefined>;
   /** Readiness checks for `ferry check` (writable, hard links supported, mounted). Rejects with a StorageError. */
   probe(options?: OpOptions): Promise<string[]>;
   /** Releases connections. Safe to call more than once. */
