@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, linkSync, lstatSync, lutimesSync, mkdirSync, symlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
@@ -6,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { fromSystemError, StorageError } from '../../src/storage/errors.js';
-import type { TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { showPath, type TreeAdapter, type TreeDirent, type TreePath, type TreeStat } from '../../src/storage/tree-adapter.js';
 import { syncPath } from './adapter.js';
 
 /** Prefix of the temporary names of manifests and links being written; such names never list as snapshots. */
@@ -23,6 +24,7 @@ const TEMP_PREFIX = '.ferry-partial-';
  */
 export class LocalTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1;
+  readonly rawNames = true;
 
   constructor(
     readonly name: string,
@@ -35,25 +37,33 @@ export class LocalTree implements TreeAdapter {
     return this.whyAbsent();
   }
 
-  private abs(path: string): string {
+  /** The absolute path: a string, or the exact bytes for a Buffer path. */
+  private abs(path: string): string;
+  private abs(path: TreePath): string | Buffer;
+  private abs(path: TreePath): string | Buffer {
+    if (typeof path !== 'string') return Buffer.concat([Buffer.from(`${this.root}/`), path]);
     return path ? join(this.root, path) : this.root;
   }
 
-  private fail(err: unknown, what: string, path: string): StorageError {
-    return fromSystemError(this.name, err, `${what} ${this.abs(path)}`);
+  private fail(err: unknown, what: string, path: TreePath): StorageError {
+    return fromSystemError(this.name, err, `${what} ${showPath(this.abs(path))}`);
   }
 
-  async readdir(path: string): Promise<TreeDirent[]> {
+  async readdir(path: TreePath): Promise<TreeDirent[]> {
     try {
-      const entries = await readdir(this.abs(path), { withFileTypes: true });
-      return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other' }));
+      const entries = await readdir(this.abs(path), { withFileTypes: true, encoding: 'buffer' });
+      return entries.map((e) => ({
+        name: e.name.toString('utf8'),
+        ...(isUtf8(e.name) ? {} : { raw: e.name }),
+        type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other',
+      }));
     } catch (err) {
       if (path === '' && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw this.fail(err, 'listing', path);
     }
   }
 
-  async lstat(path: string): Promise<TreeStat | undefined> {
+  async lstat(path: TreePath): Promise<TreeStat | undefined> {
     try {
       const s = lstatSync(this.abs(path));
       const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
@@ -65,7 +75,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async mkdir(path: string, mode: number): Promise<void> {
+  async mkdir(path: TreePath, mode: number): Promise<void> {
     try {
       if (path === '') {
         await this.beforeWrite();
@@ -78,7 +88,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+  async writeFile(path: TreePath, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
     let written = 0;
     data.on('data', (chunk: Buffer) => { written += chunk.length; });
     try {
@@ -104,15 +114,15 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async link(existing: string, path: string): Promise<void> {
+  async link(existing: TreePath, path: TreePath): Promise<void> {
     try {
       linkSync(this.abs(existing), this.abs(path));
     } catch (err) {
-      throw this.fail(err, `hard-linking ${this.abs(existing)} as`, path);
+      throw this.fail(err, `hard-linking ${showPath(this.abs(existing))} as`, path);
     }
   }
 
-  async symlink(linkTarget: string, path: string): Promise<void> {
+  async symlink(linkTarget: string, path: TreePath): Promise<void> {
     try {
       symlinkSync(linkTarget, this.abs(path));
     } catch (err) {
@@ -120,7 +130,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async readlink(path: string): Promise<string> {
+  async readlink(path: TreePath): Promise<string> {
     try {
       return await readlink(this.abs(path));
     } catch (err) {
@@ -128,7 +138,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async setAttributes(path: string, mode: number, mtime: Date): Promise<void> {
+  async setAttributes(path: TreePath, mode: number, mtime: Date): Promise<void> {
     try {
       chmodSync(this.abs(path), mode);
       lutimesSync(this.abs(path), mtime, mtime);
@@ -137,7 +147,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+  async readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
     const stream = createReadStream(this.abs(path), { highWaterMark: 1 << 20, signal: options.signal });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,10 +6,10 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
-import type { SyncSource, TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { showPath, type SyncSource, type TreeAdapter, type TreeDirent, type TreePath, type TreeStat } from '../../src/storage/tree-adapter.js';
 import { succeeded } from '../../src/util/spawn.js';
 import type { RsyncAdapter } from './adapter.js';
-import { exec, shq } from './ssh.js';
+import { exec, shq, shqBytes } from './ssh.js';
 
 const EXIT_MISSING = 44;
 const EXIT_EXISTS = 46;
@@ -20,14 +21,20 @@ const TYPES: Record<string, TreeStat['type']> = { f: 'file', d: 'dir', l: 'symli
  * source is sent with `rsync -a --link-dest` (`syncSource`): rsync itself
  * hard-links what is unchanged in the previous snapshot, comparing size and
  * mtime as it always does. Every other operation is a small shell command
- * on the shared ssh connection, every path single-quoted.
+ * on the shared ssh connection, every path single-quoted (a name that is not
+ * valid UTF-8 is rebuilt from its bytes, see `shqBytes`; listings come back
+ * hex-encoded), so names are kept byte for byte.
  */
 export class RsyncTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1000;
+  readonly rawNames = true;
 
   constructor(readonly name: string, private readonly rsync: RsyncAdapter) {}
 
-  private abs(path: string): string {
+  private abs(path: string): string;
+  private abs(path: TreePath): string | Buffer;
+  private abs(path: TreePath): string | Buffer {
+    if (typeof path !== 'string') return Buffer.concat([Buffer.from(this.abs('') + '/'), path]);
     const p = path ? posix.join(this.rsync.remoteRoot, path) : this.rsync.remoteRoot;
     return p.startsWith('-') ? `./${p}` : p;
   }
@@ -39,34 +46,48 @@ export class RsyncTree implements TreeAdapter {
     return { code: r.exitCode ?? -1, stdout: r.stdout };
   }
 
-  async readdir(path: string, options: OpOptions = {}): Promise<TreeDirent[]> {
-    const d = shq(this.abs(path));
-    const r = await this.sh(`[ -d ${d} ] || exit ${EXIT_MISSING}; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`, `listing ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+  /** Names are listed as hex (`od`), so bytes that are not valid UTF-8 come back exactly. */
+  async readdir(path: TreePath, options: OpOptions = {}): Promise<TreeDirent[]> {
+    const d = shqBytes(this.abs(path));
+    const r = await this.sh(
+      `[ -d ${d} ] || exit ${EXIT_MISSING}; t=$(mktemp) || exit 1; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0' > "$t" && od -An -v -tx1 < "$t"; rc=$?; rm -f -- "$t"; exit $rc`,
+      `listing ${showPath(this.abs(path))}`, options.signal, [EXIT_MISSING]);
     if (r.code === EXIT_MISSING) {
       if (path === '') return [];
-      throw new StorageError('NOT_FOUND', this.name, `${this.abs(path)} does not exist`);
+      throw new StorageError('NOT_FOUND', this.name, `${showPath(this.abs(path))} does not exist`);
     }
-    return r.stdout.split('\0').filter(Boolean).map((rec) => ({ name: rec.slice(2), type: TYPES[rec[0]!] ?? 'other' }));
+    const bytes = Buffer.from(r.stdout.replace(/\s+/g, ''), 'hex');
+    const out: TreeDirent[] = [];
+    for (let at = 0; at < bytes.length;) {
+      let end = bytes.indexOf(0, at);
+      if (end < 0) end = bytes.length;
+      const rec = bytes.subarray(at, end);
+      at = end + 1;
+      if (rec.length < 3) continue;
+      const name = rec.subarray(2);
+      out.push({ name: name.toString('utf8'), ...(isUtf8(name) ? {} : { raw: Buffer.from(name) }), type: TYPES[String.fromCharCode(rec[0]!)] ?? 'other' });
+    }
+    return out;
   }
 
-  async lstat(path: string, options: OpOptions = {}): Promise<TreeStat | undefined> {
-    const p = shq(this.abs(path));
-    const r = await this.sh(`[ -e ${p} ] || [ -L ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%y %s %T@ %m'`, `stat ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+  async lstat(path: TreePath, options: OpOptions = {}): Promise<TreeStat | undefined> {
+    const p = shqBytes(this.abs(path));
+    const r = await this.sh(`[ -e ${p} ] || [ -L ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%y %s %T@ %m'`, `stat ${showPath(this.abs(path))}`, options.signal, [EXIT_MISSING]);
     if (r.code === EXIT_MISSING) return undefined;
     const [type, size, mtime, mode] = r.stdout.trim().split(' ');
     return { type: TYPES[type!] ?? 'other', size: Number(size), mtimeMs: Number(mtime) * 1000, mode: parseInt(mode!, 8) };
   }
 
-  async mkdir(path: string, mode: number, options: OpOptions = {}): Promise<void> {
+  async mkdir(path: TreePath, mode: number, options: OpOptions = {}): Promise<void> {
     if (path === '') {
       await this.rsync.probe(options);
       return;
     }
-    await this.sh(`mkdir -m ${(mode | 0o700).toString(8)} -- ${shq(this.abs(path))}`, `creating ${this.abs(path)}`, options.signal);
+    await this.sh(`mkdir -m ${(mode | 0o700).toString(8)} -- ${shqBytes(this.abs(path))}`, `creating ${showPath(this.abs(path))}`, options.signal);
   }
 
   /** Stages the bytes in a local temporary file and sends it with rsync (only the inventory goes this way). */
-  async writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+  async writeFile(path: TreePath, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-rsync-tree-'));
     try {
       const local = join(dir, 'file');
@@ -78,7 +99,7 @@ export class RsyncTree implements TreeAdapter {
         if (chunks.length >= 64) await writeFile(local, Buffer.concat(chunks.splice(0)), { flag: 'a', mode: 0o600 });
       }
       await writeFile(local, Buffer.concat(chunks), { flag: 'a', mode: 0o600 });
-      await this.send(['--perms', `--chmod=F${(mode | 0o600).toString(8)}`], local, this.abs(path), options.signal);
+      await this.send(['--perms', `--chmod=F${(mode | 0o600).toString(8)}`], local, showPath(this.abs(path)), options.signal);
       return size;
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -100,24 +121,24 @@ export class RsyncTree implements TreeAdapter {
     if (r.code === EXIT_EXISTS) throw new StorageError('EXISTS', this.name, `${this.abs(path)} already exists; it is never replaced`);
   }
 
-  async link(existing: string, path: string, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -T -- ${shq(this.abs(existing))} ${shq(this.abs(path))}`, `hard-linking ${this.abs(existing)} as ${this.abs(path)}`, options.signal);
+  async link(existing: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -T -- ${shqBytes(this.abs(existing))} ${shqBytes(this.abs(path))}`, `hard-linking ${showPath(this.abs(existing))} as ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async symlink(linkTarget: string, path: string, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -s -- ${shq(linkTarget)} ${shq(this.abs(path))}`, `creating symlink ${this.abs(path)}`, options.signal);
+  async symlink(linkTarget: string, path: TreePath, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -s -- ${shq(linkTarget)} ${shqBytes(this.abs(path))}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async readlink(path: string, options: OpOptions = {}): Promise<string> {
-    return (await this.sh(`readlink -- ${shq(this.abs(path))}`, `reading symlink ${this.abs(path)}`, options.signal)).stdout.replace(/\n$/, '');
+  async readlink(path: TreePath, options: OpOptions = {}): Promise<string> {
+    return (await this.sh(`readlink -- ${shqBytes(this.abs(path))}`, `reading symlink ${showPath(this.abs(path))}`, options.signal)).stdout.replace(/\n$/, '');
   }
 
-  async setAttributes(path: string, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
-    const p = shq(this.abs(path));
-    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${this.abs(path)}`, options.signal);
+  async setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
+    const p = shqBytes(this.abs(path));
+    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${showPath(this.abs(path))}`, options.signal);
   }
 
-  readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+  readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
     return this.rsync.readPath(this.abs(path), options);
   }
 
