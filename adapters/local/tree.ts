@@ -122,7 +122,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async symlink(linkTarget: string, path: TreePath): Promise<void> {
+  async symlink(linkTarget: TreePath, path: TreePath): Promise<void> {
     try {
       symlinkSync(linkTarget, this.abs(path));
     } catch (err) {
@@ -130,9 +130,9 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async readlink(path: TreePath): Promise<string> {
+  async readlink(path: TreePath): Promise<Buffer> {
     try {
-      return await readlink(this.abs(path));
+      return await readlink(this.abs(path), { encoding: 'buffer' });
     } catch (err) {
       throw this.fail(err, 'reading symlink', path);
     }

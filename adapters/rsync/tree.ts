@@ -49,14 +49,13 @@ export class RsyncTree implements TreeAdapter {
   /** Names are listed as hex (`od`), so bytes that are not valid UTF-8 come back exactly. */
   async readdir(path: TreePath, options: OpOptions = {}): Promise<TreeDirent[]> {
     const d = shqBytes(this.abs(path));
-    const r = await this.sh(
-      `[ -d ${d} ] || exit ${EXIT_MISSING}; t=$(mktemp) || exit 1; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0' > "$t" && od -An -v -tx1 < "$t"; rc=$?; rm -f -- "$t"; exit $rc`,
+    const r = await this.bytesOf(`[ -d ${d} ] || exit ${EXIT_MISSING}`, `cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`,
       `listing ${showPath(this.abs(path))}`, options.signal, [EXIT_MISSING]);
     if (r.code === EXIT_MISSING) {
       if (path === '') return [];
       throw new StorageError('NOT_FOUND', this.name, `${showPath(this.abs(path))} does not exist`);
     }
-    const bytes = Buffer.from(r.stdout.replace(/\s+/g, ''), 'hex');
+    const bytes = r.bytes;
     const out: TreeDirent[] = [];
     for (let at = 0; at < bytes.length;) {
       let end = bytes.indexOf(0, at);
@@ -125,12 +124,23 @@ export class RsyncTree implements TreeAdapter {
     await this.sh(`ln -T -- ${shqBytes(this.abs(existing))} ${shqBytes(this.abs(path))}`, `hard-linking ${showPath(this.abs(existing))} as ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async symlink(linkTarget: string, path: TreePath, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -s -- ${shq(linkTarget)} ${shqBytes(this.abs(path))}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
+  async symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -s -- ${shqBytes(linkTarget)} ${shqBytes(this.abs(path))}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async readlink(path: TreePath, options: OpOptions = {}): Promise<string> {
-    return (await this.sh(`readlink -- ${shqBytes(this.abs(path))}`, `reading symlink ${showPath(this.abs(path))}`, options.signal)).stdout.replace(/\n$/, '');
+  async readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {
+    const r = await this.bytesOf(':', `readlink -n -- ${shqBytes(this.abs(path))}`, `reading symlink ${showPath(this.abs(path))}`, options.signal);
+    return r.bytes;
+  }
+
+  /**
+   * Runs `check`, then `script` with its output sent back hex-encoded (`od`),
+   * so bytes that are not valid UTF-8 arrive exactly. The output is held in
+   * a temporary file on the server first, so a failing `script` fails the call.
+   */
+  private async bytesOf(check: string, script: string, what: string, signal?: AbortSignal, expect: number[] = []): Promise<{ code: number; bytes: Buffer }> {
+    const r = await this.sh(`${check} || exit $?; t=$(mktemp) || exit 1; { ${script}; } > "$t" && od -An -v -tx1 < "$t"; rc=$?; rm -f -- "$t"; exit $rc`, what, signal, expect);
+    return { code: r.code, bytes: Buffer.from(r.stdout.replace(/\s+/g, ''), 'hex') };
   }
 
   async setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {

@@ -116,12 +116,12 @@ export class SftpTree implements TreeAdapter {
     });
   }
 
-  symlink(linkTarget: string, path: TreePath, options: OpOptions = {}): Promise<void> {
-    return this.run('creating symlink', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.symlink(linkTarget, p, (err) => cb(err, undefined))));
+  symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    return this.run('creating symlink', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.symlink(showPath(linkTarget), p, (err) => cb(err, undefined))));
   }
 
-  readlink(path: TreePath, options: OpOptions = {}): Promise<string> {
-    return this.run('reading symlink', path, options.signal, (c, p) => c.request<string>((cb) => c.sftp.readlink(p, cb)));
+  readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {
+    return this.run('reading symlink', path, options.signal, async (c, p) => Buffer.from(await c.request<string>((cb) => c.sftp.readlink(p, cb))));
   }
 
   setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {

@@ -72,8 +72,10 @@ export interface TreeAdapter {
   putFile(path: string, data: Buffer, options?: OpOptions): Promise<void>;
   /** Hard-links `path` to the existing file `existing`. */
   link(existing: TreePath, path: TreePath, options?: OpOptions): Promise<void>;
-  symlink(linkTarget: string, path: TreePath, options?: OpOptions): Promise<void>;
-  readlink(path: TreePath, options?: OpOptions): Promise<string>;
+  /** Creates a symlink; a Buffer `linkTarget` holds its exact bytes (only when they are not valid UTF-8). */
+  symlink(linkTarget: TreePath, path: TreePath, options?: OpOptions): Promise<void>;
+  /** A symlink's target, as its exact bytes. */
+  readlink(path: TreePath, options?: OpOptions): Promise<Buffer>;
   /** Sets mode and mtime of a file or directory (never follows a symlink; symlinks are left as made). */
   setAttributes(path: TreePath, mode: number, mtime: Date, options?: OpOptions): Promise<void>;
   /** Opens a file for reading. */

@@ -50,8 +50,9 @@ async function* snapshotTar(tree: TreeAdapter, snapshot: string, signal?: AbortS
     if (st.type === 'dir') {
       yield encodeHeader({ path: `${path}/`, type: 'Directory', size: 0, mode: st.mode, mtime }, raw && { path: Buffer.concat([raw, SLASH]) });
     } else if (st.type === 'symlink') {
-      const linkpath = await tree.readlink(full, { signal });
-      yield encodeHeader({ path, type: 'SymbolicLink', size: 0, linkpath, mode: st.mode, mtime }, raw && { path: raw, linkpath: Buffer.from(linkpath) });
+      const link = await tree.readlink(full, { signal });
+      const exact = raw || !isUtf8(link) ? { path: bytes, linkpath: link } : undefined;
+      yield encodeHeader({ path, type: 'SymbolicLink', size: 0, linkpath: link.toString('utf8'), mode: st.mode, mtime }, exact);
     } else if (st.type === 'file') {
       yield encodeHeader({ path, type: 'File', size: st.size, mode: st.mode, mtime }, raw && { path: raw });
       let got = 0;

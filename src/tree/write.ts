@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { closeSync, createReadStream, fstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
@@ -87,14 +88,18 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
           await tree.mkdir(dest, entry.stat!.mode & 0o7777, { signal: options.signal });
           open.push({ key, dest, mode: entry.stat!.mode & 0o7777, mtime: entry.stat!.mtime });
         } else if (entry.type === 'symlink') {
-          let target: string;
+          let target: Buffer;
           try {
-            target = readlinkSync(entry.fsPath, 'utf8');
+            target = readlinkSync(entry.fsPath, 'buffer');
           } catch (err) {
             options.report.warn(entry.archivePath, `symlink vanished before it was read (${(err as NodeJS.ErrnoException).code}); not stored`);
             continue;
           }
-          await tree.symlink(target, dest, { signal: options.signal });
+          if (!isUtf8(target) && !tree.rawNames) {
+            options.report.unreadable(entry.archivePath, `its target is not valid UTF-8, which target "${tree.name}" cannot store byte for byte; not stored`);
+            continue;
+          }
+          await tree.symlink(isUtf8(target) ? target.toString('utf8') : target, dest, { signal: options.signal });
         } else {
           const stored = await writeFile(tree, entry, dest, previous, options);
           if (!stored) continue;

@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { startSshd, type SshdHandle } from '../servers/sshd.js';
 
 const SNAPSHOT = /^app-\d{8}T\d{6}Z$/;
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
-/** Names that are not valid UTF-8: Latin-1 é, a directory with 0xff 0xfe, a lone continuation byte, a symlink. */
+/** Names that are not valid UTF-8: Latin-1 é, a directory with 0xff 0xfe, a lone continuation byte, a symlink, and a symlink pointing at such a name. */
 const FILE = bytes('caf', [0xe9], '.txt');
 const DIR = bytes('d', [0xff, 0xfe]);
 const INNER = bytes('x', [0x80]);
@@ -24,6 +24,7 @@ function makeSource(src: string): void {
   writeFileSync(under(src, DIR, INNER), 'inner\n');
   writeFileSync(join(src, 'ok.txt'), 'plain\n');
   symlinkSync('ok.txt', under(src, LINK));
+  symlinkSync(FILE, join(src, 'to-latin1'));
 }
 
 interface Where {
@@ -59,7 +60,8 @@ function keepsRawNames(label: string, setup: () => Promise<Where>, cleanup: () =
       const [first, second] = snapshots().map((s) => join(where.onDisk, s, 'data'));
       expect(second).toBeDefined();
       for (const dir of [first!, second!]) {
-        expect(readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare)).toEqual([FILE, DIR, LINK, Buffer.from('ok.txt')].sort(Buffer.compare));
+        expect(readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare)).toEqual([FILE, DIR, LINK, Buffer.from('ok.txt'), Buffer.from('to-latin1')].sort(Buffer.compare));
+        expect(readlinkSync(join(dir, 'to-latin1'), 'buffer')).toEqual(FILE);
         expect(readdirSync(under(dir, DIR), { encoding: 'buffer' })).toEqual([INNER]);
       }
       expect(listTree(second!)).toEqual(listTree(src));
@@ -73,7 +75,7 @@ function keepsRawNames(label: string, setup: () => Promise<Where>, cleanup: () =
       expect(raw.sort(Buffer.compare)).toEqual([under('data', FILE), under('data', DIR, INNER)].sort(Buffer.compare));
     });
 
-    it('verify passes, and restore gives back the exact bytes of every name', async () => {
+    it('verify passes, and restore gives back the exact bytes of every name and symlink target', async () => {
       const v = await ws.run(['verify', 'latest']);
       expect(v.code, v.stderr + v.stdout).toBe(0);
       const out = join(ws.dir, 'restored');
