@@ -13,28 +13,35 @@ import { syncPath } from './adapter.js';
 /** Prefix of the temporary names of manifests and links being written; such names never list as snapshots. */
 const TEMP_PREFIX = '.ferry-partial-';
 
+/** Checks a drive-backed tree runs (the usb target's mount checks); each rejects with a StorageError. */
+export interface LocalTreeHooks {
+  /** Before the operations that start or commit something: creating the root, manifests, renames, links, removals. */
+  beforeWrite?: () => Promise<void>;
+  /** Before the root is listed, so an unplugged drive's empty mount directory never reads as "no snapshots". */
+  beforeList?: () => Promise<void>;
+  /** Why an optional target is absent (a drive not mounted), or undefined. */
+  absent?: () => Promise<string | undefined>;
+}
+
 /**
  * Snapshots as directory trees under a local directory. The per-entry calls
  * (lstat, link, mkdir, symlink, chmod, utimes) are synchronous: on a cached
  * tree a direct syscall is several times faster than a hop through the
- * thread pool, as for the source walk. `beforeWrite` runs
- * before the operations that start or commit something (creating the root,
- * manifests, renames, links, removals); the usb target checks its mount there,
- * and answers `absent` through `whyAbsent` (an optional drive not mounted).
+ * thread pool, as for the source walk. The usb target checks its mount
+ * through `hooks`.
  */
 export class LocalTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1;
   readonly rawNames = true;
 
-  constructor(
-    readonly name: string,
-    readonly root: string,
-    private readonly beforeWrite: () => Promise<void> = async () => {},
-    private readonly whyAbsent: () => Promise<string | undefined> = async () => undefined,
-  ) {}
+  private readonly beforeWrite: () => Promise<void>;
 
-  absent(): Promise<string | undefined> {
-    return this.whyAbsent();
+  constructor(readonly name: string, readonly root: string, private readonly hooks: LocalTreeHooks = {}) {
+    this.beforeWrite = hooks.beforeWrite ?? (async () => {});
+  }
+
+  async absent(): Promise<string | undefined> {
+    return this.hooks.absent?.();
   }
 
   /** The absolute path: a string, or the exact bytes for a Buffer path. */
@@ -50,6 +57,7 @@ export class LocalTree implements TreeAdapter {
   }
 
   async readdir(path: TreePath): Promise<TreeDirent[]> {
+    if (path === '') await this.hooks.beforeList?.();
     try {
       const entries = await readdir(this.abs(path), { withFileTypes: true, encoding: 'buffer' });
       return entries.map((e) => ({

@@ -27,7 +27,8 @@ export default defineAdapter({
     // The archive adapter's probe is the mount check (mounted, right label or UUID), and its
     // `absent` says when an optional drive is not mounted, so both formats skip it alike.
     const drive = new UsbAdapter(name, opts);
-    return new LocalTree(name, opts.root, async () => { await drive.probe(); }, () => drive.absent());
+    const mounted = async () => { await drive.probe(); };
+    return new LocalTree(name, opts.root, { beforeWrite: mounted, beforeList: mounted, absent: () => drive.absent() });
   },
 });
 

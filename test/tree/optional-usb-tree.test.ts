@@ -26,7 +26,7 @@ describe('an optional usb tree target', () => {
     await ws.cleanup();
   });
 
-  it('whose drive is absent is skipped and the run succeeds, and prune and check skip it too', async () => {
+  it('whose drive is absent is skipped and the run succeeds; prune and check skip it too, and list says it is not mounted', async () => {
     const r = await ws.run(['run', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout);
@@ -42,6 +42,10 @@ describe('an optional usb tree target', () => {
     const prune = await ws.run(['prune', '--json']);
     expect(prune.code, prune.stderr).toBe(0);
     expect(JSON.parse(prune.stdout).targets).toContainEqual({ target: 'usb', skipped: expect.stringMatching(/not mounted/) });
+
+    // An unplugged drive's empty mount directory does not read as "no snapshots".
+    const list = JSON.parse((await ws.run(['list', '--json'])).stdout);
+    expect(list.targets.find((t: { target: string }) => t.target === 'usb')).toMatchObject({ archives: [], error: expect.stringMatching(/usb.*nothing is mounted at/) });
 
     const check = await ws.run(['check']);
     expect(check.code, check.stdout + check.stderr).toBe(0);
