@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, createReadStream, createWriteStream, linkSync, lstatSync, lutimesSync, mkdirSync, symlinkSync } from 'node:fs';
 import { link, mkdir, readdir, readlink, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
@@ -6,44 +7,71 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { fromSystemError, StorageError } from '../../src/storage/errors.js';
-import type { TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { showPath, type TreeAdapter, type TreeDirent, type TreePath, type TreeStat } from '../../src/storage/tree-adapter.js';
 import { syncPath } from './adapter.js';
 
 /** Prefix of the temporary names of manifests and links being written; such names never list as snapshots. */
 const TEMP_PREFIX = '.ferry-partial-';
 
+/** Checks a drive-backed tree runs (the usb target's mount checks); each rejects with a StorageError. */
+export interface LocalTreeHooks {
+  /** Before the operations that start or commit something: creating the root, manifests, renames, links, removals. */
+  beforeWrite?: () => Promise<void>;
+  /** Before the root is listed, so an unplugged drive's empty mount directory never reads as "no snapshots". */
+  beforeList?: () => Promise<void>;
+  /** Why an optional target is absent (a drive not mounted), or undefined. */
+  absent?: () => Promise<string | undefined>;
+}
+
 /**
  * Snapshots as directory trees under a local directory. The per-entry calls
  * (lstat, link, mkdir, symlink, chmod, utimes) are synchronous: on a cached
  * tree a direct syscall is several times faster than a hop through the
- * thread pool, as for the source walk. `beforeWrite` runs
- * before the operations that start or commit something (creating the root,
- * manifests, renames, links, removals); the usb target checks its mount there.
+ * thread pool, as for the source walk. The usb target checks its mount
+ * through `hooks`.
  */
 export class LocalTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1;
+  readonly rawNames = true;
 
-  constructor(readonly name: string, readonly root: string, private readonly beforeWrite: () => Promise<void> = async () => {}) {}
+  private readonly beforeWrite: () => Promise<void>;
 
-  private abs(path: string): string {
+  constructor(readonly name: string, readonly root: string, private readonly hooks: LocalTreeHooks = {}) {
+    this.beforeWrite = hooks.beforeWrite ?? (async () => {});
+  }
+
+  async absent(): Promise<string | undefined> {
+    return this.hooks.absent?.();
+  }
+
+  /** The absolute path: a string, or the exact bytes for a Buffer path. */
+  private abs(path: string): string;
+  private abs(path: TreePath): string | Buffer;
+  private abs(path: TreePath): string | Buffer {
+    if (typeof path !== 'string') return Buffer.concat([Buffer.from(`${this.root}/`), path]);
     return path ? join(this.root, path) : this.root;
   }
 
-  private fail(err: unknown, what: string, path: string): StorageError {
-    return fromSystemError(this.name, err, `${what} ${this.abs(path)}`);
+  private fail(err: unknown, what: string, path: TreePath): StorageError {
+    return fromSystemError(this.name, err, `${what} ${showPath(this.abs(path))}`);
   }
 
-  async readdir(path: string): Promise<TreeDirent[]> {
+  async readdir(path: TreePath): Promise<TreeDirent[]> {
+    if (path === '') await this.hooks.beforeList?.();
     try {
-      const entries = await readdir(this.abs(path), { withFileTypes: true });
-      return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other' }));
+      const entries = await readdir(this.abs(path), { withFileTypes: true, encoding: 'buffer' });
+      return entries.map((e) => ({
+        name: e.name.toString('utf8'),
+        ...(isUtf8(e.name) ? {} : { raw: e.name }),
+        type: e.isFile() ? 'file' : e.isDirectory() ? 'dir' : e.isSymbolicLink() ? 'symlink' : 'other',
+      }));
     } catch (err) {
       if (path === '' && (err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw this.fail(err, 'listing', path);
     }
   }
 
-  async lstat(path: string): Promise<TreeStat | undefined> {
+  async lstat(path: TreePath): Promise<TreeStat | undefined> {
     try {
       const s = lstatSync(this.abs(path));
       const type = s.isFile() ? 'file' : s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'other';
@@ -55,7 +83,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async mkdir(path: string, mode: number): Promise<void> {
+  async mkdir(path: TreePath, mode: number): Promise<void> {
     try {
       if (path === '') {
         await this.beforeWrite();
@@ -68,7 +96,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+  async writeFile(path: TreePath, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
     let written = 0;
     data.on('data', (chunk: Buffer) => { written += chunk.length; });
     try {
@@ -94,15 +122,15 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async link(existing: string, path: string): Promise<void> {
+  async link(existing: TreePath, path: TreePath): Promise<void> {
     try {
       linkSync(this.abs(existing), this.abs(path));
     } catch (err) {
-      throw this.fail(err, `hard-linking ${this.abs(existing)} as`, path);
+      throw this.fail(err, `hard-linking ${showPath(this.abs(existing))} as`, path);
     }
   }
 
-  async symlink(linkTarget: string, path: string): Promise<void> {
+  async symlink(linkTarget: TreePath, path: TreePath): Promise<void> {
     try {
       symlinkSync(linkTarget, this.abs(path));
     } catch (err) {
@@ -110,15 +138,15 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async readlink(path: string): Promise<string> {
+  async readlink(path: TreePath): Promise<Buffer> {
     try {
-      return await readlink(this.abs(path));
+      return await readlink(this.abs(path), { encoding: 'buffer' });
     } catch (err) {
       throw this.fail(err, 'reading symlink', path);
     }
   }
 
-  async setAttributes(path: string, mode: number, mtime: Date): Promise<void> {
+  async setAttributes(path: TreePath, mode: number, mtime: Date): Promise<void> {
     try {
       chmodSync(this.abs(path), mode);
       lutimesSync(this.abs(path), mtime, mtime);
@@ -127,7 +155,7 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+  async readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
     const stream = createReadStream(this.abs(path), { highWaterMark: 1 << 20, signal: options.signal });
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());

@@ -5,7 +5,7 @@ import type { Capabilities, ObjectInfo, OpOptions, PutBody, StorageAdapter } fro
 import { isStorageError, StorageError } from '../../src/storage/errors.js';
 import { startProcess, succeeded, type ProcessResult } from '../../src/util/spawn.js';
 import { Backoff, DEFAULT_RESUME_TIMEOUT_MS } from '../ssh/backoff.js';
-import { exec, shq, SshSession, type SshTarget } from './ssh.js';
+import { exec, shq, shqBytes, SshSession, type SshTarget } from './ssh.js';
 
 /** Directory (inside the target directory) where rsync keeps an interrupted upload. Hidden, so it never lists. */
 const PARTIAL_DIR = '.ferry-partial';
@@ -173,9 +173,10 @@ export class RsyncAdapter implements StorageAdapter {
     return this.readPath(this.pathOf(key), options);
   }
 
-  /** Streams the file at `remote` (a path on the server, as the root is) like `get`. */
-  async readPath(remote: string, options: OpOptions = {}): Promise<Readable> {
-    const p = shq(remote);
+  /** Streams the file at `remote` (a path on the server, as the root is; a Buffer holds its exact bytes) like `get`. */
+  async readPath(remoteBytes: string | Buffer, options: OpOptions = {}): Promise<Readable> {
+    const p = shqBytes(remoteBytes);
+    const remote = typeof remoteBytes === 'string' ? remoteBytes : remoteBytes.toString('utf8');
     const proc = startProcess('ssh', await this.ssh.argsFor(`[ -f ${p} ] || exit ${EXIT_MISSING}; printf F; exec cat -- ${p}`, options.signal), { signal: options.signal, stdout: 'stream' });
     const fail = async (r: ProcessResult) =>
       r.exitCode === EXIT_MISSING ? new StorageError('NOT_FOUND', this.name, `${remote} does not exist`) : this.ssh.failure(r, `reading ${remote}`, 'ssh');

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,33 @@ export function exec(file: string, args: string[], signal?: AbortSignal): Promis
 /** Quotes one word for a POSIX remote shell: everything inside single quotes is literal. */
 export function shq(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Quotes a path for a POSIX remote shell, byte for byte: a Buffer that is
+ * not valid UTF-8 has each byte from 0x80 up written as a `printf` octal
+ * escape, so the shell builds the exact name (the command line itself
+ * travels as UTF-8).
+ */
+export function shqBytes(word: string | Buffer): string {
+  if (typeof word === 'string') return shq(word);
+  if (isUtf8(word)) return shq(word.toString('utf8'));
+  let out = '';
+  let plain: number[] = [];
+  const flush = () => {
+    if (plain.length) out += shq(Buffer.from(plain).toString('latin1'));
+    plain = [];
+  };
+  for (const b of word) {
+    if (b < 0x80) {
+      plain.push(b);
+      continue;
+    }
+    flush();
+    out += `"$(printf '\\${b.toString(8)}')"`;
+  }
+  flush();
+  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -5,14 +6,16 @@ import { join, posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
-import type { SyncSource, TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { showPath, type SyncSource, type TreeAdapter, type TreeDirent, type TreePath, type TreeStat } from '../../src/storage/tree-adapter.js';
 import { runProcess, succeeded } from '../../src/util/spawn.js';
 import type { RsyncAdapter } from './adapter.js';
-import { shq } from './ssh.js';
+import { shq, shqBytes } from './ssh.js';
 
 const EXIT_MISSING = 44;
 const EXIT_EXISTS = 46;
 const TEMP_PREFIX = '.ferry-partial-';
+/** Past this many copied files their names are not kept: the core then hashes every file of the source. */
+const MAX_SENT_NAMES = 100_000;
 const TYPES: Record<string, TreeStat['type']> = { f: 'file', d: 'dir', l: 'symlink' };
 
 /**
@@ -20,17 +23,20 @@ const TYPES: Record<string, TreeStat['type']> = { f: 'file', d: 'dir', l: 'symli
  * source is sent with `rsync -a --link-dest` (`syncSource`): rsync itself
  * hard-links what is unchanged in the previous snapshot, comparing size and
  * mtime as it always does. Every other operation is a small shell command
- * on the shared ssh connection, every path single-quoted.
+ * on the shared ssh connection, every path single-quoted (a name that is not
+ * valid UTF-8 is rebuilt from its bytes, see `shqBytes`; listings come back
+ * hex-encoded), so names are kept byte for byte.
  */
-/** Past this many copied files their names are not kept: the core then hashes every file of the source. */
-const MAX_SENT_NAMES = 100_000;
-
 export class RsyncTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1000;
+  readonly rawNames = true;
 
   constructor(readonly name: string, private readonly rsync: RsyncAdapter) {}
 
-  private abs(path: string): string {
+  private abs(path: string): string;
+  private abs(path: TreePath): string | Buffer;
+  private abs(path: TreePath): string | Buffer {
+    if (typeof path !== 'string') return Buffer.concat([Buffer.from(this.abs('') + '/'), path]);
     const p = path ? posix.join(this.rsync.remoteRoot, path) : this.rsync.remoteRoot;
     return p.startsWith('-') ? `./${p}` : p;
   }
@@ -42,34 +48,47 @@ export class RsyncTree implements TreeAdapter {
     return { code: r.exitCode ?? -1, stdout: r.stdout };
   }
 
-  async readdir(path: string, options: OpOptions = {}): Promise<TreeDirent[]> {
-    const d = shq(this.abs(path));
-    const r = await this.sh(`[ -d ${d} ] || exit ${EXIT_MISSING}; cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`, `listing ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+  /** Names are listed as hex (`od`), so bytes that are not valid UTF-8 come back exactly. */
+  async readdir(path: TreePath, options: OpOptions = {}): Promise<TreeDirent[]> {
+    const d = shqBytes(this.abs(path));
+    const r = await this.bytesOf(`[ -d ${d} ] || exit ${EXIT_MISSING}`, `cd -- ${d} && find . -mindepth 1 -maxdepth 1 -printf '%y %f\\0'`,
+      `listing ${showPath(this.abs(path))}`, options.signal, [EXIT_MISSING]);
     if (r.code === EXIT_MISSING) {
       if (path === '') return [];
-      throw new StorageError('NOT_FOUND', this.name, `${this.abs(path)} does not exist`);
+      throw new StorageError('NOT_FOUND', this.name, `${showPath(this.abs(path))} does not exist`);
     }
-    return r.stdout.split('\0').filter(Boolean).map((rec) => ({ name: rec.slice(2), type: TYPES[rec[0]!] ?? 'other' }));
+    const bytes = r.bytes;
+    const out: TreeDirent[] = [];
+    for (let at = 0; at < bytes.length;) {
+      let end = bytes.indexOf(0, at);
+      if (end < 0) end = bytes.length;
+      const rec = bytes.subarray(at, end);
+      at = end + 1;
+      if (rec.length < 3) continue;
+      const name = rec.subarray(2);
+      out.push({ name: name.toString('utf8'), ...(isUtf8(name) ? {} : { raw: Buffer.from(name) }), type: TYPES[String.fromCharCode(rec[0]!)] ?? 'other' });
+    }
+    return out;
   }
 
-  async lstat(path: string, options: OpOptions = {}): Promise<TreeStat | undefined> {
-    const p = shq(this.abs(path));
-    const r = await this.sh(`[ -e ${p} ] || [ -L ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%y %s %T@ %m'`, `stat ${this.abs(path)}`, options.signal, [EXIT_MISSING]);
+  async lstat(path: TreePath, options: OpOptions = {}): Promise<TreeStat | undefined> {
+    const p = shqBytes(this.abs(path));
+    const r = await this.sh(`[ -e ${p} ] || [ -L ${p} ] || exit ${EXIT_MISSING}; find ${p} -maxdepth 0 -printf '%y %s %T@ %m'`, `stat ${showPath(this.abs(path))}`, options.signal, [EXIT_MISSING]);
     if (r.code === EXIT_MISSING) return undefined;
     const [type, size, mtime, mode] = r.stdout.trim().split(' ');
     return { type: TYPES[type!] ?? 'other', size: Number(size), mtimeMs: Number(mtime) * 1000, mode: parseInt(mode!, 8) };
   }
 
-  async mkdir(path: string, mode: number, options: OpOptions = {}): Promise<void> {
+  async mkdir(path: TreePath, mode: number, options: OpOptions = {}): Promise<void> {
     if (path === '') {
       await this.rsync.probe(options);
       return;
     }
-    await this.sh(`mkdir -m ${(mode | 0o700).toString(8)} -- ${shq(this.abs(path))}`, `creating ${this.abs(path)}`, options.signal);
+    await this.sh(`mkdir -m ${(mode | 0o700).toString(8)} -- ${shqBytes(this.abs(path))}`, `creating ${showPath(this.abs(path))}`, options.signal);
   }
 
   /** Stages the bytes in a local temporary file and sends it with rsync (only the inventory goes this way). */
-  async writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+  async writeFile(path: TreePath, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-rsync-tree-'));
     try {
       const local = join(dir, 'file');
@@ -81,7 +100,7 @@ export class RsyncTree implements TreeAdapter {
         if (chunks.length >= 64) await writeFile(local, Buffer.concat(chunks.splice(0)), { flag: 'a', mode: 0o600 });
       }
       await writeFile(local, Buffer.concat(chunks), { flag: 'a', mode: 0o600 });
-      await this.send(['--perms', `--chmod=F${(mode | 0o600).toString(8)}`], local, this.abs(path), options.signal);
+      await this.send(['--perms', `--chmod=F${(mode | 0o600).toString(8)}`], local, showPath(this.abs(path)), options.signal);
       return size;
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -103,24 +122,35 @@ export class RsyncTree implements TreeAdapter {
     if (r.code === EXIT_EXISTS) throw new StorageError('EXISTS', this.name, `${this.abs(path)} already exists; it is never replaced`);
   }
 
-  async link(existing: string, path: string, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -T -- ${shq(this.abs(existing))} ${shq(this.abs(path))}`, `hard-linking ${this.abs(existing)} as ${this.abs(path)}`, options.signal);
+  async link(existing: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -T -- ${shqBytes(this.abs(existing))} ${shqBytes(this.abs(path))}`, `hard-linking ${showPath(this.abs(existing))} as ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async symlink(linkTarget: string, path: string, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -s -- ${shq(linkTarget)} ${shq(this.abs(path))}`, `creating symlink ${this.abs(path)}`, options.signal);
+  async symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    await this.sh(`ln -s -- ${shqBytes(linkTarget)} ${shqBytes(this.abs(path))}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async readlink(path: string, options: OpOptions = {}): Promise<string> {
-    return (await this.sh(`readlink -- ${shq(this.abs(path))}`, `reading symlink ${this.abs(path)}`, options.signal)).stdout.replace(/\n$/, '');
+  async readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {
+    const r = await this.bytesOf(':', `readlink -n -- ${shqBytes(this.abs(path))}`, `reading symlink ${showPath(this.abs(path))}`, options.signal);
+    return r.bytes;
   }
 
-  async setAttributes(path: string, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
-    const p = shq(this.abs(path));
-    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${this.abs(path)}`, options.signal);
+  /**
+   * Runs `check`, then `script` with its output sent back hex-encoded (`od`),
+   * so bytes that are not valid UTF-8 arrive exactly. The output is held in
+   * a temporary file on the server first, so a failing `script` fails the call.
+   */
+  private async bytesOf(check: string, script: string, what: string, signal?: AbortSignal, expect: number[] = []): Promise<{ code: number; bytes: Buffer }> {
+    const r = await this.sh(`${check} || exit $?; t=$(mktemp) || exit 1; { ${script}; } > "$t" && od -An -v -tx1 < "$t"; rc=$?; rm -f -- "$t"; exit $rc`, what, signal, expect);
+    return { code: r.code, bytes: Buffer.from(r.stdout.replace(/\s+/g, ''), 'hex') };
   }
 
-  readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+  async setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
+    const p = shqBytes(this.abs(path));
+    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${showPath(this.abs(path))}`, options.signal);
+  }
+
+  readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
     return this.rsync.readPath(this.abs(path), options);
   }
 
@@ -146,7 +176,8 @@ export class RsyncTree implements TreeAdapter {
   /**
    * Sends one source with `rsync -a --link-dest`: files whose size and mtime
    * equal those in the previous snapshot become hard links to them, the rest
-   * is copied. Resolves with the number of files rsync transferred.
+   * is copied. Resolves with the number of files rsync transferred, their
+   * bytes and their names (see `TreeAdapter.syncSource`).
    */
   async syncSource(source: SyncSource, options: OpOptions = {}): Promise<{ files: number; bytes: number; sent?: Set<string> }> {
     const dest = this.abs(source.dest);

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Stats } from 'ssh2';
 import type { OpOptions } from '../../src/storage/adapter.js';
 import { StorageError } from '../../src/storage/errors.js';
-import type { TreeAdapter, TreeDirent, TreeStat } from '../../src/storage/tree-adapter.js';
+import { showPath, type TreeAdapter, type TreeDirent, type TreePath, type TreeStat } from '../../src/storage/tree-adapter.js';
 import type { SftpAdapter } from './adapter.js';
 import { fromSftpError } from './errors.js';
 import type { SftpSession } from './session.js';
@@ -20,19 +20,24 @@ const HARDLINK = 'hardlink@openssh.com';
  * connection. Hard links need the `hardlink@openssh.com` extension (OpenSSH
  * has it): `probe` (and so `ferry check`) says when the server lacks it,
  * and a push then fails with a CONFIG error naming it. SFTP v3 carries
- * mtimes in whole seconds, so link decisions compare seconds.
+ * mtimes in whole seconds, so link decisions compare seconds. The SFTP
+ * client sends and reads every name as UTF-8, so names that are not valid
+ * UTF-8 cannot be kept (`rawNames: false`): the core reports such files as
+ * not stored.
  */
 export class SftpTree implements TreeAdapter {
   readonly mtimeResolutionMs = 1000;
+  readonly rawNames = false;
 
   constructor(readonly name: string, private readonly sftp: SftpAdapter) {}
 
-  private abs(path: string): string {
-    return path ? posix.join(this.sftp.remoteRoot, path) : this.sftp.remoteRoot;
+  private abs(path: TreePath): string {
+    const p = showPath(path);
+    return p ? posix.join(this.sftp.remoteRoot, p) : this.sftp.remoteRoot;
   }
 
   /** Runs one request on the shared session; errors become StorageErrors naming `what` and the path. */
-  private async run<T>(what: string, path: string, signal: AbortSignal | undefined, fn: (c: SftpSession, p: string) => Promise<T>): Promise<T> {
+  private async run<T>(what: string, path: TreePath, signal: AbortSignal | undefined, fn: (c: SftpSession, p: string) => Promise<T>): Promise<T> {
     const c = await this.sftp.session(signal);
     try {
       return await fn(c, this.abs(path));
@@ -41,14 +46,14 @@ export class SftpTree implements TreeAdapter {
     }
   }
 
-  readdir(path: string, options: OpOptions = {}): Promise<TreeDirent[]> {
+  readdir(path: TreePath, options: OpOptions = {}): Promise<TreeDirent[]> {
     return this.run('listing', path, options.signal, async (c, p) => {
       const entries = await c.readdir(p);
       return entries.map((e) => ({ name: e.filename, type: typeOf(e.attrs as Stats) }));
     });
   }
 
-  lstat(path: string, options: OpOptions = {}): Promise<TreeStat | undefined> {
+  lstat(path: TreePath, options: OpOptions = {}): Promise<TreeStat | undefined> {
     return this.run('stat', path, options.signal, async (c, p) => {
       try {
         const s = await c.request<Stats>((cb) => c.sftp.lstat(p, cb));
@@ -60,12 +65,12 @@ export class SftpTree implements TreeAdapter {
     });
   }
 
-  mkdir(path: string, mode: number, options: OpOptions = {}): Promise<void> {
+  mkdir(path: TreePath, mode: number, options: OpOptions = {}): Promise<void> {
     if (path === '') return this.run('creating', path, options.signal, async () => {});
     return this.run('creating', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.mkdir(p, { mode: mode | 0o700 }, (err) => cb(err, undefined))));
   }
 
-  writeFile(path: string, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
+  writeFile(path: TreePath, data: Readable, mode: number, options: OpOptions = {}): Promise<number> {
     return this.run('writing', path, options.signal, async (c, p) => {
       const handle = await c.request<Buffer>((cb) => c.sftp.open(p, 'wx', { mode: mode | 0o600 }, cb));
       let at = 0;
@@ -104,27 +109,27 @@ export class SftpTree implements TreeAdapter {
     });
   }
 
-  link(existing: string, path: string, options: OpOptions = {}): Promise<void> {
+  link(existing: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
     return this.run(`hard-linking ${this.abs(existing)} as`, path, options.signal, async (c, p) => {
       if (!hasHardlinks(c)) throw missingHardlinks(this.name);
       await c.request<void>((cb) => c.sftp.ext_openssh_hardlink(this.abs(existing), p, (err) => cb(err, undefined)));
     });
   }
 
-  symlink(linkTarget: string, path: string, options: OpOptions = {}): Promise<void> {
-    return this.run('creating symlink', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.symlink(linkTarget, p, (err) => cb(err, undefined))));
+  symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
+    return this.run('creating symlink', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.symlink(showPath(linkTarget), p, (err) => cb(err, undefined))));
   }
 
-  readlink(path: string, options: OpOptions = {}): Promise<string> {
-    return this.run('reading symlink', path, options.signal, (c, p) => c.request<string>((cb) => c.sftp.readlink(p, cb)));
+  readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {
+    return this.run('reading symlink', path, options.signal, async (c, p) => Buffer.from(await c.request<string>((cb) => c.sftp.readlink(p, cb))));
   }
 
-  setAttributes(path: string, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
+  setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
     const t = Math.floor(mtime.getTime() / 1000);
     return this.run('setting mode and mtime of', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.setstat(p, { mode, atime: t, mtime: t }, (err) => cb(err, undefined))));
   }
 
-  readFile(path: string, options: OpOptions = {}): Promise<Readable> {
+  readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
     return this.run('reading', path, options.signal, (c, p) => c.readStream(p, 255 * 1024));
   }
 

@@ -24,9 +24,11 @@ export default defineAdapter({
   async createTree(name, options, context) {
     const [{ UsbAdapter }, { LocalTree }] = await Promise.all([import('./adapter.js'), import('../local/tree.js')]);
     const opts = usbOptions(options, context.configDir);
-    // The archive adapter's probe is the mount check (mounted, right label or UUID).
+    // The archive adapter's probe is the mount check (mounted, right label or UUID), and its
+    // `absent` says when an optional drive is not mounted, so both formats skip it alike.
     const drive = new UsbAdapter(name, opts);
-    return new LocalTree(name, opts.root, async () => { await drive.probe(); });
+    const mounted = async () => { await drive.probe(); };
+    return new LocalTree(name, opts.root, { beforeWrite: mounted, beforeList: mounted, absent: () => drive.absent() });
   },
 });
 

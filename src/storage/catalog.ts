@@ -19,6 +19,8 @@ export interface StoredArchive extends ArchiveName {
   level?: number;
   /** The run's `--description`, from the manifest (complete archives only). */
   description?: string;
+  /** From the manifest: `tree` for a snapshot directory (`format: tree`); absent for an archive file. */
+  layout?: 'tree';
 }
 
 /** An archive named like this job's whose manifest belongs to another archive or job, or is not a ferry manifest. */
@@ -59,8 +61,14 @@ export async function readCatalog(adapter: StorageAdapter, job: string, options?
   const checked = await Promise.all(listed.complete.map((a) => limit(async (): Promise<StoredArchive | ForeignArchive> => {
     try {
       const m = await readManifest(adapter, a.name, options?.signal);
-      if (m.level === undefined && m.description === undefined) return a;
-      return { ...a, ...(m.level !== undefined ? { level: m.level } : {}), ...(m.parent ? { parent: m.parent } : {}), ...(m.description !== undefined ? { description: m.description } : {}) };
+      if (m.level === undefined && m.description === undefined && m.layout === undefined) return a;
+      return {
+        ...a,
+        ...(m.level !== undefined ? { level: m.level } : {}),
+        ...(m.parent ? { parent: m.parent } : {}),
+        ...(m.description !== undefined ? { description: m.description } : {}),
+        ...(m.layout === 'tree' ? { layout: m.layout } : {}),
+      };
     } catch (err) {
       if (isNotFound(err)) return { ...a, complete: false };
       if (err instanceof ForeignManifestError) return { ...a, complete: false, reason: err.reason };
@@ -122,7 +130,8 @@ function byTime(a: StoredArchive, b: StoredArchive): number {
 export interface TargetListing {
   target: string;
   /** Complete archives, oldest first; `future` marks one dated more than an hour ahead. */
-  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string; description?: string }[];
+  /** `layout: 'tree'` marks a snapshot directory (`format: tree`), as its manifest says. */
+  archives: { name: string; size: number; created: string; encrypted: boolean; future?: true; level?: number; parent?: string; description?: string; layout?: 'tree' }[];
   incomplete: number;
   /** Archives whose manifest does not belong to them; never restored or pruned. */
   foreign: { name: string; size: number; reason: string }[];
@@ -155,6 +164,7 @@ export async function listTarget(
         ...(isDatedInFuture(a.created, now) ? { future: true as const } : {}),
         ...(a.level !== undefined ? { level: a.level } : {}),
         ...(a.parent ? { parent: a.parent } : {}),
+        ...(a.layout ? { layout: a.layout } : {}),
       })),
       incomplete: c.incomplete.length,
       foreign: c.foreign.map((a) => ({ name: a.name, size: a.size, reason: a.reason })),

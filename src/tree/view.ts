@@ -85,6 +85,11 @@ export class TreeView implements StorageAdapter {
     await this.tree.replaceSymlink(latestKey, key, options);
   }
 
+  /** The tree adapter's answer: an optional drive that is not mounted is absent. */
+  async absent(options?: OpOptions): Promise<string | undefined> {
+    return this.tree.absent?.(options);
+  }
+
   probe(options?: OpOptions): Promise<string[]> {
     return this.tree.probe(options);
   }

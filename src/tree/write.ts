@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { closeSync, createReadStream, fstatSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
@@ -5,7 +6,7 @@ import type { InventoryBuilder } from '../pipeline/inventory.js';
 import type { PreparedSource } from '../pipeline/sources/types.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from '../pipeline/walk.js';
 import type { StoredFile } from '../pipeline/tar-writer.js';
-import type { TreeAdapter } from '../storage/tree-adapter.js';
+import { joinTreePath, type TreeAdapter, type TreePath } from '../storage/tree-adapter.js';
 import { PreviousEntries } from './previous.js';
 
 export interface TreeWriteOptions {
@@ -30,7 +31,9 @@ export interface TreeWriteResult {
 }
 
 interface OpenDir {
-  path: string;
+  /** The directory's path bytes as a latin1 string (one char per byte), for prefix tests. */
+  key: string;
+  dest: TreePath;
   mode: number;
   mtime: Date;
 }
@@ -46,7 +49,9 @@ interface OpenDir {
  * the archive writer reads them (`walkSource`: never through a symlink, each
  * file through its opened parent); a file that changes while it is copied is
  * stored as read and reported. Directory modes and mtimes are set once their
- * contents are written.
+ * contents are written. Names are stored byte for byte; on a target without
+ * `rawNames`, an entry whose name is not valid UTF-8 (and what is under it)
+ * is reported as not stored.
  */
 export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], options: TreeWriteOptions): Promise<TreeWriteResult> {
   const result: TreeWriteResult = { bytes: 0, copiedBytes: 0, linked: 0, copied: 0 };
@@ -60,29 +65,41 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
       ? new PreviousEntries(() => tree.readFile(`${options.previous}/inventory.json`, { signal: options.signal }), source.as)
       : undefined;
     const open: OpenDir[] = [];
-    const closeDirsUntil = async (path: string) => {
-      while (open.length && !path.startsWith(`${open.at(-1)!.path}/`)) {
+    const closeDirsUntil = async (key: string) => {
+      while (open.length && !key.startsWith(`${open.at(-1)!.key}/`)) {
         const d = open.pop()!;
-        await tree.setAttributes(`${options.into}/${d.path}`, d.mode, d.mtime, { signal: options.signal });
+        await tree.setAttributes(d.dest, d.mode, d.mtime, { signal: options.signal });
       }
     };
+    let refused: string | undefined;
     try {
       for (const entry of walkSource(source, options.report)) {
         if (options.signal?.aborted) throw options.signal.reason;
-        await closeDirsUntil(entry.archivePath);
-        const dest = `${options.into}/${entry.archivePath}`;
+        const key = keyOf(entry);
+        if (refused !== undefined && key.startsWith(`${refused}/`)) continue;
+        await closeDirsUntil(key);
+        if (entry.rawArchivePath && !tree.rawNames) {
+          refused = key;
+          options.report.unreadable(entry.archivePath, `its name is not valid UTF-8, which target "${tree.name}" cannot store byte for byte; not stored (use format: archive or another target type for it)`);
+          continue;
+        }
+        const dest = joinTreePath(options.into, entry.archivePath, entry.rawArchivePath);
         if (entry.type === 'dir') {
           await tree.mkdir(dest, entry.stat!.mode & 0o7777, { signal: options.signal });
-          open.push({ path: entry.archivePath, mode: entry.stat!.mode & 0o7777, mtime: entry.stat!.mtime });
+          open.push({ key, dest, mode: entry.stat!.mode & 0o7777, mtime: entry.stat!.mtime });
         } else if (entry.type === 'symlink') {
-          let target: string;
+          let target: Buffer;
           try {
-            target = readlinkSync(entry.fsPath, 'utf8');
+            target = readlinkSync(entry.fsPath, 'buffer');
           } catch (err) {
             options.report.warn(entry.archivePath, `symlink vanished before it was read (${(err as NodeJS.ErrnoException).code}); not stored`);
             continue;
           }
-          await tree.symlink(target, dest, { signal: options.signal });
+          if (!isUtf8(target) && !tree.rawNames) {
+            options.report.unreadable(entry.archivePath, `its target is not valid UTF-8, which target "${tree.name}" cannot store byte for byte; not stored`);
+            continue;
+          }
+          await tree.symlink(isUtf8(target) ? target.toString('utf8') : target, dest, { signal: options.signal });
         } else {
           const stored = await writeFile(tree, entry, dest, previous, options);
           if (!stored) continue;
@@ -182,7 +199,7 @@ async function makeParents(tree: TreeAdapter, into: string, as: string): Promise
 async function writeFile(
   tree: TreeAdapter,
   entry: WalkEntry,
-  dest: string,
+  dest: TreePath,
   previous: PreviousEntries | undefined,
   options: TreeWriteOptions,
 ): Promise<{ file: StoredFile; linked: boolean } | undefined> {
@@ -193,7 +210,7 @@ async function writeFile(
     const st = entry.stat ?? lstatOrUndefined(entry.fsPath);
     const old = st?.isFile() ? await unchanged(tree, entry, st, previous, options) : undefined;
     if (st && old) {
-      await tree.link(`${options.previous}/${entry.archivePath}`, dest, { signal: options.signal });
+      await tree.link(joinTreePath(options.previous!, entry.archivePath, entry.rawArchivePath), dest, { signal: options.signal });
       return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
     }
   }
@@ -217,7 +234,7 @@ async function writeFile(
     const mode = st.mode & 0o7777;
     const old = options.verifyHash ? await unchanged(tree, entry, st, previous, options) : undefined;
     if (old && (await hashFd(fd, st.size)) === old.sha256) {
-      await tree.link(`${options.previous}/${entry.archivePath}`, dest, { signal: options.signal });
+      await tree.link(joinTreePath(options.previous!, entry.archivePath, entry.rawArchivePath), dest, { signal: options.signal });
       return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
     }
     const hash = createHash('sha256');
@@ -253,7 +270,7 @@ async function unchanged(tree: TreeAdapter, entry: WalkEntry, st: Stats, previou
   if (!previous || !options.previous) return undefined;
   const old = await previous.lookup(entry.rawArchivePath ?? Buffer.from(entry.archivePath));
   if (!old || old.size !== st.size || typeof old.sha256 !== 'string') return undefined;
-  const was = await tree.lstat(`${options.previous}/${entry.archivePath}`, { signal: options.signal });
+  const was = await tree.lstat(joinTreePath(options.previous, entry.archivePath, entry.rawArchivePath), { signal: options.signal });
   if (!was || was.type !== 'file' || was.size !== st.size || was.mode !== (st.mode & 0o7777)) return undefined;
   // Times are stored at the target's resolution (and through a float of seconds locally): equal within it.
   const res = tree.mtimeResolutionMs;
@@ -267,6 +284,11 @@ function lstatOrUndefined(path: string | Buffer): Stats | undefined {
   } catch {
     return undefined; // vanished or unreadable: opening it says which
   }
+}
+
+/** An entry's path bytes as a latin1 string: one char per byte, so prefixes compare exactly. */
+function keyOf(entry: WalkEntry): string {
+  return (entry.rawArchivePath ?? Buffer.from(entry.archivePath)).toString('latin1');
 }
 
 async function hashFd(fd: number, size: number): Promise<string> {

@@ -4,6 +4,7 @@ import { chmod, lstat, mkdir, readFile, readlink, rm, stat, symlink, truncate, u
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, FERRY, workspace, type Workspace } from '../helpers/cli.js';
+import { listTree } from '../helpers/tree-listing.js';
 import { waitFor, waitForExit } from '../helpers/wait.js';
 
 /** One kind of tree target for the suite. */
@@ -18,6 +19,7 @@ export interface TreeSuiteTarget {
 }
 
 const SNAPSHOT = /^(app|killed|pruned|quick)-\d{8}T\d{6}Z$/;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * The behaviour every `format: tree` target must show (local, usb, rsync,
@@ -138,6 +140,49 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       expect(r.code, r.stderr).toBe(0);
       const names = execFileSync('tar', ['-tzf', out], { encoding: 'utf8' }).trim().split('\n');
       expect(names).toEqual(['data/', 'data/a.txt', 'data/empty/', 'data/link', 'data/run.sh', 'data/sub/', 'data/sub/b.txt', 'inventory.json', 'inventory.txt']);
+    });
+
+    it('restore latest --source data --to DIR gives back exactly the source tree: bytes, modes, mtimes, symlinks, empty directories', async () => {
+      const out = join(ws.dir, 'restored-source');
+      const r = await run(['restore', 'latest', '--source', 'data', '--to', out]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readdirSync(out)).toEqual(['data']);
+      expect(listTree(join(out, 'data'), { mtimes: true })).toEqual(listTree(src, { mtimes: true }));
+    });
+
+    it('restore --list-sources names the snapshot and its source with kind, file count, bytes and origin', async () => {
+      const latest = snapshots('app').at(-1)!;
+      const human = await run(['restore', '--list-sources']);
+      expect(human.code, human.stderr).toBe(0);
+      const lines = human.stdout.trim().split('\n');
+      expect(lines[0]).toBe(`${latest} on snap`);
+      expect(lines[1]).toMatch(/^AS\s+KIND\s+FILES\s+SIZE\s+ORIGIN$/);
+      expect(lines[2]).toMatch(new RegExp(`^data\\s+path\\s+3\\s+30 B\\s+${escape(src)}$`));
+      const json = await run(['--json', 'restore', snapshots('app')[0]!, '--list-sources']);
+      expect(json.code, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        archive: snapshots('app')[0], target: 'snap', read_from: 'inventory',
+        sources: [{ as: 'data', kind: 'path', origin: src, files: 3, bytes: 30 }],
+      });
+    });
+
+    it('restore latest --source data --in-place puts the source back as the snapshot holds it and moves the current data aside', async () => {
+      const before = listTree(src, { mtimes: true });
+      await writeFile(join(src, 'a.txt'), 'changed after the backup\n');
+      await writeFile(join(src, 'new.txt'), 'new\n');
+      await rm(join(src, 'sub', 'b.txt'));
+      const changed = listTree(src);
+      const r = await run(['restore', 'latest', '--source', 'data', '--in-place']);
+      expect(r.code, r.stderr).toBe(0);
+      const previous = /the previous data was moved to (\S+)$/m.exec(r.stdout)?.[1];
+      expect(previous, r.stdout).toMatch(new RegExp(`^${escape(src)}\\.pre-restore-\\d{8}T\\d{6}Z$`));
+      try {
+        expect(listTree(src, { mtimes: true })).toEqual(before);
+        expect(listTree(previous!)).toEqual(changed);
+      } finally {
+        // Later cases back up `src` again: leave the workspace as it was.
+        await rm(previous!, { recursive: true, force: true });
+      }
     });
 
     it('verify names a file whose bytes no longer match the inventory', async () => {
