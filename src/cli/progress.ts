@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { ReadProgress } from '../restore/open.js';
 import type { CommandContext } from './context.js';
 import { formatBytes } from './format.js';
@@ -85,6 +86,8 @@ function tracking(state: State, hooks: { started?(): void; changed?(): void; don
 }
 
 function barProgress(state: State): Progress {
+  // Loaded only to draw a bar on a terminal: most runs (cron, --json, -q) never do.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -5,7 +5,6 @@ import { StorageError } from '../storage/errors.js';
 import { isSnapshotName, manifestKey, MANIFEST_SUFFIX } from '../storage/layout.js';
 import type { Target } from '../storage/targets.js';
 import type { TreeAdapter } from '../storage/tree-adapter.js';
-import { snapshotTarGz } from './tar.js';
 
 /** Prefix of snapshot directories being built or deleted; they never list. */
 export const TREE_TEMP_PREFIX = '.ferry-tree-';
@@ -39,6 +38,8 @@ export class TreeView implements StorageAdapter {
     if (key.endsWith(MANIFEST_SUFFIX)) return this.tree.readFile(key, options);
     const st = await this.tree.lstat(key, options);
     if (st?.type !== 'dir' || !isSnapshotName(key)) throw new StorageError('NOT_FOUND', this.name, `no snapshot ${key}`);
+    // Loaded here: the tar writer (and the tar package) is needed only to read a snapshot.
+    const { snapshotTarGz } = await import('./tar.js');
     return snapshotTarGz(this.tree, key, options.signal);
   }
 

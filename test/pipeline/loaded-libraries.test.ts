@@ -42,10 +42,10 @@ async function loadedByRun(makeConfig: (ws: Workspace) => Promise<Record<string,
 }
 
 describe('a run loads only the libraries its config needs, so its memory stays small', () => {
-  it('an unencrypted run to a local target without notifications loads neither age-encryption, ssh2, better-sqlite3 nor nodemailer', async () => {
+  it('an unencrypted run to a local target without notifications or a terminal loads neither age-encryption, ssh2, better-sqlite3, nodemailer nor cli-progress', async () => {
     const loaded = await loadedByRun(async () => basicConfig());
     expect(loaded).toContain('/node_modules/zod/');
-    for (const lib of ['age-encryption', 'ssh2', 'better-sqlite3', 'nodemailer']) expect(loaded).not.toContain(`/node_modules/${lib}/`);
+    for (const lib of ['age-encryption', 'ssh2', 'better-sqlite3', 'nodemailer', 'cli-progress']) expect(loaded).not.toContain(`/node_modules/${lib}/`);
   });
 
   it('an encrypted run loads age-encryption', async () => {
