@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/storage/manifest.js';
@@ -22,6 +22,8 @@ describe('looking inside archives', () => {
     await ws.writeConfig(basicConfig({ sources: [{ path: './app', as: 'app' }, { command: 'echo hello', as: 'inv/hello.txt' }] }));
     expect((await ws.run(['run'])).code).toBe(0);
     await writeFile(join(ws.dir, 'app', 'logs', 'app.log'), 'rotated\n');
+    // A whole second away from the first run's copy, whatever the clock did meanwhile.
+    await utimes(join(ws.dir, 'app', 'logs', 'app.log'), new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
     await rm(join(ws.dir, 'app', 'logs', 'error.log'));
     await writeFile(join(ws.dir, 'app', 'notes.txt'), 'new\n');
     await chmod(join(ws.dir, 'app', 'config', 'app.yaml'), 0o600);
