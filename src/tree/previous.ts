@@ -1,7 +1,5 @@
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import { ENTRY_INDENT } from '../pipeline/inventory.js';
-import type { ListedFile } from '../restore/inventory-stream.js';
+import { InventoryParser, type ListedFile } from '../restore/inventory-stream.js';
 
 /**
  * The previous snapshot's inventory entries of one source, read as a stream
@@ -60,39 +58,20 @@ export class PreviousEntries {
   }
 }
 
-/**
- * The entries of source `as` in inventory.json, in order. Ferry writes each
- * entry as one line at ENTRY_INDENT, so the lines are parsed one by one
- * (several times faster than a streaming JSON parser); any other line, or one
- * that is not an entry, is passed over, so an entry is at worst not found.
- */
+/** The entries of source `as` in inventory.json, in order, parsed as they stream by (InventoryParser). */
 async function* readEntries(open: () => Promise<Readable>, as: string): AsyncGenerator<ListedFile> {
   const stream = await open();
-  const decoder = new StringDecoder('utf8');
-  const lead = `${ENTRY_INDENT}{`;
-  const prefix = `${as}/`;
-  let rest = '';
-  const parse = (line: string): ListedFile | undefined => {
-    if (!line.startsWith(lead)) return undefined;
-    try {
-      const e = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line) as Partial<ListedFile>;
-      if (typeof e.path !== 'string' || typeof e.sha256 !== 'string') return undefined;
-      return e.path === as || e.path.startsWith(prefix) ? (e as ListedFile) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const found: ListedFile[] = [];
+  const parser = new InventoryParser((file) => {
+    if (file.path === as || file.path.startsWith(`${as}/`)) found.push(file);
+  });
   try {
     for await (const chunk of stream) {
-      const lines = (rest + decoder.write(chunk as Buffer)).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) {
-        const e = parse(line);
-        if (e) yield e;
-      }
+      parser.write(chunk as Buffer);
+      yield* found.splice(0);
     }
-    const e = parse(rest + decoder.end());
-    if (e) yield e;
+    parser.end();
+    yield* found.splice(0);
   } finally {
     stream.destroy();
   }

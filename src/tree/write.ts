@@ -61,9 +61,7 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
       await syncWhole(tree, source, options, result);
       continue;
     }
-    const previous = options.previous
-      ? new PreviousEntries(() => tree.readFile(`${options.previous}/inventory.json`, { signal: options.signal }), source.as)
-      : undefined;
+    const previous = previousEntries(tree, source, options);
     const open: OpenDir[] = [];
     const closeDirsUntil = async (key: string) => {
       while (open.length && !key.startsWith(`${open.at(-1)!.key}/`)) {
@@ -137,9 +135,7 @@ async function syncWhole(tree: TreeAdapter, source: PreparedSource, options: Tre
     previous: options.previous ? `${options.previous}/${source.as}` : undefined,
     exclude: [...source.exclude, ...(source.autoExclude ?? []).map((e) => e.path)],
   }, { signal: options.signal });
-  const previous = options.previous && synced.sent && !options.verifyHash
-    ? new PreviousEntries(() => tree.readFile(`${options.previous}/inventory.json`, { signal: options.signal }), source.as)
-    : undefined;
+  const previous = synced.sent && !options.verifyHash ? previousEntries(tree, source, options) : undefined;
   let files = 0;
   try {
     for (const entry of walkSource(source, options.report)) {
@@ -167,6 +163,13 @@ async function linkedEntry(entry: WalkEntry, as: string, sent: Set<string>, prev
   const st = old && lstatOrUndefined(entry.fsPath);
   if (!old || !st?.isFile() || st.size !== old.size) return undefined;
   return { path: entry.archivePath, size: st.size, sha256: old.sha256 };
+}
+
+/** The previous snapshot's inventory entries of `source`, when there is a previous snapshot. */
+function previousEntries(tree: TreeAdapter, source: PreparedSource, options: TreeWriteOptions): PreviousEntries | undefined {
+  if (!options.previous) return undefined;
+  const inventory = `${options.previous}/inventory.json`;
+  return new PreviousEntries(() => tree.readFile(inventory, { signal: options.signal }), source.as);
 }
 
 async function hashEntry(entry: WalkEntry, report: WalkReport): Promise<StoredFile | undefined> {
