@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ArchiveNotFoundError, describeError } from '../errors.js';
-import { archiveEntries } from '../index/read.js';
+import { archiveEntries, type EntriesSource } from '../index/read.js';
 import type { Logger } from '../log.js';
 import type { Manifest } from '../storage/manifest.js';
 import { readManifest } from '../storage/manifest-read.js';
@@ -88,7 +88,7 @@ async function archivesHolding(
   const skipped: string[] = [];
   for (let i = chain.length - 1; i >= 0; i--) {
     const m = chain[i]!;
-    let source = 'index';
+    let source: EntriesSource = 'index';
     let holds = false;
     const mine: string[] = [];
     try {

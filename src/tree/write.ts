@@ -208,14 +208,16 @@ async function writeFile(
 ): Promise<{ file: StoredFile; linked: boolean } | undefined> {
   const base: Omit<StoredFile, 'sha256' | 'size'> = { path: entry.archivePath };
   if (entry.rawArchivePath) base.path_b64 = entry.rawArchivePath.toString('base64');
+  /** Hard-links the previous snapshot's copy, which the inventory lists with its old sha256. */
+  const linkPrevious = async (size: number, sha256: string) => {
+    await tree.link(joinTreePath(options.previous!, entry.archivePath, entry.rawArchivePath), dest, { signal: options.signal });
+    return { file: { ...base, size, sha256 }, linked: true };
+  };
   if (previous && !options.verifyHash) {
     // Linking reads nothing of the source: its lstat decides, and the file is opened only to be copied.
     const st = entry.stat ?? lstatOrUndefined(entry.fsPath);
     const old = st?.isFile() ? await unchanged(tree, entry, st, previous, options) : undefined;
-    if (st && old) {
-      await tree.link(joinTreePath(options.previous!, entry.archivePath, entry.rawArchivePath), dest, { signal: options.signal });
-      return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
-    }
+    if (st && old) return linkPrevious(st.size, old.sha256);
   }
   let fd: number;
   try {
@@ -236,10 +238,7 @@ async function writeFile(
     }
     const mode = st.mode & 0o7777;
     const old = options.verifyHash ? await unchanged(tree, entry, st, previous, options) : undefined;
-    if (old && (await hashFd(fd, st.size)) === old.sha256) {
-      await tree.link(joinTreePath(options.previous!, entry.archivePath, entry.rawArchivePath), dest, { signal: options.signal });
-      return { file: { ...base, size: st.size, sha256: old.sha256 }, linked: true };
-    }
+    if (old && (await hashFd(fd, st.size)) === old.sha256) return await linkPrevious(st.size, old.sha256);
     const hash = createHash('sha256');
     closed = true;
     let data: Readable;
