@@ -188,6 +188,8 @@ export class RsyncTree implements TreeAdapter {
       const prevDir = source.isDir ? source.previous : posix.dirname(source.previous);
       args.push(`--link-dest=${posix.relative(destDir, prevDir)}`);
     }
+    // rsync then compares checksums, so a file is linked only when its bytes are the same.
+    if (source.compareContent) args.push('--checksum');
     for (const e of source.exclude) args.push(`--exclude=/${e.replace(/^\//, '')}`);
     // Counted line by line as rsync prints them (`%i %l %n`): a first snapshot lists every file.
     let names: Set<string> | undefined = source.previous ? new Set() : undefined;

@@ -121,4 +121,6 @@ export interface SyncSource {
   previous?: string;
   /** Paths relative to `local` to leave out (globs as in the config). */
   exclude: string[];
+  /** Link a file only when its content matches too, not just its size and mtime (`verify_unchanged: hash`). */
+  compareContent: boolean;
 }

@@ -134,6 +134,7 @@ async function syncWhole(tree: TreeAdapter, source: PreparedSource, options: Tre
     dest: `${options.into}/${source.as}`,
     previous: options.previous ? `${options.previous}/${source.as}` : undefined,
     exclude: [...source.exclude, ...(source.autoExclude ?? []).map((e) => e.path)],
+    compareContent: options.verifyHash,
   }, { signal: options.signal });
   const previous = synced.sent && !options.verifyHash ? previousEntries(tree, source, options) : undefined;
   let files = 0;

@@ -18,7 +18,7 @@ export interface TreeSuiteTarget {
   cleanup?(): Promise<void>;
 }
 
-const SNAPSHOT = /^(app|killed|pruned|quick)-\d{8}T\d{6}Z$/;
+const SNAPSHOT = /^(app|killed|pruned|quick|hashed)-\d{8}T\d{6}Z$/;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
@@ -206,6 +206,30 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
         expect(r.code, r.stderr).toBe(0);
         const [first, second] = snapshots('quick').map((s) => join(t.onDisk('quick'), s));
         expect((await lstat(join(second!, 'data', 'sub', 'b.txt'))).ino).toBe((await lstat(join(first!, 'data', 'sub', 'b.txt'))).ino);
+        const v = await run(['verify', 'latest']);
+        expect(v.code, v.stderr + v.stdout).toBe(0);
+      } finally {
+        await writeFile(file, before.text);
+        await utimes(file, before.st.atime, before.st.mtime);
+      }
+    });
+
+    it('with verify_unchanged: hash, a file whose bytes changed behind an unchanged size and mtime is copied, and the others are still linked', async () => {
+      const file = join(src, 'sub', 'b.txt');
+      const before = { text: await readFile(file, 'utf8'), st: await stat(file) };
+      await config('hashed', { verify_unchanged: 'hash' });
+      expect((await run(['run'])).code).toBe(0);
+      const changed = before.text.replace(/.$/s, '#');
+      try {
+        await writeFile(file, changed);
+        await utimes(file, before.st.atime, before.st.mtime);
+        const r = await run(['run']);
+        expect(r.code, r.stderr).toBe(0);
+        const [first, second] = snapshots('hashed').map((s) => join(t.onDisk('hashed'), s));
+        const ino = async (dir: string, ...p: string[]) => (await lstat(join(dir, 'data', ...p))).ino;
+        expect(await ino(second!, 'sub', 'b.txt')).not.toBe(await ino(first!, 'sub', 'b.txt'));
+        expect(await readFile(join(second!, 'data', 'sub', 'b.txt'), 'utf8')).toBe(changed);
+        expect(await ino(second!, 'a.txt')).toBe(await ino(first!, 'a.txt'));
         const v = await run(['verify', 'latest']);
         expect(v.code, v.stderr + v.stdout).toBe(0);
       } finally {
