@@ -69,13 +69,9 @@ export class InventoryParser {
     }
     let at = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', at)) {
-      if (this.partial === undefined) {
-        this.parser.write(text.slice(at, nl + 1));
-        this.partial = '';
-      } else {
-        this.line(this.partial + text.slice(at, nl));
-        this.partial = '';
-      }
+      if (this.partial === undefined) this.parser.write(text.slice(at, nl + 1));
+      else this.line(this.partial + text.slice(at, nl));
+      this.partial = '';
       at = nl + 1;
     }
     const rest = text.slice(at);
