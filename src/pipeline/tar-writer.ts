@@ -209,7 +209,8 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
       handedOver = true;
       return { kind: 'large', entry, fd, size: st.size, header, stat: st };
     }
-    // Read one byte more than expected to notice a file that grew.
+    // Read one byte more than expected to notice a file that grew. A read that returns exactly the size
+    // is the whole file (had it grown, the read would have returned that extra byte): no second read for EOF.
     const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     try {
@@ -217,6 +218,7 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
         const n = readSync(fd, buf, got, buf.length - got, got);
         if (n === 0) break;
         got += n;
+        if (got === st.size) break;
       }
     } catch (err) {
       report.unreadable(entry.archivePath, `file could not be read (${codeOf(err)}); not stored`);

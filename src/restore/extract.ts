@@ -1,10 +1,12 @@
 import { readdirSync, rmSync } from 'node:fs';
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, symlinkSync, unlinkSync, utimesSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, linkSync, lstatSync, lutimesSync, symlinkSync, unlinkSync, utimesSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { UnsafeEntryError } from '../errors.js';
 import { EntryChecker, normalisePath } from './entry-check.js';
 import { display, readTarEntries, type TarEntry } from './tar-reader.js';
 import { pathSelector } from './select-paths.js';
+import { FileWriter } from './file-writer.js';
+import { makeDir, WriteOpError } from './write-ops.js';
 
 export interface ExtractOptions {
   /** Patterns over archive paths (see `pathSelector`); only selected entries (and their contents) are extracted. */
@@ -45,7 +47,6 @@ interface DirMeta {
   mtime?: number;
 }
 
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
 const AS_ROOT = process.getuid?.() === 0;
 
 /** A binary-string path (one char per byte) as the exact bytes the file system gets. */
@@ -56,9 +57,10 @@ const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
 /**
  * Extracts a plain tar stream into `dir`, an empty temporary directory that
  * nothing else writes to. The stream is read by `readTarEntries` (names as
- * exact bytes, sparse members, foreign archives); writing is done here with
- * direct synchronous calls, which on many small files is several times
- * faster than going through the thread pool for every step.
+ * exact bytes, sparse members, foreign archives); directories and files are
+ * written in archive order by a `FileWriter`, on a worker thread, with
+ * direct synchronous calls (on many small files several times faster than
+ * going through the thread pool for every step).
  *
  * Every entry first passes the checks shared with verify (`EntryChecker`,
  * on the normalised path, whatever its spelling); a refused entry fails the
@@ -76,7 +78,12 @@ const text = (path: string) => Buffer.from(path, 'latin1').toString('utf8');
  */
 export async function extractTar(input: Readable, dir: string, options: ExtractOptions = {}): Promise<ExtractResult> {
   const x = new Extraction(dir, options);
-  for await (const entry of readTarEntries(input)) await x.take(entry);
+  try {
+    for await (const entry of readTarEntries(input)) await x.take(entry);
+    await x.filesWritten();
+  } finally {
+    await x.writer.dispose();
+  }
   x.checkLinks();
   x.makeHardLinks();
   x.makeSymlinks();
@@ -94,6 +101,7 @@ class Extraction {
   private readonly hardlinks = new Map<string, Deferred>();
   private readonly dirs = new Map<string, DirMeta>();
   private readonly root: string;
+  readonly writer: FileWriter;
   private readonly made = new Set<string>(['']);
   // With `--only`: unselected directory entries that are ancestors of the latest entry (at most one per
   // depth, as archives list parents first); when a selected entry follows, they are restored with it.
@@ -104,6 +112,7 @@ class Extraction {
     this.only = options.only?.length ? pathSelector(options.only) : undefined;
     this.skip = new Set(options.skip ?? []);
     this.root = Buffer.from(dir).toString('latin1');
+    this.writer = new FileWriter(this.root);
   }
 
   private at(path: string): Buffer {
@@ -113,7 +122,10 @@ class Extraction {
   /** Step 1, per entry in archive order: check it, select it, write a file or directory, or defer a link. */
   async take(entry: TarEntry): Promise<void> {
     const path = this.checker.admit(entry);
-    if (path && this.options.purge && entry.dumpdir !== undefined) purgeDirectory(this.at(path), entry.dumpdir);
+    if (path && this.options.purge && entry.dumpdir !== undefined) {
+      await this.writer.flush().catch(failedEntry);
+      purgeDirectory(this.at(path), entry.dumpdir);
+    }
     if (!path || !this.select(entry, path)) return;
     try {
       for (const w of entry.warnings) this.options.onWarning?.(text(path), w);
@@ -121,7 +133,7 @@ class Extraction {
       this.hardlinks.delete(path);
       switch (entry.type) {
         case 'Directory':
-          this.ensureDir(path);
+          await this.queueDir(path, entry.path);
           this.dirs.delete(path);
           this.dirs.set(path, dirMeta(entry));
           break;
@@ -133,8 +145,8 @@ class Extraction {
           break;
         case 'File':
         case 'ContiguousFile':
-          this.ensureDir(parentOf(path));
-          await writeFile(entry, this.at(path));
+          await this.queueDir(parentOf(path), entry.path);
+          await this.writer.file(entry, path);
           this.result.files++;
           this.options.onFile?.(entry.size);
           break;
@@ -142,8 +154,13 @@ class Extraction {
           this.options.onWarning?.(text(path), `${entry.type} entries are not restored`);
       }
     } catch (err) {
-      throw entryError(entry.path, err);
+      failedEntry(err, entry.path);
     }
+  }
+
+  /** Step 1 ends: every queued directory and file is written (a failure names its entry). */
+  async filesWritten(): Promise<void> {
+    await this.writer.close().catch(failedEntry);
   }
 
   /** Whether the entry is restored (`only`, `skip`); with `only`, remembers the directories above a later selected entry. */
@@ -208,22 +225,17 @@ class Extraction {
     this.result.directories = this.dirs.size;
   }
 
-  /** Makes a directory and its parents; a file an earlier entry left in the way is replaced (the later entry wins, as for same-named files). */
+  /** During step 1: has the writer make a directory and its parents, once (see `makeDir`). */
+  private async queueDir(path: string, name: string): Promise<void> {
+    if (this.made.has(path)) return;
+    this.made.add(path);
+    await this.writer.dir(path, name);
+  }
+
+  /** After step 1: makes a directory and its parents here. */
   private ensureDir(path: string): void {
     if (this.made.has(path)) return;
-    try {
-      mkdirSync(this.at(path), { recursive: true, mode: 0o700 });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST' && code !== 'ENOTDIR') throw err;
-      for (let i = path.indexOf('/'); ; i = path.indexOf('/', i + 1)) {
-        const step = i === -1 ? path : path.slice(0, i);
-        const s = lstatSync(this.at(step), { throwIfNoEntry: false });
-        if (s && !s.isDirectory()) unlinkSync(this.at(step));
-        if (!s?.isDirectory()) mkdirSync(this.at(step), { mode: 0o700 });
-        if (i === -1) break;
-      }
-    }
+    makeDir(this.root, path);
     this.made.add(path);
   }
 }
@@ -256,25 +268,6 @@ function dirMeta(entry: TarEntry): DirMeta {
   return { name: entry.path, mode: entry.mode, uid: entry.uid, gid: entry.gid, mtime: entry.mtime };
 }
 
-/** Writes one file's content (holes stay holes), then owner, mode and times, in that order. */
-async function writeFile(entry: TarEntry, path: Buffer): Promise<void> {
-  const fd = openSync(path, WRITE_FLAGS, 0o600);
-  const put = (data: Buffer, position: number) => {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off, position + off);
-  };
-  try {
-    const whole = entry.whole();
-    if (whole) put(whole, 0);
-    else for await (const { data, position } of entry.chunks()) put(data, position);
-    if (entry.sparse) ftruncateSync(fd, entry.size);
-    if (AS_ROOT) fchownSync(fd, entry.uid, entry.gid);
-    fchmodSync(fd, entry.mode & 0o7777);
-    if (entry.mtime !== undefined) futimesSync(fd, entry.atime ?? entry.mtime, entry.mtime);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Runs `make`; if something that is not a directory is in the way (an earlier entry of the same name), it is replaced, as tar does. */
 function replacing(path: Buffer, make: () => void): void {
   try {
@@ -289,6 +282,13 @@ function replacing(path: Buffer, make: () => void): void {
 function parentOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i === -1 ? '' : path.slice(0, i);
+}
+
+/** Rethrows a failure as the error of the entry it happened on (a queued write names its own entry). */
+function failedEntry(err: unknown, current?: string): never {
+  if (err instanceof WriteOpError) throw entryError(err.entry, err.original);
+  if (current === undefined) throw err;
+  throw entryError(current, err);
 }
 
 /** A failure while restoring an entry, naming it; the file system's own message (EEXIST, EINVAL...) is kept, without our temporary path. */
