@@ -155,7 +155,7 @@ export class FileWriter {
     this.started = true;
     if (!existsSync(fileURLToPath(this.thread))) return;
     this.up = new Promise((resolve) => { this.markUp = resolve; });
-    const worker = new Worker(this.thread, { workerData: { root: this.root, umask: this.umask }, resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(this.thread, { workerData: { root: this.root, umask: this.umask }, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
     this.worker = worker;
     worker.on('message', (reply: Reply) => {
       if (reply.ready) {
