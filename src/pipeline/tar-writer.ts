@@ -5,6 +5,7 @@ import { close, read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { HeaderData } from 'tar';
 import { encodeHeader } from './tar-header.js';
+import { TarBatch } from './tar-batch.js';
 import type { IndexEntry } from '../index/format.js';
 import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './walk.js';
 import type { Exclusion } from './exclude.js';
@@ -95,11 +96,10 @@ export async function* tarStream(
       beforeOpen: events.beforeOpen,
       excluded: (path, rule) => events.onExcluded?.(path, rule, source),
     };
-    // Batch small entries into one buffer so the stream sees few, large chunks.
-    let batch: Buffer[] = [];
-    let batchBytes = 0;
+    // Small entries go into one buffer so the stream sees few, large chunks.
+    const batch = new TarBatch(BATCH);
     for (const entry of walkSource(source, report)) {
-      const item = load(entry, report, source, events.incremental);
+      const item = load(entry, report, source, events.incremental, batch);
       if (item.kind === 'skip') continue;
       if (item.kind === 'kept') {
         events.onFile?.(item.file, source);
@@ -114,16 +114,13 @@ export async function* tarStream(
         events.onRead?.(item.file?.size ?? 0);
         if (item.file) events.onFile?.(item.file, source);
         if (item.entry) events.onIndexed?.(item.entry);
-        batch.push(item.block);
-        batchBytes += item.block.length;
-        if (batchBytes < BATCH) continue;
+        for (const chunk of batch.take()) yield chunk;
+        continue;
       }
-      if (batch.length) yield Buffer.concat(batch);
-      batch = [];
-      batchBytes = 0;
-      if (item.kind === 'large') yield* streamLargeFile(item, source, events, report);
+      for (const chunk of batch.take(true)) yield chunk;
+      yield* streamLargeFile(item, source, events, report);
     }
-    if (batch.length) yield Buffer.concat(batch);
+    for (const chunk of batch.take(true)) yield chunk;
   }
   for (const file of await trailing()) {
     const size = 'data' in file ? file.data.length : file.size;
@@ -154,7 +151,8 @@ export async function* tarStream(
 type Loaded =
   | { kind: 'skip' }
   | { kind: 'kept'; file: StoredFile }
-  | { kind: 'inline'; block: Buffer; file?: StoredFile; entry?: IndexEntry }
+  /** Its tar bytes are in the batch. */
+  | { kind: 'inline'; file?: StoredFile; entry?: IndexEntry }
   | { kind: 'large'; entry: WalkEntry; fd: number; size: number; header: Buffer; stat: Stats };
 
 /**
@@ -166,13 +164,14 @@ type Loaded =
  * the header describes what was opened (its fstat), never what a path
  * pointed to earlier.
  */
-function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incremental?: IncrementalHooks): Loaded {
+function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incremental: IncrementalHooks | undefined, batch: TarBatch): Loaded {
   const raw = entry.rawArchivePath;
   if (entry.type === 'dir') {
     const st = entry.stat!;
     const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     const dumpdir = incremental ? { 'GNU.dumpdir': incremental.dumpdir(entry) } : undefined;
-    return { kind: 'inline', block: encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined, dumpdir), entry: indexEntry(entry, 'dir', st) };
+    batch.append(encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined, dumpdir));
+    return { kind: 'inline', entry: indexEntry(entry, 'dir', st) };
   }
   if (entry.type === 'symlink') {
     const st = entry.stat!;
@@ -186,7 +185,8 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
     const rawLink = isUtf8(target) ? undefined : target;
     const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
     const indexed = { ...indexEntry(entry, 'symlink', st), link: data.linkpath };
-    return { kind: 'inline', block: encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined), entry: indexed };
+    batch.append(encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined));
+    return { kind: 'inline', entry: indexed };
   }
   const kept = incremental?.unchanged(entry, source);
   if (kept) return { kind: 'kept', file: kept };
@@ -209,13 +209,18 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
       handedOver = true;
       return { kind: 'large', entry, fd, size: st.size, header, stat: st };
     }
-    // Read one byte more than expected to notice a file that grew. A read that returns exactly the size
-    // is the whole file (had it grown, the read would have returned that extra byte): no second read for EOF.
-    const buf = Buffer.allocUnsafe(st.size + 1);
+    // Read straight into the batch, after the header, one byte more than expected to notice a file that grew.
+    // A read that returns exactly the size is the whole file (had it grown, the read would have returned that
+    // extra byte): no second read for end of file.
+    const pad = (BLOCK - (st.size % BLOCK)) % BLOCK;
+    const at = batch.reserve(header.length + st.size + Math.max(pad, 1));
+    const buf = batch.buffer;
+    const start = at + header.length;
+    const want = st.size + 1;
     let got = 0;
     try {
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, got);
+      while (got < want) {
+        const n = readSync(fd, buf, start + got, want - got, got);
         if (n === 0) break;
         got += n;
         if (got === st.size) break;
@@ -224,10 +229,16 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
       report.unreadable(entry.archivePath, `file could not be read (${codeOf(err)}); not stored`);
       return { kind: 'skip' };
     }
-    const data = fitToSize(buf.subarray(0, got), st.size, entry.archivePath, report.warn);
+    if (got > st.size) report.warn(entry.archivePath, `file grew while being read; stored its first ${st.size} bytes`);
+    if (got < st.size) report.warn(entry.archivePath, `file shrank while being read (${got} of ${st.size} bytes); stored zero-padded`);
+    // Zeros after what was read (a file that shrank), then the block padding (over a grown file's extra byte).
+    buf.fill(0, start + Math.min(got, st.size), start + st.size + pad);
+    header.copy(buf, at);
+    const data = buf.subarray(start, start + st.size);
     const hashed = storedFile(entry, st.size, createHash('sha256').update(data).digest('hex'));
     const file = incremental ? incremental.stored(entry, hashed) : hashed;
-    return { kind: 'inline', block: Buffer.concat([header, data, padding(st.size)]), file, entry: { ...indexEntry(entry, 'file', st), size: st.size, sha256: file.sha256 } };
+    batch.commit(header.length + st.size + pad);
+    return { kind: 'inline', file, entry: { ...indexEntry(entry, 'file', st), size: st.size, sha256: file.sha256 } };
   } finally {
     if (!handedOver) closeSync(fd);
   }
@@ -259,19 +270,6 @@ function openFailed(path: string, what: string, err: unknown, report: WalkReport
 
 function codeOf(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? String(err);
-}
-
-/** Cuts or zero-pads `data` to the size the header promised, warning about the difference. */
-function fitToSize(data: Buffer, size: number, path: string, warn: (path: string, message: string) => void): Buffer {
-  if (data.length > size) {
-    warn(path, `file grew while being read; stored its first ${size} bytes`);
-    return data.subarray(0, size);
-  }
-  if (data.length < size) {
-    warn(path, `file shrank while being read (${data.length} of ${size} bytes); stored zero-padded`);
-    return Buffer.concat([data, Buffer.alloc(size - data.length)]);
-  }
-  return data;
 }
 
 async function* streamLargeFile(item: Extract<Loaded, { kind: 'large' }>, source: PreparedSource, events: TarWriterEvents, report: WalkReport): AsyncGenerator<Buffer> {

@@ -127,6 +127,27 @@ describe('tar writer', () => {
     expect(gnuList(tar)).toMatch(/3145728 .* d\/grows\.log/);
   });
 
+  it('small files of every size, read straight into the shared batches, come out of GNU tar byte for byte', async () => {
+    const sizes = [0, 1, 511, 512, 513, 1024, 4095, 4096, 100_000, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1];
+    await mkdir(join(dir, 'd'));
+    // Enough files to fill several 256 KiB batches, so entries straddle their ends.
+    for (let i = 0; i < 60; i++) await writeFile(join(dir, 'd', `f${String(i).padStart(2, '0')}`), randomBytes(sizes[i % sizes.length]!));
+    const { tar, warnings } = await collect([source(join(dir, 'd'), 'd')]);
+    expect(warnings).toEqual([]);
+    const out = await gnuExtract(tar);
+    expect(rawTree(join(out, 'd'))).toEqual(rawTree(join(dir, 'd')));
+  });
+
+  it('a small file that has more bytes than its stat said (as /proc files do) is stored at the stat size with a warning, and the entries after it are intact', async () => {
+    await mkdir(join(dir, 'd'));
+    await writeFile(join(dir, 'd', 'after.txt'), 'still here');
+    const { tar, warnings } = await collect([source('/proc/self/status', 'status'), source(join(dir, 'd'), 'd')]);
+    expect(warnings.join('\n')).toMatch(/status: file grew while being read; stored its first 0 bytes/);
+    const out = await gnuExtract(tar);
+    expect(readFileSync(join(out, 'status'), 'utf8')).toBe('');
+    expect(readFileSync(join(out, 'd', 'after.txt'), 'utf8')).toBe('still here');
+  });
+
   it('a source file that vanished is skipped with a warning and the archive stays valid', async () => {
     const { tar, warnings } = await collect([source(join(dir, 'missing.db'), 'db/missing.db'), source(join(dir), 'rest')]);
     expect(warnings.join('\n')).toMatch(/db\/missing\.db: vanished before it was read/);
