@@ -7,7 +7,18 @@ import { display, RefusedEntry, type TarEntry } from './tar-reader.js';
  * segments are kept, for the checks to refuse. Works on binary strings.
  */
 export function normalisePath(path: string): string {
+  if (isNormal(path)) return path;
   return path.split('/').filter((s) => s !== '' && s !== '.').join('/');
+}
+
+/** Whether `path` has no empty and no `.` segment, so that normalising leaves it as it is (as almost every stored path is). */
+function isNormal(path: string): boolean {
+  return path !== '' && path !== '.' && !path.startsWith('/') && !path.endsWith('/') && !path.startsWith('./') && !path.endsWith('/.') && !path.includes('//') && !path.includes('/./');
+}
+
+/** Whether a normalised path has a `..` segment. */
+export function hasDotDot(path: string): boolean {
+  return path === '..' || path.startsWith('../') || path.endsWith('/..') || path.includes('/../');
 }
 
 /**
@@ -35,7 +46,7 @@ export class EntryChecker {
     const refuse = (reason: string) => new RefusedEntry(entry.path, reason);
     if (isAbsolute(entry.path)) throw refuse('absolute path');
     const path = normalisePath(entry.path);
-    if (path.split('/').includes('..')) throw refuse('path contains ".."');
+    if (hasDotDot(path)) throw refuse('path contains ".."');
     const through = this.linkAbove(path);
     if (through) throw refuse(`it would be written through the ${this.links.get(through)} ${display(through)}`);
     const isDir = entry.type === 'Directory';
@@ -44,7 +55,7 @@ export class EntryChecker {
     if (entry.type === 'Link') {
       const target = entry.linkpath ?? '';
       const clean = normalisePath(target);
-      if (isAbsolute(target) || clean === '' || clean.split('/').includes('..')) throw refuse(`hard link to ${display(target)} leaves the destination`);
+      if (isAbsolute(target) || clean === '' || hasDotDot(clean)) throw refuse(`hard link to ${display(target)} leaves the destination`);
       const behind = this.linkAbove(clean) ?? (this.links.get(clean) === 'symlink' ? clean : undefined);
       if (behind) throw refuse(`hard link to ${display(target)} goes through the symlink ${display(behind)}`);
       if (this.dirs.has(clean)) throw refuse(`hard link to the directory ${display(target)}`);

@@ -43,10 +43,25 @@ export function numeric(block: Buffer, start: number, length: number, what: stri
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${what} field out of range`);
     return Number(value);
   }
-  const text = block.toString('latin1', start, start + length).replace(/\0.*$/s, '').trim();
-  if (text === '') return 0;
-  if (!/^[0-7]+$/.test(text)) throw new Error(`${what} field is not a number`);
-  return parseInt(text, 8);
+  // Octal digits, read up to the first NUL, with the whitespace String.prototype.trim removes around them.
+  let end = Math.min(start + length, block.length);
+  const nul = block.indexOf(0, start);
+  if (nul !== -1 && nul < end) end = nul;
+  let at = start;
+  while (at < end && isSpace(block[at]!)) at++;
+  while (end > at && isSpace(block[end - 1]!)) end--;
+  let value = 0;
+  for (; at < end; at++) {
+    const digit = block[at]! - 0x30;
+    if (digit < 0 || digit > 7) throw new Error(`${what} field is not a number`);
+    value = value * 8 + digit;
+  }
+  return value;
+}
+
+/** The bytes that String.prototype.trim removes from a latin1 string: tab, LF, VT, FF, CR, space and no-break space. */
+function isSpace(byte: number): boolean {
+  return (byte >= 0x09 && byte <= 0x0d) || byte === 0x20 || byte === 0xa0;
 }
 
 /** True for a block of zeros (the end-of-archive marker). */
@@ -63,14 +78,16 @@ export function checksumOk(block: Buffer): boolean {
   } catch {
     return false;
   }
-  let unsigned = 0;
-  let signed = 0;
+  // The sum of the bytes with the checksum field counted as eight spaces; signed, each byte above 127 counts 256 less.
+  let unsigned = 8 * 0x20;
+  let high = 0;
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : block[i]!;
+    if (i === 148) i = 156;
+    const b = block[i]!;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    if (b > 127) high++;
   }
-  return stored === unsigned || stored === signed;
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 /** Decodes one header block; throws a message with the byte offset when it is not a tar header. */
