@@ -13,8 +13,8 @@ const textNumber = (block: Buffer, start: number, length: number): number | 'ref
 /** A small deterministic generator, so a failure names a reproducible case. */
 function random(seed: number): () => number {
   return () => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed / 2147483648;
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
   };
 }
 
