@@ -89,7 +89,7 @@ describe('tar header checksums', () => {
   };
   const withChecksum = (block: Buffer, value: number) => {
     const out = Buffer.from(block);
-    out.write(`${(value < 0 ? 0 : value).toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+    out.write(`${value.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
     return out;
   };
 
@@ -100,8 +100,7 @@ describe('tar header checksums', () => {
       const { unsigned, signed } = sums(block);
       expect(checksumOk(withChecksum(block, unsigned))).toBe(true);
       if (signed >= 0) expect(checksumOk(withChecksum(block, signed))).toBe(true);
-      const wrong = unsigned + 1 + Math.floor(next() * 50);
-      expect(checksumOk(withChecksum(block, wrong))).toBe(wrong === signed);
+      expect(checksumOk(withChecksum(block, unsigned + 1 + Math.floor(next() * 50)))).toBe(false);
     }
   });
 
