@@ -1,19 +1,19 @@
 // What this machine charges for the things a Node pipeline does that a C pipeline mostly avoids:
 // first touch of fresh memory (a page fault per 4 KiB page), reading a file into fresh buffers
-// against one reused buffer, and handing work to another thread and back. Usage: node bench/machine.mjs
+// against one reused buffer, and handing work to another thread and back. Usage: npx vite-node bench/machine.ts [DIR]
 // It prints numbers, not a verdict; the README's benchmark section says how they explain the ratios.
 import { closeSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomFill } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { median } from './interleave.js';
 
 const MiB = 1 << 20;
 const PAGE = 4096;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function pageFault() {
-  const times = [];
+  const times: [number, number][] = [];
   for (let round = 0; round < 3; round++) {
     const b = Buffer.allocUnsafeSlow(128 * MiB);
     const t0 = performance.now();
@@ -27,14 +27,14 @@ function pageFault() {
   return { first: median(times.map((t) => t[0])), again: median(times.map((t) => t[1])) };
 }
 
-function readThroughput(dir) {
+function readThroughput(dir: string) {
   const file = join(dir, 'ferry-machine-read.bin');
   writeFileSync(file, Buffer.alloc(128 * MiB, 7));
   const fd = openSync(file, 'r');
   try {
     const chunk = MiB;
     // Fresh: every read lands in pages the process never touched (one new 128 MiB buffer per pass).
-    const run = (fresh) => {
+    const run = (fresh: boolean) => {
       const into = Buffer.allocUnsafeSlow(fresh ? 128 * MiB : chunk);
       const t0 = performance.now();
       for (let at = 0; at < 128 * MiB; at += chunk) readSync(fd, into, fresh ? at : 0, chunk, at);
@@ -52,14 +52,14 @@ async function threadPoolRoundTrip() {
   const b = Buffer.alloc(16);
   const n = 2000;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) await new Promise((resolve, reject) => randomFill(b, (err) => (err ? reject(err) : resolve())));
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve, reject) => randomFill(b, (err) => (err ? reject(err) : resolve())));
   return ((performance.now() - t0) * 1000) / n;
 }
 
 async function workerRoundTrip() {
   const worker = new Worker("require('node:worker_threads').parentPort.on('message', (m) => require('node:worker_threads').parentPort.postMessage(m));", { eval: true });
   const n = 2000;
-  const ping = () => new Promise((resolve) => { worker.once('message', resolve); worker.postMessage(1); });
+  const ping = () => new Promise<unknown>((resolve) => { worker.once('message', resolve); worker.postMessage(1); });
   for (let i = 0; i < 100; i++) await ping();
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await ping();
