@@ -54,6 +54,10 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       await writeFile(join(src, 'run.sh'), '#!/bin/sh\n');
       await chmod(join(src, 'run.sh'), 0o750);
       await symlink('a.txt', join(src, 'link'));
+      // Written in the last half millisecond of a second: stored, linked and restored, they stay in that second.
+      const late = Date.UTC(2026, 0, 1, 23, 59, 59) / 1000 + 0.9997;
+      await utimes(join(src, 'a.txt'), late, late);
+      await utimes(join(src, 'run.sh'), late, late);
     }, 120_000);
 
     afterAll(async () => {
