@@ -11,6 +11,7 @@ import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from './wa
 import type { Exclusion } from './exclude.js';
 import type { PreparedSource } from './sources/types.js';
 import type { IncrementalHooks } from '../incremental/tracker.js';
+import { mtimeOf } from '../util/stat-time.js';
 
 const readAsync = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
   new Promise<number>((resolve, reject) => read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
@@ -168,7 +169,7 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
   const raw = entry.rawArchivePath;
   if (entry.type === 'dir') {
     const st = entry.stat!;
-    const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const data: HeaderData = { path: `${entry.archivePath}/`, type: 'Directory', size: 0, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st) };
     const dumpdir = incremental ? { 'GNU.dumpdir': incremental.dumpdir(entry) } : undefined;
     batch.append(encodeHeader(data, raw ? { path: Buffer.concat([raw, SLASH]) } : undefined, dumpdir));
     return { kind: 'inline', entry: indexEntry(entry, 'dir', st) };
@@ -183,7 +184,7 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
       return { kind: 'skip' };
     }
     const rawLink = isUtf8(target) ? undefined : target;
-    const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime };
+    const data: HeaderData = { path: entry.archivePath, type: 'SymbolicLink', size: 0, linkpath: target.toString('utf8'), mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st) };
     const indexed = { ...indexEntry(entry, 'symlink', st), link: data.linkpath };
     batch.append(encodeHeader(data, raw || rawLink ? { path: raw, linkpath: rawLink } : undefined));
     return { kind: 'inline', entry: indexed };
@@ -204,7 +205,7 @@ function load(entry: WalkEntry, report: WalkReport, source: PreparedSource, incr
       report.warn(entry.archivePath, 'changed from a regular file while being read; not stored');
       return { kind: 'skip' };
     }
-    const header = encodeHeader({ path: entry.archivePath, type: 'File', size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: st.mtime }, raw ? { path: raw } : undefined);
+    const header = encodeHeader({ path: entry.archivePath, type: 'File', size: st.size, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: mtimeOf(st) }, raw ? { path: raw } : undefined);
     if (st.size > SMALL_FILE) {
       handedOver = true;
       return { kind: 'large', entry, fd, size: st.size, header, stat: st };

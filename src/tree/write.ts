@@ -8,6 +8,7 @@ import { OPEN_NOFOLLOW, walkSource, type WalkEntry, type WalkReport } from '../p
 import type { StoredFile } from '../pipeline/tar-writer.js';
 import { joinTreePath, type TreeAdapter, type TreePath } from '../storage/tree-adapter.js';
 import { PreviousEntries } from './previous.js';
+import { mtimeOf } from '../util/stat-time.js';
 
 export interface TreeWriteOptions {
   /** Directory (relative to the target's root) the snapshot is built in. */
@@ -84,7 +85,7 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
         const dest = joinTreePath(options.into, entry.archivePath, entry.rawArchivePath);
         if (entry.type === 'dir') {
           await tree.mkdir(dest, entry.stat!.mode & 0o7777, { signal: options.signal });
-          open.push({ key, dest, mode: entry.stat!.mode & 0o7777, mtime: storedMtime(entry.stat!) });
+          open.push({ key, dest, mode: entry.stat!.mode & 0o7777, mtime: mtimeOf(entry.stat!) });
         } else if (entry.type === 'symlink') {
           let target: Buffer;
           try {
@@ -261,7 +262,7 @@ async function writeFile(
       throw err;
     }
     if (size !== st.size) options.report.warn(entry.archivePath, `file shrank while being read (${size} of ${st.size} bytes); stored what was read`);
-    await tree.setAttributes(dest, mode, storedMtime(st), { signal: options.signal });
+    await tree.setAttributes(dest, mode, mtimeOf(st), { signal: options.signal });
     return { file: { ...base, size, sha256: hash.digest('hex') }, linked: false };
   } finally {
     if (!closed) closeSync(fd);
@@ -279,16 +280,6 @@ async function unchanged(tree: TreeAdapter, entry: WalkEntry, st: Stats, previou
   const res = tree.mtimeResolutionMs;
   const same = Math.floor(was.mtimeMs / res) === Math.floor(st.mtimeMs / res) || Math.abs(was.mtimeMs - st.mtimeMs) < 1;
   return same ? old : undefined;
-}
-
-/**
- * The mtime to give the stored copy: the source's, truncated to the
- * millisecond. Node's `Stats.mtime` rounds to the nearest millisecond, so a
- * file written in the last half millisecond of a second would be stored (and
- * restored through tar, which keeps whole seconds) a second later.
- */
-function storedMtime(st: Stats): Date {
-  return new Date(Math.floor(st.mtimeMs));
 }
 
 function lstatOrUndefined(path: string | Buffer): Stats | undefined {

@@ -37,13 +37,14 @@ describe('ferry run and restore on a local target', () => {
     expect((await readdir(join(ws.dir, 'out/app/uploads/empty-dir'))).length).toBe(0);
   });
 
-  it('restores modes and mtimes, directories included', async () => {
+  it('restores modes and mtimes, directories included, each in its own second even in the last half millisecond of it', async () => {
     await writeFile(join(ws.dir, 'app/logs/secret.log'), 'x');
-    sh('chmod 600 app/logs/secret.log && touch -d "2020-01-02 03:04:05" app/logs app/logs/secret.log', ws.dir);
+    await writeFile(join(ws.dir, 'app/logs/late.log'), 'y');
+    sh('chmod 600 app/logs/secret.log && touch -d "2020-01-02 03:04:05" app/logs app/logs/secret.log && touch -d "2020-01-02 03:04:05.9997" app/logs/late.log', ws.dir);
     await ws.writeConfig(basicConfig());
     expect((await ws.run(['run'])).code).toBe(0);
     expect((await ws.run(['restore', '--to', 'out'])).code).toBe(0);
-    expect(sh('stat -c "%a %Y" app/logs/secret.log app/logs', ws.dir)).toBe(sh('stat -c "%a %Y" out/app/logs/secret.log out/app/logs', ws.dir));
+    expect(sh('stat -c "%a %Y" app/logs/secret.log app/logs/late.log app/logs', ws.dir)).toBe(sh('stat -c "%a %Y" out/app/logs/secret.log out/app/logs/late.log out/app/logs', ws.dir));
   });
 
   it('--only restores a subset, and a non-empty destination needs --force', async () => {
