@@ -1,4 +1,5 @@
 import { SortedSpool } from '../util/sorted-spool.js';
+import { SpoolFile } from '../util/spool-file.js';
 import { normalisePath } from './entry-check.js';
 import type { ListedFile } from './inventory-stream.js';
 
@@ -6,36 +7,54 @@ import type { ListedFile } from './inventory-stream.js';
 export const NAMED_MISMATCHES = 100;
 
 const SHA256 = /^[0-9a-f]{64}$/;
+/** Read buffer for the stored files while the inventory is compared with them in order. */
+const READ_BLOCK = 64 * 1024;
 
 /**
  * Matches the sha256 of every file read from an archive against the one its
- * inventory lists, in bounded memory whatever the file count: both sides go
- * to sorted spools in `dir` (one line per file, keyed by the exact name
- * bytes) and are merge-joined at the end. The inventory comes after the
- * files it lists, so neither side can be checked as it streams by. As
- * restore does, the last of several stored files with one name counts.
+ * inventory lists, in bounded memory whatever the file count. As restore
+ * does, the last of several stored files with one name counts. The
+ * inventory comes after the files it lists, so both sides are spooled to
+ * files in `dir` (one line per file, keyed by the exact name bytes).
+ *
+ * Ferry lists files in the order it stores them, so the inventory is first
+ * compared with the stored files in order as it streams by: when every
+ * listed file is the next stored one with the same hash and no name was
+ * stored twice, nothing differs and nothing needs sorting. Any other
+ * archive (another order, a name stored twice, a hash that differs, a file
+ * not stored) is checked by sorting both spools and merge-joining them.
  * `remove()` deletes the spool files.
  */
 export class InventoryCheck {
-  private readonly storedSpool: SortedSpool;
-  private listedSpool: SortedSpool;
+  private readonly storedSpool: SpoolFile;
+  private listedSpool: SpoolFile;
   private storedCount = 0;
   private listedCount = 0;
+  private listings = 0;
+  private readonly names = new NameFilter();
+  /** A name may have been stored twice (the filter can say so wrongly, never miss it). */
+  private storedTwice = false;
+  /** Every file listed so far was the next stored file, with the same hash. */
+  private inOrder = true;
+  private next: Iterator<string> | undefined;
+  private maxHeldLines = 0;
 
   /** `archive`: the name of the archive being read; inventory entries held by another archive of its chain are not looked for in it. */
   constructor(private readonly dir: string, private readonly runLines?: number, private readonly archive?: string) {
-    this.storedSpool = new SortedSpool(dir, 'stored', runLines);
-    this.listedSpool = new SortedSpool(dir, 'listed', runLines);
+    this.storedSpool = new SpoolFile(`${dir}/stored`);
+    this.listedSpool = new SpoolFile(`${dir}/listed`);
   }
 
-  /** The most file lines held in memory at once, by either side. */
+  /** The most file lines held in memory at once, by either side (none when the inventory matched in order). */
   get maxHeld(): number {
-    return Math.max(this.storedSpool.maxHeld, this.listedSpool.maxHeld);
+    return this.maxHeldLines;
   }
 
   /** A file read from the archive: its normalised path (binary string) and the sha256 of its content. */
   stored(path: string, sha256: string): void {
-    this.storedSpool.add(`${key(path)}\t${seq(this.storedCount++)}\t${sha256}`);
+    if (this.names.add(path)) this.storedTwice = true;
+    this.storedSpool.append(`${key(path)}\t${sha256}\n`);
+    this.storedCount++;
   }
 
   /** A file entry of the inventory, in inventory order. */
@@ -44,37 +63,73 @@ export class InventoryCheck {
     const text = typeof file.path === 'string' ? file.path : '(an entry without a path)';
     const name = typeof file.path_b64 === 'string' ? Buffer.from(file.path_b64, 'base64').toString('latin1') : Buffer.from(text, 'utf8').toString('latin1');
     const sha = typeof file.sha256 === 'string' && SHA256.test(file.sha256) ? file.sha256 : '-';
-    this.listedSpool.add(`${key(normalisePath(name))}\t${seq(this.listedCount++)}\t${sha}\t${Buffer.from(text).toString('base64')}`);
+    const k = key(normalisePath(name));
+    this.listedSpool.append(`${k}\t${sha}\t${Buffer.from(text).toString('base64')}\n`);
+    this.listedCount++;
+    if (!this.inOrder) return;
+    if (!this.next) {
+      this.storedSpool.flush();
+      this.next = this.storedSpool.lines(READ_BLOCK);
+    }
+    const stored = this.next.next();
+    if (stored.done || stored.value !== `${k}\t${sha}`) this.inOrder = false;
   }
 
   /** Forgets the inventory entries listed so far (the archive holds another inventory.json, and the last one counts). */
   restartListing(): void {
     this.listedSpool.remove();
-    this.listedSpool = new SortedSpool(this.dir, `listed${this.listedCount}`, this.runLines);
+    this.listedSpool = new SpoolFile(`${this.dir}/listed${++this.listings}`);
     this.listedCount = 0;
+    this.inOrder = true;
+    this.next = undefined;
   }
 
   /** Listed files that were not stored, or whose content differs: how many, and the first NAMED_MISMATCHES in inventory order. */
   mismatches(): { count: number; first: string[] } {
-    let count = 0;
-    let first: { at: string; path: string }[] = [];
-    const stored = lastOfEach(this.storedSpool.sorted());
-    let current = stored.next().value;
-    for (const line of this.listedSpool.sorted()) {
-      const [k, at, sha, name] = line.split('\t') as [string, string, string, string];
-      while (current && current.key < k) current = stored.next().value;
-      if (current?.key === k && current.sha === sha) continue;
-      count++;
-      first.push({ at, path: Buffer.from(name, 'base64').toString('utf8') });
-      if (first.length >= 2 * NAMED_MISMATCHES) first = earliest(first);
+    if (this.inOrder && !this.storedTwice) return { count: 0, first: [] };
+    this.storedSpool.flush();
+    this.listedSpool.flush();
+    const storedSorted = new SortedSpool(this.dir, 'stored-sorted', this.runLines);
+    const listedSorted = new SortedSpool(this.dir, 'listed-sorted', this.runLines);
+    try {
+      let n = 0;
+      for (const line of this.storedSpool.lines(READ_BLOCK)) {
+        const tab = line.indexOf('\t');
+        storedSorted.add(`${line.slice(0, tab)}\t${seq(n++)}${line.slice(tab)}`);
+      }
+      n = 0;
+      for (const line of this.listedSpool.lines(READ_BLOCK)) {
+        const tab = line.indexOf('\t');
+        listedSorted.add(`${line.slice(0, tab)}\t${seq(n++)}${line.slice(tab)}`);
+      }
+      this.maxHeldLines = Math.max(storedSorted.maxHeld, listedSorted.maxHeld);
+      return merged(lastOfEach(storedSorted.sorted()), listedSorted.sorted());
+    } finally {
+      storedSorted.remove();
+      listedSorted.remove();
     }
-    return { count, first: earliest(first).map((m) => m.path) };
   }
 
   remove(): void {
     this.storedSpool.remove();
     this.listedSpool.remove();
   }
+}
+
+/** Merge-joins the sorted listed lines with the last stored hash of each name. */
+function merged(stored: Generator<{ key: string; sha: string }>, listed: Iterable<string>): { count: number; first: string[] } {
+  let count = 0;
+  let first: { at: string; path: string }[] = [];
+  let current = stored.next().value;
+  for (const line of listed) {
+    const [k, at, sha, name] = line.split('\t') as [string, string, string, string];
+    while (current && current.key < k) current = stored.next().value;
+    if (current?.key === k && current.sha === sha) continue;
+    count++;
+    first.push({ at, path: Buffer.from(name, 'base64').toString('utf8') });
+    if (first.length >= 2 * NAMED_MISMATCHES) first = earliest(first);
+  }
+  return { count, first: earliest(first).map((m) => m.path) };
 }
 
 /** The stored names in sorted order, each once, with the hash of the last file stored under it. */
@@ -100,4 +155,43 @@ function key(path: string): string {
 /** A sequence number that sorts as text in numeric order. */
 function seq(n: number): string {
   return n.toString(36).padStart(9, '0');
+}
+
+/** Bits of the name filter: 1 MiB, whatever the file count. */
+const FILTER_BITS = 1 << 23;
+const PROBES = 4;
+
+/**
+ * A Bloom filter of the stored names, of fixed size: `add` says whether the
+ * name may have been added before. It never misses a name stored twice; it
+ * may wrongly say so (more often the more names there are, nearly always
+ * past a few hundred thousand), which only sends the check to the sorted
+ * merge.
+ */
+class NameFilter {
+  private bits: Uint32Array | undefined;
+
+  add(name: string): boolean {
+    const bits = (this.bits ??= new Uint32Array(FILTER_BITS / 32));
+    // Two 32-bit FNV-1a hashes with different offsets; the probes are h1 + i * h2.
+    let h1 = 0x811c9dc5;
+    let h2 = 0x01000193 ^ 0x5bd1e995;
+    for (let i = 0; i < name.length; i++) {
+      const c = name.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, 0x01000193);
+      h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    }
+    h2 = (h2 ^ (h2 >>> 15)) | 1;
+    let seen = true;
+    for (let i = 0; i < PROBES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) & (FILTER_BITS - 1);
+      const word = bit >>> 5;
+      const mask = 1 << (bit & 31);
+      if ((bits[word]! & mask) === 0) {
+        seen = false;
+        bits[word]! |= mask;
+      }
+    }
+    return seen;
+  }
 }

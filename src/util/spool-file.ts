@@ -6,16 +6,18 @@ const FLUSH_AT = 1 << 20;
 /**
  * An append-only temporary text file that takes the place of a long list in
  * memory (a million-file inventory, the hashes of a million files). Appends
- * are buffered and written synchronously in blocks of about 1 MiB, so the
- * hot path makes no per-item syscall or async round trip. `bytes` is the
- * exact size of everything appended so far, flushed or not. Once appends are
- * done, `flush()` it and read it back with `lines()` or `range()`; `remove()`
- * closes and deletes it (idempotent, never throws).
+ * are copied into one reused 1 MiB buffer, written synchronously whenever it
+ * fills, so the hot path makes no per-item syscall or async round trip, and
+ * the appended strings die young instead of waiting in a list for the
+ * write. `bytes` is the exact size of everything appended so far, flushed or
+ * not. Once appends are done, `flush()` it (which also lets the buffer go)
+ * and read it back with `lines()` or `range()`; `remove()` closes and
+ * deletes it (idempotent, never throws).
  */
 export class SpoolFile {
   private fd: number | undefined;
-  private pending: string[] = [];
-  private pendingBytes = 0;
+  private buffer: Buffer | undefined;
+  private used = 0;
   bytes = 0;
 
   /** Creates (or truncates) the file at `path`; throws naming the path when it cannot. */
@@ -28,19 +30,36 @@ export class SpoolFile {
   }
 
   append(text: string): void {
-    const n = Buffer.byteLength(text);
-    this.pending.push(text);
-    this.pendingBytes += n;
+    const buffer = (this.buffer ??= Buffer.allocUnsafeSlow(FLUSH_AT));
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most lines fit without measuring them first.
+    if (text.length * 3 > buffer.length - this.used) {
+      const n = Buffer.byteLength(text);
+      if (n > buffer.length - this.used) this.writeOut();
+      if (n > buffer.length) {
+        this.writeAll(Buffer.from(text));
+        this.bytes += n;
+        return;
+      }
+    }
+    const n = buffer.write(text, this.used);
+    this.used += n;
     this.bytes += n;
-    if (this.pendingBytes >= FLUSH_AT) this.flush();
   }
 
-  /** Writes out everything appended so far. */
+  /** Writes out everything appended so far and lets the buffer go (appending again takes a new one). */
   flush(): void {
-    if (this.pendingBytes === 0 || this.fd === undefined) return;
-    const buf = Buffer.from(this.pending.join(''));
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.writeOut();
+    this.buffer = undefined;
+  }
+
+  private writeOut(): void {
+    if (this.used === 0 || !this.buffer) return;
+    this.writeAll(this.buffer.subarray(0, this.used));
+    this.used = 0;
+  }
+
+  private writeAll(buf: Buffer): void {
+    if (this.fd === undefined) return;
     let at = 0;
     while (at < buf.length) at += writeSync(this.fd, buf, at, buf.length - at);
   }
@@ -70,6 +89,8 @@ export class SpoolFile {
   }
 
   remove(): void {
+    this.buffer = undefined;
+    this.used = 0;
     if (this.fd !== undefined) {
       try { closeSync(this.fd); } catch { /* already closed */ }
       this.fd = undefined;

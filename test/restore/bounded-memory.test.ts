@@ -45,15 +45,36 @@ describe('list, verify and restore hold memory by directories and links, not by 
   const verify = (tar: Buffer) => readTar(Readable.from([tar]), { spoolDir: dir, runLines: 100 });
 
   it('verify holds the same number of file hashes in memory for 300 files as for 3,000, and still names the one that differs', async () => {
-    const small = await verify(archive(300));
+    const small = await verify(archive(300, { wrong: [123] }));
     const large = await verify(archive(3000, { wrong: [1234] }));
-    expect(small.mismatched).toBe(0);
+    expect(small.mismatches).toEqual([name(123)]);
     expect(large.mismatched).toBe(1);
     expect(large.mismatches).toEqual([name(1234)]);
     expect(large.files).toBe(3001);
     expect(large.maxHeldHashes).toBe(100);
     expect(small.maxHeldHashes).toBe(large.maxHeldHashes);
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('an inventory that lists the files in the order they are stored is checked as it streams by, holding no hashes', async () => {
+    const check = await verify(archive(3000));
+    expect(check.mismatched).toBe(0);
+    expect(check.maxHeldHashes).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('an inventory that lists the files in another order than they are stored checks each file against its own entry', async () => {
+    const reordered = (wrong: number[]) => {
+      const parts: Buffer[] = [];
+      for (let i = 0; i < 500; i++) parts.push(file(name(i), content(i)));
+      const entries = Array.from({ length: 500 }, (_, j) => 499 - j).map((i) => ({ path: name(i), size: content(i).length, sha256: wrong.includes(i) ? sha('something else') : sha(content(i)) }));
+      const inventory = { format: 'ferry-inventory/1', job: 'app', sources: [{ as: 'app', kind: 'path', files: 500, bytes: 0, entries }], warnings: [], commands: {} };
+      return Buffer.concat([...parts, file('inventory.json', JSON.stringify(inventory)), END]);
+    };
+    expect((await verify(reordered([]))).mismatched).toBe(0);
+    const check = await verify(reordered([10, 400]));
+    expect(check.mismatched).toBe(2);
+    expect(check.mismatches).toEqual([name(400), name(10)]);
   });
 
   it('a file the inventory lists but the archive does not hold counts as differing', async () => {
