@@ -42,11 +42,20 @@ export function createProgress(ctx: CommandContext, command: string): Progress {
  */
 export function readProgress(progress: Progress, countFiles = true): ReadProgress & { counts: { bytes: number; files: number; content: number } } {
   const counts = { bytes: 0, files: 0, content: 0 };
+  let byFile = false;
   return {
     counts,
-    start: (total) => progress.start(countFiles ? total : { bytes: total.bytes }),
+    start: (total) => {
+      byFile = total.byFile === true;
+      progress.start(countFiles ? { bytes: total.bytes, files: total.files } : { bytes: total.bytes });
+    },
     bytes: (done) => { counts.bytes = done; progress.update({ bytes: done, files: counts.files }); },
-    file: (size) => { counts.files++; counts.content += size; progress.update({ bytes: counts.bytes, files: counts.files }); },
+    file: (size) => {
+      counts.files++;
+      counts.content += size;
+      if (byFile) counts.bytes += size;
+      progress.update({ bytes: counts.bytes, files: counts.files });
+    },
   };
 }
 

@@ -22,8 +22,12 @@ export interface OpenedArchive {
  * (the input), against the manifest's size, so it ends at exactly 100 %.
  */
 export interface ReadProgress {
-  /** The work ahead: the stored size and, when the manifest says, the files the archive holds. */
-  start(total: { bytes: number; files?: number }): void;
+  /**
+   * The work ahead: the stored size and, when the manifest says, the files
+   * the archive holds. With `byFile` (a tree snapshot, whose stored bytes are
+   * its files' bytes), bytes are read as each file is, and `bytes()` is not called.
+   */
+  start(total: { bytes: number; files?: number; byFile?: boolean }): void;
   /** Stored bytes read so far. */
   bytes(done: number): void;
   /** One more file restored or checked, of this many bytes. */
@@ -41,10 +45,11 @@ export async function openArchive(target: Target, manifest: Manifest, options: R
   const raw = await target.adapter.get(manifest.archive, { signal: options.signal });
   // A snapshot's tar.gz is made as it is read: each file is checked against its inventory instead.
   const verify = manifest.layout === 'tree' ? new PassThrough() : new VerifyStream(manifest, target.name);
-  if (options.progress && verify instanceof VerifyStream) {
-    options.progress.start({ bytes: manifest.size, files: manifest.sources.reduce((n, s) => n + s.files, 0) });
+  if (options.progress) {
+    const files = manifest.sources.reduce((n, s) => n + s.files, 0);
+    options.progress.start({ bytes: manifest.size, files, byFile: !(verify instanceof VerifyStream) });
     const progress = options.progress;
-    verify.onBytes = (n) => progress.bytes(n);
+    if (verify instanceof VerifyStream) verify.onBytes = (n) => progress.bytes(n);
   }
   pipeline(raw, verify, () => {});
   const verified = finished(verify);

@@ -58,7 +58,7 @@ export async function restoreArchive(config: LoadedConfig, options: RestoreOptio
       const only = options.only?.length ? options.only : undefined;
       const onWarning = (path: string, message: string) => options.log.warn(`${path}: ${message}`);
       // With --only, how many files are selected is not known up front.
-      const progress = options.progress && only ? { ...options.progress, start: (t: { bytes: number }) => options.progress!.start({ bytes: t.bytes }) } : options.progress;
+      const progress = options.progress && only ? { ...options.progress, start: (t: { bytes: number; byFile?: boolean }) => options.progress!.start({ bytes: t.bytes, byFile: t.byFile }) } : options.progress;
       const extracted = await extractChain(target, manifest, tmp, {
         keys: options.keys, signal: options.signal, log: options.log, progress, only, skip: only ? [] : INVENTORY, onWarning, onFile: progress && ((bytes) => progress.file(bytes)),
       });

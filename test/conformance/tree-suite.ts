@@ -146,6 +146,21 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       expect(names).toEqual(['data/', 'data/a.txt', 'data/empty/', 'data/link', 'data/run.sh', 'data/sub/', 'data/sub/b.txt', 'inventory.json', 'inventory.txt']);
     });
 
+    it("verify, restore and pull report the snapshot's file bytes as read and stored, as its manifest lists them", async () => {
+      const latest = snapshots('app').at(-1)!;
+      const manifest = JSON.parse(await readFile(join(t.onDisk('app'), `${latest}.manifest.json`), 'utf8'));
+      expect(manifest.size).toBe(30);
+      const summaries = [
+        await run(['--json', 'verify', 'latest']),
+        await run(['--json', 'restore', 'latest', '--to', join(ws.dir, 'restored-counted')]),
+        await run(['--json', 'pull', 'latest', '--out', join(ws.dir, 'pulled-counted.tar.gz')]),
+      ].map((r) => {
+        expect(r.code, r.stderr).toBe(0);
+        return JSON.parse(r.stdout).summary;
+      });
+      for (const summary of summaries) expect(summary).toMatchObject({ files: 3, bytes_read: 30, bytes_stored: 30, bytes_content: 30 });
+    });
+
     it('restore latest --source data --to DIR gives back exactly the source tree: bytes, modes, mtimes, symlinks, empty directories', async () => {
       const out = join(ws.dir, 'restored-source');
       const r = await run(['restore', 'latest', '--source', 'data', '--to', out]);

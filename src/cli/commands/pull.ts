@@ -52,8 +52,9 @@ export async function pullCommand(ctx: CommandContext, archive: string, opts: { 
       }
     };
     // The archive's files are not read: their count and bytes (of the whole tree, for a chain) come from its manifest.
+    // A snapshot's stored bytes are its files, all of which went into the tar.gz.
     const summarize = () => readSummary({
-      bytes: reading.counts.bytes, files: sumOf(manifest.sources, 'files'), content: sumOf(manifest.sources, 'bytes'),
+      bytes: tree ? manifest.size : reading.counts.bytes, files: sumOf(manifest.sources, 'files'), content: sumOf(manifest.sources, 'bytes'),
     }, startedAt);
     if (manifest.chain && manifest.chain.length > 1) {
       // An incremental archive comes with its chain: `--out` names the directory the archives are written to.
