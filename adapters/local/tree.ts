@@ -130,9 +130,10 @@ export class LocalTree implements TreeAdapter {
     }
   }
 
-  async symlink(linkTarget: TreePath, path: TreePath): Promise<void> {
+  async symlink(linkTarget: TreePath, path: TreePath, options: { mtime?: Date } = {}): Promise<void> {
     try {
       symlinkSync(linkTarget, this.abs(path));
+      if (options.mtime) lutimesSync(this.abs(path), options.mtime, options.mtime);
     } catch (err) {
       throw this.fail(err, 'creating symlink', path);
     }

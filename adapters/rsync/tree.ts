@@ -126,8 +126,10 @@ export class RsyncTree implements TreeAdapter {
     await this.sh(`ln -T -- ${shqBytes(this.abs(existing))} ${shqBytes(this.abs(path))}`, `hard-linking ${showPath(this.abs(existing))} as ${showPath(this.abs(path))}`, options.signal);
   }
 
-  async symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
-    await this.sh(`ln -s -- ${shqBytes(linkTarget)} ${shqBytes(this.abs(path))}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
+  async symlink(linkTarget: TreePath, path: TreePath, options: OpOptions & { mtime?: Date } = {}): Promise<void> {
+    const p = shqBytes(this.abs(path));
+    const time = options.mtime ? ` && touch -h -d @${Math.floor(options.mtime.getTime() / 1000)} -- ${p}` : '';
+    await this.sh(`ln -s -- ${shqBytes(linkTarget)} ${p}${time}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
   }
 
   async readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {

@@ -14,6 +14,7 @@ import { rechunk } from './upload.js';
 const NO_SUCH_FILE = 2;
 const TEMP_PREFIX = '.ferry-partial-';
 const HARDLINK = 'hardlink@openssh.com';
+const LSETSTAT = 'lsetstat@openssh.com';
 
 /**
  * Snapshots as directory trees on an SFTP server, over the sftp target's
@@ -116,8 +117,13 @@ export class SftpTree implements TreeAdapter {
     });
   }
 
-  symlink(linkTarget: TreePath, path: TreePath, options: OpOptions = {}): Promise<void> {
-    return this.run('creating symlink', path, options.signal, (c, p) => c.request<void>((cb) => c.sftp.symlink(showPath(linkTarget), p, (err) => cb(err, undefined))));
+  symlink(linkTarget: TreePath, path: TreePath, options: OpOptions & { mtime?: Date } = {}): Promise<void> {
+    return this.run('creating symlink', path, options.signal, async (c, p) => {
+      await c.request<void>((cb) => c.sftp.symlink(showPath(linkTarget), p, (err) => cb(err, undefined)));
+      if (!options.mtime || extensions(c)[LSETSTAT] !== '1') return;
+      const t = Math.floor(options.mtime.getTime() / 1000);
+      await c.request<void>((cb) => c.sftp.ext_openssh_lsetstat(p, { atime: t, mtime: t }, (err) => cb(err, undefined)));
+    });
   }
 
   readlink(path: TreePath, options: OpOptions = {}): Promise<Buffer> {

@@ -72,8 +72,12 @@ export interface TreeAdapter {
   putFile(path: string, data: Buffer, options?: OpOptions): Promise<void>;
   /** Hard-links `path` to the existing file `existing`. */
   link(existing: TreePath, path: TreePath, options?: OpOptions): Promise<void>;
-  /** Creates a symlink; a Buffer `linkTarget` holds its exact bytes (only when they are not valid UTF-8). */
-  symlink(linkTarget: TreePath, path: TreePath, options?: OpOptions): Promise<void>;
+  /**
+   * Creates a symlink; a Buffer `linkTarget` holds its exact bytes (only when
+   * they are not valid UTF-8). With `mtime`, the link itself gets that mtime
+   * (over SFTP only where the server has lsetstat@openssh.com).
+   */
+  symlink(linkTarget: TreePath, path: TreePath, options?: OpOptions & { mtime?: Date }): Promise<void>;
   /** A symlink's target, as its exact bytes. */
   readlink(path: TreePath, options?: OpOptions): Promise<Buffer>;
   /** Sets mode and mtime of a file or directory (never follows a symlink; symlinks are left as made). */

@@ -98,7 +98,7 @@ export async function writeTree(tree: TreeAdapter, sources: PreparedSource[], op
             options.report.unreadable(entry.archivePath, `its target is not valid UTF-8, which target "${tree.name}" cannot store byte for byte; not stored`);
             continue;
           }
-          await tree.symlink(isUtf8(target) ? target.toString('utf8') : target, dest, { signal: options.signal });
+          await tree.symlink(isUtf8(target) ? target.toString('utf8') : target, dest, { signal: options.signal, mtime: mtimeOf(entry.stat!) });
         } else {
           const stored = await writeFile(tree, entry, dest, previous, options);
           if (!stored) continue;

@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { chmod, lstat, mkdir, readFile, readlink, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, readFile, readlink, rm, stat, symlink, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, FERRY, workspace, type Workspace } from '../helpers/cli.js';
@@ -58,6 +58,7 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       const late = Date.UTC(2026, 0, 1, 23, 59, 59) / 1000 + 0.9997;
       await utimes(join(src, 'a.txt'), late, late);
       await utimes(join(src, 'run.sh'), late, late);
+      await lutimes(join(src, 'link'), late - 3600, late - 3600);
     }, 120_000);
 
     afterAll(async () => {
@@ -167,6 +168,8 @@ export function testTreeTarget(label: string, setup: () => Promise<TreeSuiteTarg
       expect(r.code, r.stderr).toBe(0);
       expect(readdirSync(out)).toEqual(['data']);
       expect(listTree(join(out, 'data'), { mtimes: true })).toEqual(listTree(src, { mtimes: true }));
+      const linkTime = async (root: string) => Math.floor((await lstat(join(root, 'link'))).mtimeMs / 1000);
+      expect(await linkTime(join(out, 'data'))).toBe(await linkTime(src));
     });
 
     it('restore --list-sources names the snapshot and its source with kind, file count, bytes and origin', async () => {
