@@ -28,9 +28,8 @@ const READ_BLOCK = 64 * 1024;
 export class InventoryCheck {
   private readonly storedSpool: SpoolFile;
   private listedSpool: SpoolFile;
-  private storedCount = 0;
-  private listedCount = 0;
   private listings = 0;
+  private readonly order = new WalkOrder();
   private readonly names = new NameFilter();
   /** A name may have been stored twice (the filter can say so wrongly, never miss it). */
   private storedTwice = false;
@@ -52,9 +51,10 @@ export class InventoryCheck {
 
   /** A file read from the archive: its normalised path (binary string) and the sha256 of its content. */
   stored(path: string, sha256: string): void {
-    if (this.names.add(path)) this.storedTwice = true;
+    // Every name goes into the filter; it is asked only about names stored out of the walk's order.
+    const maybeSeen = this.names.add(path);
+    if (!this.order.isNew(path) && maybeSeen) this.storedTwice = true;
     this.storedSpool.append(`${key(path)}\t${sha256}\n`);
-    this.storedCount++;
   }
 
   /** A file entry of the inventory, in inventory order. */
@@ -65,7 +65,6 @@ export class InventoryCheck {
     const sha = typeof file.sha256 === 'string' && SHA256.test(file.sha256) ? file.sha256 : '-';
     const k = key(normalisePath(name));
     this.listedSpool.append(`${k}\t${sha}\t${Buffer.from(text).toString('base64')}\n`);
-    this.listedCount++;
     if (!this.inOrder) return;
     if (!this.next) {
       this.storedSpool.flush();
@@ -79,7 +78,6 @@ export class InventoryCheck {
   restartListing(): void {
     this.listedSpool.remove();
     this.listedSpool = new SpoolFile(`${this.dir}/listed${++this.listings}`);
-    this.listedCount = 0;
     this.inOrder = true;
     this.next = undefined;
   }
@@ -157,6 +155,58 @@ function seq(n: number): string {
   return n.toString(36).padStart(9, '0');
 }
 
+/** Top-level names remembered by WalkOrder; past this many, its answer is "not sure". */
+const MAX_TOPS = 4096;
+
+/**
+ * Tells, without remembering the names, that a stored name is new while the
+ * archive stores them in the order Ferry's walk does: depth first, each
+ * directory's entries byte-sorted, so within one top-level name every path
+ * comes after the one before it, comparing segment by segment, and sources
+ * (and the trailing inventory files) each have a top-level name of their
+ * own. While that holds every name is different from all before it. Once it
+ * does not (a path out of order, a top-level name again, too many of them),
+ * `isNew` is false for the rest of the archive and the name filter decides.
+ */
+class WalkOrder {
+  private previous: string | undefined;
+  private previousTop = '';
+  private readonly tops = new Set<string>();
+  private broken = false;
+
+  isNew(path: string): boolean {
+    if (this.broken) return false;
+    const slash = path.indexOf('/');
+    const top = slash === -1 ? path : path.slice(0, slash);
+    const previous = this.previous;
+    this.previous = path;
+    if (previous !== undefined && top === this.previousTop) {
+      if (!segmentsAfter(path, previous)) this.broken = true;
+    } else if (this.tops.has(top) || this.tops.size >= MAX_TOPS) {
+      this.broken = true;
+    } else {
+      this.tops.add(top);
+      this.previousTop = top;
+    }
+    if (this.broken) this.tops.clear();
+    return !this.broken;
+  }
+}
+
+/** Whether `a` sorts after `b` comparing path segments byte by byte (binary strings): a parent before its contents, "a/x" before "a.txt". */
+function segmentsAfter(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2f) return false;
+    if (y === 0x2f) return true;
+    return x > y;
+  }
+  return a.length > b.length;
+}
+
 /** Bits of the name filter: 1 MiB, whatever the file count. */
 const FILTER_BITS = 1 << 23;
 const PROBES = 4;
@@ -173,7 +223,7 @@ class NameFilter {
 
   add(name: string): boolean {
     const bits = (this.bits ??= new Uint32Array(FILTER_BITS / 32));
-    // Two 32-bit FNV-1a hashes with different offsets; the probes are h1 + i * h2.
+    // Two 32-bit multiplicative (FNV-style) hashes of the name; the probes are h1 + i * h2.
     let h1 = 0x811c9dc5;
     let h2 = 0x01000193 ^ 0x5bd1e995;
     for (let i = 0; i < name.length; i++) {
