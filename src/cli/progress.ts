@@ -47,7 +47,7 @@ export function readProgress(progress: Progress, countFiles = true): ReadProgres
     counts,
     start: (total) => {
       byFile = total.byFile === true;
-      progress.start(countFiles ? { bytes: total.bytes, files: total.files } : { bytes: total.bytes });
+      progress.start(countFiles ? total : { bytes: total.bytes });
     },
     bytes: (done) => { counts.bytes = done; progress.update({ bytes: done, files: counts.files }); },
     file: (size) => {

@@ -87,19 +87,9 @@ export class InventoryCheck {
     if (this.inOrder && !this.storedTwice) return { count: 0, first: [] };
     this.storedSpool.flush();
     this.listedSpool.flush();
-    const storedSorted = new SortedSpool(this.dir, 'stored-sorted', this.runLines);
-    const listedSorted = new SortedSpool(this.dir, 'listed-sorted', this.runLines);
+    const storedSorted = this.sortedCopy(this.storedSpool, 'stored-sorted');
+    const listedSorted = this.sortedCopy(this.listedSpool, 'listed-sorted');
     try {
-      let n = 0;
-      for (const line of this.storedSpool.lines(READ_BLOCK)) {
-        const tab = line.indexOf('\t');
-        storedSorted.add(`${line.slice(0, tab)}\t${seq(n++)}${line.slice(tab)}`);
-      }
-      n = 0;
-      for (const line of this.listedSpool.lines(READ_BLOCK)) {
-        const tab = line.indexOf('\t');
-        listedSorted.add(`${line.slice(0, tab)}\t${seq(n++)}${line.slice(tab)}`);
-      }
       this.maxHeldLines = Math.max(storedSorted.maxHeld, listedSorted.maxHeld);
       return merged(lastOfEach(storedSorted.sorted()), listedSorted.sorted());
     } finally {
@@ -111,6 +101,17 @@ export class InventoryCheck {
   remove(): void {
     this.storedSpool.remove();
     this.listedSpool.remove();
+  }
+
+  /** The lines of an in-order spool with their position after the key (`key\tseq\t…`), to be read back sorted. */
+  private sortedCopy(spool: SpoolFile, name: string): SortedSpool {
+    const sorted = new SortedSpool(this.dir, name, this.runLines);
+    let n = 0;
+    for (const line of spool.lines(READ_BLOCK)) {
+      const tab = line.indexOf('\t');
+      sorted.add(`${line.slice(0, tab)}\t${seq(n++)}${line.slice(tab)}`);
+    }
+    return sorted;
   }
 }
 

@@ -44,10 +44,11 @@ export interface ReadOptions {
 export async function openArchive(target: Target, manifest: Manifest, options: ReadOptions): Promise<OpenedArchive> {
   const raw = await target.adapter.get(manifest.archive, { signal: options.signal });
   // A snapshot's tar.gz is made as it is read: each file is checked against its inventory instead.
-  const verify = manifest.layout === 'tree' ? new PassThrough() : new VerifyStream(manifest, target.name);
+  const tree = manifest.layout === 'tree';
+  const verify = tree ? new PassThrough() : new VerifyStream(manifest, target.name);
   if (options.progress) {
     const files = manifest.sources.reduce((n, s) => n + s.files, 0);
-    options.progress.start({ bytes: manifest.size, files, byFile: !(verify instanceof VerifyStream) });
+    options.progress.start({ bytes: manifest.size, files, byFile: tree });
     const progress = options.progress;
     if (verify instanceof VerifyStream) verify.onBytes = (n) => progress.bytes(n);
   }
