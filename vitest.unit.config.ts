@@ -17,7 +17,7 @@ export default defineConfig({
       'test/config/*.test.ts',
       'test/retention/*.test.ts',
       'test/restore/{select,select-paths,gunzip,verify-names,foreign-archives,bounded-memory,tar-names-numbers,inventory-check}.test.ts',
-      'test/pipeline/{tar-writer,walk,excludes,fan-out,hooks,command-source,inventory-commands,loaded-libraries}.test.ts',
+      'test/pipeline/{tar-header,tar-writer,walk,excludes,fan-out,hooks,command-source,inventory-commands,loaded-libraries}.test.ts',
       'test/job/status.test.ts',
       'test/index/*.test.ts',
       'test/storage/{wrappers,local}.test.ts',
