@@ -128,7 +128,7 @@ export class RsyncTree implements TreeAdapter {
 
   async symlink(linkTarget: TreePath, path: TreePath, options: OpOptions & { mtime?: Date } = {}): Promise<void> {
     const p = shqBytes(this.abs(path));
-    const time = options.mtime ? ` && touch -h -d @${Math.floor(options.mtime.getTime() / 1000)} -- ${p}` : '';
+    const time = options.mtime ? ` && ${touch(p, options.mtime)}` : '';
     await this.sh(`ln -s -- ${shqBytes(linkTarget)} ${p}${time}`, `creating symlink ${showPath(this.abs(path))}`, options.signal);
   }
 
@@ -149,7 +149,7 @@ export class RsyncTree implements TreeAdapter {
 
   async setAttributes(path: TreePath, mode: number, mtime: Date, options: OpOptions = {}): Promise<void> {
     const p = shqBytes(this.abs(path));
-    await this.sh(`chmod ${mode.toString(8)} -- ${p} && touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`, `setting mode and mtime of ${showPath(this.abs(path))}`, options.signal);
+    await this.sh(`chmod ${mode.toString(8)} -- ${p} && ${touch(p, mtime)}`, `setting mode and mtime of ${showPath(this.abs(path))}`, options.signal);
   }
 
   readFile(path: TreePath, options: OpOptions = {}): Promise<Readable> {
@@ -228,4 +228,9 @@ export class RsyncTree implements TreeAdapter {
     const r = await runProcess('rsync', ['--protect-args', ...args, '-e', await this.rsync.session.rsh(signal), local, `${this.rsync.hostSpec()}:${remote}`], { signal, onStdoutLine: onLine });
     if (!succeeded(r)) throw await this.rsync.session.failure(r, `sending ${local} to ${remote}`, 'rsync');
   }
+}
+
+/** The shell command that sets the mtime (whole seconds) of the already-quoted path `p`, never following a symlink. */
+function touch(p: string, mtime: Date): string {
+  return `touch -h -d @${Math.floor(mtime.getTime() / 1000)} -- ${p}`;
 }

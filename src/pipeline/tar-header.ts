@@ -61,6 +61,7 @@ function plainUstar(data: HeaderData): Buffer | undefined {
   USTAR_MAGIC.copy(block, 257);
   octal(block, 329, 8, 0); // device major and minor, as node-tar writes them
   octal(block, 337, 8, 0);
+  // node-tar's checksum layout (digits, space, NUL), not the one `checksum()` below writes for raw names.
   let sum = 8 * 0x20;
   for (let i = 0; i < 148; i++) sum += block[i]!;
   for (let i = 156; i < 512; i++) sum += block[i]!;
