@@ -1,13 +1,11 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { base64nopad, bech32 } from '@scure/base';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { ageLibrary } from './age-library.js';
 import { NONCE, TAG } from './age-payload.js';
+import { b64, BASEPOINT, openFileKey, sealFileKey, x25519 } from './x25519.js';
 
-/**
- * The age header (age-encryption.org/v1) for a file whose payload Ferry
- * encrypts itself (see age-payload.ts): age-encryption writes the stanzas,
- * encodes the header and computes its MAC; Ferry only needs the file key.
- */
+/** The age header (age-encryption.org/v1) for a file whose payload Ferry encrypts itself (see age-payload.ts), and its file key. */
 export interface AgeHeader {
   /** The header bytes, through the `--- MAC` line and its newline. */
   header: Buffer;
@@ -20,13 +18,176 @@ const VERSION_LINE = 'age-encryption.org/v1\n';
 const MAX_HEADER = 1 << 20;
 
 /**
- * A header for these recipients (`age1...` strings or Recipient objects). age-encryption
- * exposes neither the file key nor its header encoder, so a first recipient that
- * wraps nothing captures the file key, and the header is cut from an empty age
- * file it encrypts: by the age format that file is header || 16-byte nonce ||
- * one 16-byte tag, and that nonce is discarded (the real payload gets a fresh one).
+ * A header for these recipients (`age1...` strings or Recipient objects).
+ * X25519 recipients (what `ferry keygen` and age-keygen make) and Ferry's
+ * own recipient objects (scrypt, ssh-ed25519) are wrapped here on
+ * `node:crypto`, and the header is encoded and authenticated here (age
+ * spec, "Header"): loading age-encryption costs a run some 0.2 s and 16 MiB
+ * (README: Benchmarks). A header with any other recipient string
+ * (post-quantum `age1pq1...`, `age1tag1...`) is made by age-encryption.
  */
 export async function createAgeHeader(recipients: Array<string | Recipient>): Promise<AgeHeader> {
+  const native = recipients.map((r) => (typeof r === 'string' ? x25519Recipient(r) : r));
+  if (native.some((r) => r === undefined)) return libraryHeader(recipients);
+  const fileKey = randomBytes(16);
+  const stanzas: Stanza[] = [];
+  for (const r of native) stanzas.push(...(await r!.wrapFileKey(fileKey)));
+  return { header: encodeHeader(stanzas, fileKey), fileKey };
+}
+
+/** The header text: version line, stanzas (bodies in 48-byte lines, the last one shorter, possibly empty), `---` and the HMAC-SHA-256 of all that under HKDF(file key, "header"). */
+function encodeHeader(stanzas: Stanza[], fileKey: Uint8Array): Buffer {
+  let text = VERSION_LINE;
+  for (const s of stanzas) {
+    text += `-> ${s.args.join(' ')}\n`;
+    for (let i = 0; i < s.body.length; i += 48) text += `${b64(s.body.subarray(i, i + 48))}\n`;
+    if (s.body.length % 48 === 0) text += '\n';
+  }
+  text += '---';
+  return Buffer.from(`${text} ${b64(headerMac(fileKey, Buffer.from(text, 'latin1')))}\n`, 'latin1');
+}
+
+/** HMAC-SHA-256 of the header through `---`, under HKDF-SHA-256(file key, "header"). */
+function headerMac(fileKey: Uint8Array, headerNoMac: Uint8Array): Buffer {
+  return createHmac('sha256', Buffer.from(hkdfSync('sha256', fileKey, Buffer.alloc(0), 'header', 32))).update(headerNoMac).digest();
+}
+
+const X25519_LABEL = 'age-encryption.org/v1/X25519';
+
+/**
+ * age's X25519 recipient (age spec, "X25519"): an ephemeral share, the file
+ * key sealed under HKDF(X25519(ephemeral, recipient), share || recipient).
+ * Undefined for a string that is not one (bech32 with the `age` prefix and
+ * 32 bytes): other kinds, and malformed ones, which age-encryption reports.
+ */
+export function x25519Recipient(recipient: string): Recipient | undefined {
+  let point: Uint8Array;
+  try {
+    const decoded = bech32.decodeToBytes(recipient);
+    if (decoded.prefix !== 'age' || decoded.bytes.length !== 32) return undefined;
+    point = decoded.bytes;
+  } catch {
+    return undefined;
+  }
+  return {
+    wrapFileKey(fileKey: Uint8Array): Stanza[] {
+      const ephemeral = randomBytes(32);
+      const share = x25519(ephemeral, BASEPOINT);
+      let secret: Buffer;
+      try {
+        secret = x25519(ephemeral, point);
+      } catch {
+        throw new Error(`encryption.recipients: "${recipient.slice(0, 24)}..." is not a usable X25519 public key`);
+      }
+      return [{ args: ['X25519', b64(share)], body: sealFileKey(x25519WrapKey(secret, share, point), fileKey) }];
+    },
+  };
+}
+
+const x25519WrapKey = (secret: Uint8Array, share: Uint8Array, recipient: Uint8Array): Buffer =>
+  Buffer.from(hkdfSync('sha256', secret, Buffer.concat([share, recipient]), X25519_LABEL, 32));
+
+/**
+ * The identity of an `AGE-SECRET-KEY-1...` line (age spec, "X25519"), or
+ * undefined for any other (post-quantum `AGE-SECRET-KEY-PQ-1...`, malformed),
+ * which age-encryption reads. An X25519 stanza it cannot use (not two
+ * arguments, a share that is not 32 bytes, a low-order share) is an error,
+ * one sealed to another key is not for it (null).
+ */
+export function x25519Identity(line: string): Identity | undefined {
+  let scalar: Uint8Array;
+  try {
+    const decoded = bech32.decodeToBytes(line);
+    if (!line.startsWith('AGE-SECRET-KEY-1') || decoded.prefix.toUpperCase() !== 'AGE-SECRET-KEY-' || decoded.bytes.length !== 32) return undefined;
+    scalar = decoded.bytes;
+  } catch {
+    return undefined;
+  }
+  const ours = x25519(scalar, BASEPOINT);
+  return {
+    unwrapFileKey(stanzas: Stanza[]): Uint8Array | null {
+      for (const s of stanzas) {
+        if (s.args[0] !== 'X25519') continue;
+        if (s.args.length !== 2) throw new Error('invalid X25519 stanza');
+        const share = decode64(s.args[1]!, 'X25519 stanza');
+        if (share.length !== 32) throw new Error('invalid X25519 stanza');
+        let secret: Buffer;
+        try {
+          secret = x25519(scalar, share);
+        } catch {
+          throw new Error('invalid X25519 stanza');
+        }
+        const fileKey = openFileKey(x25519WrapKey(secret, share, ours), s.body);
+        if (fileKey) return fileKey;
+      }
+      return null;
+    },
+  };
+}
+
+/**
+ * Reads a header (the bytes through the `--- MAC` line, see `headerEnd`)
+ * the way age-encryption does: the version line, stanzas (`-> ` and
+ * non-empty arguments of visible ASCII, then a canonical unpadded base64 body
+ * in lines of 48 bytes, the last one shorter), and the MAC line. Asks the
+ * identities in order for the file key and checks the header's MAC with it.
+ * Throws when the header is malformed, no identity matches, or the MAC is wrong.
+ */
+export async function unwrapHeader(header: Buffer, identities: Identity[]): Promise<Uint8Array> {
+  const lines = header.toString('latin1').split('\n');
+  if (lines.pop() !== '' || lines[0] !== VERSION_LINE.slice(0, -1)) throw new Error(`invalid version ${lines[0] ?? 'line'}`);
+  const stanzas: Stanza[] = [];
+  let at = 1;
+  for (let line = lines[at++]; ; line = lines[at++]) {
+    if (line === undefined) throw new Error('invalid header');
+    const args = line.split(' ');
+    if (args.length < 2 || args.shift() !== '->') {
+      if (!line.startsWith('--- ') || at !== lines.length) throw new Error('invalid header');
+      const mac = decode64(line.slice(4), 'header MAC');
+      const fileKey = await firstFileKey(identities, stanzas);
+      const expected = headerMac(fileKey, header.subarray(0, header.length - line.length + 2));
+      if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) throw new Error('invalid header HMAC');
+      return fileKey;
+    }
+    if (args.some((a) => !/^[\x21-\x7e]+$/.test(a))) throw new Error('invalid stanza');
+    const body: Uint8Array[] = [];
+    for (;;) {
+      const text = lines[at++];
+      if (text === undefined) throw new Error('invalid stanza');
+      const piece = decode64(text, 'stanza');
+      if (piece.length > 48) throw new Error('invalid stanza');
+      body.push(piece);
+      if (piece.length < 48) break;
+    }
+    stanzas.push({ args, body: Buffer.concat(body) });
+  }
+}
+
+/** Canonical unpadded base64 (age spec): anything else is an invalid `what`. */
+function decode64(text: string, what: string): Uint8Array {
+  try {
+    return base64nopad.decode(text);
+  } catch {
+    throw new Error(`invalid ${what}: not canonical unpadded base64`);
+  }
+}
+
+async function firstFileKey(identities: Identity[], stanzas: Stanza[]): Promise<Uint8Array> {
+  for (const identity of identities) {
+    const fileKey = await identity.unwrapFileKey(stanzas);
+    if (fileKey !== null) return fileKey;
+  }
+  throw new Error("no identity matched any of the file's recipients");
+}
+
+/**
+ * The header as age-encryption makes it. It exposes neither the file key nor
+ * its header encoder, so a first recipient that wraps nothing captures the
+ * file key, and the header is cut from an empty age file it encrypts: by the
+ * age format that file is header || 16-byte nonce || one 16-byte tag, and
+ * that nonce is discarded (the real payload gets a fresh one).
+ */
+async function libraryHeader(recipients: Array<string | Recipient>): Promise<AgeHeader> {
   const e = new (await ageLibrary()).Encrypter();
   let fileKey: Buffer | undefined;
   e.addRecipient({
@@ -67,9 +228,7 @@ export function scryptRecipient(passphrase: string, logN: number): Recipient {
     async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
       const salt = randomBytes(16);
       const key = await scryptKey(passphrase, salt, logN);
-      const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
-      const body = Buffer.concat([c.update(fileKey), c.final(), c.getAuthTag()]);
-      return [new (await ageLibrary()).Stanza(['scrypt', salt.toString('base64').replace(/=+$/, ''), String(logN)], body)];
+      return [{ args: ['scrypt', b64(salt), String(logN)], body: sealFileKey(key, fileKey) }];
     },
   };
 }
@@ -92,16 +251,7 @@ export function scryptIdentity(passphrase: string): Identity {
         throw new Error('invalid scrypt stanza');
       }
       if (Number(logArg) > 20) throw new Error('scrypt work factor is too high');
-      const key = await scryptKey(passphrase, salt, Number(logArg));
-      const d = createDecipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: TAG });
-      d.setAuthTag(s.body.subarray(16));
-      const fileKey = d.update(s.body.subarray(0, 16));
-      try {
-        d.final();
-        return fileKey;
-      } catch {
-        return null;
-      }
+      return openFileKey(await scryptKey(passphrase, salt, Number(logArg)), s.body);
     },
   };
 }

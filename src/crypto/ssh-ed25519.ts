@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
-import { ageLibrary } from './age-library.js';
+import { b64, BASEPOINT, sealFileKey, x25519 } from './x25519.js';
 
 /**
  * age's `ssh-ed25519` recipient type (age spec, "ssh-ed25519"), so archives
@@ -11,14 +11,6 @@ import { ageLibrary } from './age-library.js';
  */
 const LABEL = 'age-encryption.org/v1/ssh-ed25519';
 const P = 2n ** 255n - 19n;
-
-const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64').replace(/=+$/, '');
-const x25519Private = (scalar: Uint8Array): KeyObject =>
-  createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), scalar]), format: 'der', type: 'pkcs8' });
-const x25519Public = (point: Uint8Array): KeyObject =>
-  createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), point]), format: 'der', type: 'spki' });
-const x25519 = (scalar: Uint8Array, point: Uint8Array): Buffer => diffieHellman({ privateKey: x25519Private(scalar), publicKey: x25519Public(point) });
-const BASEPOINT = Buffer.concat([Buffer.from([9]), Buffer.alloc(31)]);
 
 /** Reads an SSH wire-format string (uint32 length + bytes) at `off`. */
 function readString(buf: Buffer, off: number): [Buffer, number] {
@@ -52,11 +44,6 @@ function wrappingKey(shared: Buffer, share: Buffer, theirX: Buffer, sshKey: Buff
   return Buffer.from(hkdfSync('sha256', tweaked, Buffer.concat([share, theirX]), LABEL, 32));
 }
 
-const aead = (key: Buffer, data: Uint8Array): Buffer => {
-  const c = createCipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
-  return Buffer.concat([c.update(data), c.final(), c.getAuthTag()]);
-};
-
 /** Parses `ssh-ed25519 AAAA... [comment]`; throws for anything else. */
 export function parseSshEd25519PublicKey(line: string): Buffer {
   const [type, data] = line.trim().split(/\s+/);
@@ -72,11 +59,11 @@ export function sshEd25519Recipient(line: string): Recipient {
   const sshKey = parseSshEd25519PublicKey(line);
   const theirX = ed25519ToX25519(readString(sshKey, readString(sshKey, 0)[1])[0]);
   return {
-    async wrapFileKey(fileKey: Uint8Array): Promise<Stanza[]> {
+    wrapFileKey(fileKey: Uint8Array): Stanza[] {
       const ephemeral = randomBytes(32);
       const share = x25519(ephemeral, BASEPOINT);
       const key = wrappingKey(x25519(ephemeral, theirX), share, theirX, sshKey);
-      return [new (await ageLibrary()).Stanza(['ssh-ed25519', tag(sshKey), b64(share)], aead(key, fileKey))];
+      return [{ args: ['ssh-ed25519', tag(sshKey), b64(share)], body: sealFileKey(key, fileKey) }];
     },
   };
 }

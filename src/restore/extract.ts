@@ -11,7 +11,7 @@ import { makeDir, WriteOpError } from './write-ops.js';
 export interface ExtractOptions {
   /** Patterns over archive paths (see `pathSelector`); only selected entries (and their contents) are extracted. */
   only?: string[];
-  /** Archive paths not to extract (the inventory files, which are metadata). */
+  /** Archive paths not to extract (the inventory files, which are metadata), matched byte for byte. */
   skip?: string[];
   /**
    * Restoring an incremental chain into the same directory, archive by
@@ -110,7 +110,8 @@ class Extraction {
 
   constructor(dir: string, private readonly options: ExtractOptions) {
     this.only = options.only?.length ? pathSelector(options.only) : undefined;
-    this.skip = new Set(options.skip ?? []);
+    // As binary strings, like entry paths: no decoding per entry.
+    this.skip = new Set((options.skip ?? []).map((p) => Buffer.from(p, 'utf8').toString('latin1')));
     this.root = Buffer.from(dir).toString('latin1');
     this.writer = new FileWriter(this.root);
   }
@@ -169,8 +170,9 @@ class Extraction {
     if (only) {
       for (const key of ancestors.keys()) if (!path.startsWith(`${key}/`)) ancestors.delete(key);
     }
-    if (skip.has(text(path)) || (only && !only(text(path)))) {
-      if (only && entry.type === 'Directory' && !skip.has(text(path))) ancestors.set(path, dirMeta(entry));
+    const skipped = skip.has(path);
+    if (skipped || (only && !only(text(path)))) {
+      if (only && entry.type === 'Directory' && !skipped) ancestors.set(path, dirMeta(entry));
       return false;
     }
     for (const [key, meta] of ancestors) this.parents.set(key, meta);

@@ -78,16 +78,15 @@ export function checksumOk(block: Buffer): boolean {
   } catch {
     return false;
   }
-  // The sum of the bytes with the checksum field counted as eight spaces; signed, each byte above 127 counts 256 less.
+  // The sum of the bytes with the checksum field counted as eight spaces; signed, each byte above 127 counts 256 less
+  // (summed only when the unsigned sum does not match: a loop without branches is some twice as fast per header).
   let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += block[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += block[i]!;
+  if (stored === unsigned) return true;
   let high = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    if (i === 148) i = 156;
-    const b = block[i]!;
-    unsigned += b;
-    if (b > 127) high++;
-  }
-  return stored === unsigned || stored === unsigned - 256 * high;
+  for (let i = 0; i < BLOCK; i++) if (block[i]! > 127 && (i < 148 || i >= 156)) high++;
+  return stored === unsigned - 256 * high;
 }
 
 /** Decodes one header block; throws a message with the byte offset when it is not a tar header. */

@@ -97,6 +97,70 @@ describe('age files interoperate with the age CLI', () => {
   });
 });
 
+describe('age headers Ferry writes itself, and the ones it leaves to age-encryption', () => {
+  it('a file for several recipients (two age keys and an ssh-ed25519 key) decrypts with age -d and each of their keys', async () => {
+    sh('age-keygen -o second.txt 2>/dev/null');
+    const second = sh('age-keygen -y second.txt').toString().trim();
+    const data = randomBytes(KiB64 + 3);
+    const ours = await encrypt(data, { recipients: [recipient, second, sshPublic] });
+    expect(ours.toString('latin1', 0, headerEnd(ours)).match(/^-> /gm)).toHaveLength(3);
+    for (const key of ['key.txt', 'second.txt', 'id_ed25519']) expect(sh(`age -d -i ${key}`, ours).equals(data)).toBe(true);
+  });
+
+  it('a file for a post-quantum recipient (age1pq1...), whose header age-encryption makes, decrypts with its identity', async () => {
+    const { generateHybridIdentity, identityToRecipient } = await import('age-encryption');
+    const identity = await generateHybridIdentity();
+    await writeFile(join(dir, 'pq.txt'), `${identity}\n`);
+    const pq = await identityToRecipient(identity);
+    expect(pq).toMatch(/^age1pq1/);
+    const data = randomBytes(1000);
+    const ours = await encrypt(data, { recipients: [pq, recipient] });
+    expect((await decrypt(ours, { identityFiles: [join(dir, 'pq.txt')] })).equals(data)).toBe(true);
+    expect(sh('age -d -i key.txt', ours).equals(data)).toBe(true);
+  });
+
+  it('a file age made for several recipients decrypts with the key of any of them, wherever its stanza is', async () => {
+    sh('age-keygen -o third.txt 2>/dev/null');
+    const third = sh('age-keygen -y third.txt').toString().trim();
+    const data = randomBytes(5000);
+    const theirs = sh(`age -r ${third} -R id_ed25519.pub -r ${recipient}`, data);
+    for (const key of ['key.txt', 'third.txt', 'id_ed25519']) expect((await decrypt(theirs, { identityFiles: [join(dir, key)] })).equals(data)).toBe(true);
+  });
+
+  describe('a header that is not exactly right is refused before any byte is read', () => {
+    let file: Buffer;
+    let header: string;
+    const keys = () => ({ identityFiles: [join(dir, 'key.txt')] });
+    /** The file with its header text changed by `edit` (the payload as it was). */
+    const edited = (edit: (header: string) => string) => Buffer.concat([Buffer.from(edit(header), 'latin1'), file.subarray(header.length)]);
+    beforeAll(async () => {
+      file = await encrypt(randomBytes(100), { recipients: [recipient] });
+      header = file.toString('latin1', 0, headerEnd(file));
+    });
+
+    it('the untouched header decrypts', async () => {
+      expect((await decrypt(file, keys())).length).toBe(100);
+    });
+
+    it.each([
+      ['a changed MAC', (h: string) => h.replace(/--- (.)/, (_m, c: string) => `--- ${c === 'A' ? 'B' : 'A'}`), /invalid header HMAC/],
+      ['an extra stanza the MAC does not cover', (h: string) => h.replace('\n--- ', '\n-> grease x\n\n--- '), /invalid header HMAC/],
+      ['an X25519 stanza with a third argument', (h: string) => h.replace(/^(-> X25519 \S+)$/m, '$1 extra'), /invalid X25519 stanza/],
+      ['an X25519 share of 31 bytes', (h: string) => h.replace(/^-> X25519 \S+$/m, `-> X25519 ${Buffer.alloc(31, 1).toString('base64').replace(/=+$/, '')}`), /invalid X25519 stanza/],
+      ['a low-order X25519 share (all zeros)', (h: string) => h.replace(/^-> X25519 \S+$/m, `-> X25519 ${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}`), /invalid X25519 stanza/],
+      ['a body line in padded base64', (h: string) => h.replace(/^(-> X25519 \S+\n)(\S+)$/m, '$1$2='), /invalid stanza: not canonical unpadded base64/],
+      ['a body line whose last character has stray low bits', (h: string) => h.replace(/^(-> X25519 \S+\n\S{42})(\S)$/m, (_m, a: string, c: string) => a + 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'[('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(c) & ~3) + 1]), /invalid stanza: not canonical unpadded base64/],
+      ['a stanza argument with a tab in it', (h: string) => h.replace('-> X25519 ', '-> X25519\t'), /cannot decrypt test\.age: invalid stanza/],
+      ['a MAC line that is not base64', (h: string) => h.replace(/--- \S+/, '--- !!!'), /invalid header MAC/],
+      ['another version line', (h: string) => h.replace('age-encryption.org/v1', 'age-encryption.org/v2'), /not an age file|invalid version/],
+    ])('%s', async (_name, edit, message) => {
+      const bad = edited(edit);
+      expect(bad.equals(file)).toBe(false);
+      await expect(decrypt(bad, keys())).rejects.toThrow(message);
+    });
+  });
+});
+
 describe('a damaged age payload never decrypts', () => {
   const keys = () => ({ identityFiles: [join(dir, 'key.txt')] });
   let data: Buffer;

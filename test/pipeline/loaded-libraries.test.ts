@@ -26,14 +26,18 @@ const require = createRequire(import.meta.url);
 process.on('exit', () => appendFileSync(out, Object.keys(require.cache).join('\\n') + '\\n'));
 `;
 
-/** The modules `ferry run` loads with the config `makeConfig` gives for a fresh workspace. */
-async function loadedByRun(makeConfig: (ws: Workspace) => Promise<Record<string, unknown>>): Promise<string> {
+/** The modules `ferry ARGS` (by default `run`) loads with the config `makeConfig` gives for a fresh workspace, after `before` ran there. */
+async function loadedBy(makeConfig: (ws: Workspace) => Promise<Record<string, unknown>>, args = ['run'], before: string[][] = []): Promise<string> {
   const ws = await workspace();
   try {
     await ws.writeConfig(await makeConfig(ws));
+    for (const command of before) {
+      const done = await ws.run(command);
+      expect(done.code, done.stderr).toBe(0);
+    }
     await writeFile(join(ws.dir, 'recorder.mjs'), RECORDER);
     const log = join(ws.dir, 'loaded.txt');
-    const result = await ws.run(['run'], { NODE_OPTIONS: `--import=${join(ws.dir, 'recorder.mjs')}`, LOADED_LOG: log });
+    const result = await ws.run(args, { NODE_OPTIONS: `--import=${join(ws.dir, 'recorder.mjs')}`, LOADED_LOG: log });
     expect(result.code, result.stderr).toBe(0);
     return await readFile(log, 'utf8');
   } finally {
@@ -41,20 +45,37 @@ async function loadedByRun(makeConfig: (ws: Workspace) => Promise<Record<string,
   }
 }
 
-describe('a run loads only the libraries its config needs, so its memory stays small', () => {
+/** A config encrypted to a key `ferry keygen` makes in the workspace (key.txt). */
+async function encryptedToNewKey(ws: Workspace): Promise<Record<string, unknown>> {
+  const key = await ws.run(['keygen', '--out', 'key.txt']);
+  expect(key.code, key.stderr).toBe(0);
+  const recipient = /age1[0-9a-z]+/.exec(await readFile(join(ws.dir, 'key.txt'), 'utf8'))![0];
+  return basicConfig({ encryption: { recipients: [recipient] } });
+}
+
+describe('a command loads only the libraries its config needs, so its memory stays small', () => {
   it('an unencrypted run to a local target without notifications or a terminal loads neither age-encryption, ssh2, better-sqlite3, nodemailer nor cli-progress', async () => {
-    const loaded = await loadedByRun(async () => basicConfig());
+    const loaded = await loadedBy(async () => basicConfig());
     expect(loaded).toContain('/node_modules/zod/');
     for (const lib of ['age-encryption', 'ssh2', 'better-sqlite3', 'nodemailer', 'cli-progress']) expect(loaded).not.toContain(`/node_modules/${lib}/`);
   });
 
-  it('an encrypted run loads age-encryption', async () => {
-    const loaded = await loadedByRun(async (ws) => {
-      const key = await ws.run(['keygen', '--out', 'key.txt']);
-      expect(key.code, key.stderr).toBe(0);
-      const recipient = /age1[0-9a-z]+/.exec(await readFile(join(ws.dir, 'key.txt'), 'utf8'))![0];
-      return basicConfig({ encryption: { recipients: [recipient] } });
-    });
+  it('a run encrypted to an age X25519 recipient does not load age-encryption either (Ferry writes that header itself)', async () => {
+    const loaded = await loadedBy(encryptedToNewKey);
+    expect(loaded).toContain('/node_modules/@scure/base/');
+    expect(loaded).not.toContain('/node_modules/age-encryption/');
+  });
+
+  it('restoring an archive encrypted to an age X25519 key does not load age-encryption (Ferry reads that header itself)', async () => {
+    const loaded = await loadedBy(encryptedToNewKey, ['restore', 'latest', '--to', 'restored', '--identity', 'key.txt'], [['run']]);
+    expect(loaded).toContain('/node_modules/@scure/base/');
+    expect(loaded).not.toContain('/node_modules/age-encryption/');
+  });
+
+  it('a run encrypted to a post-quantum recipient loads age-encryption, which makes that header', async () => {
+    const { generateHybridIdentity, identityToRecipient } = await import('age-encryption');
+    const recipient = await identityToRecipient(await generateHybridIdentity());
+    const loaded = await loadedBy(async () => basicConfig({ encryption: { recipients: [recipient] } }));
     expect(loaded).toContain('/node_modules/age-encryption/');
   });
 });
