@@ -10,6 +10,7 @@ import { makeDecrypter, type DecryptKeys } from '../../src/restore/decrypt.js';
 import { headerEnd } from '../../src/crypto/age-header.js';
 
 const KiB64 = 64 * 1024;
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const SEALED = KiB64 + 16;
 let dir: string;
 let recipient: string;
@@ -149,7 +150,8 @@ describe('age headers Ferry writes itself, and the ones it leaves to age-encrypt
       ['an X25519 share of 31 bytes', (h: string) => h.replace(/^-> X25519 \S+$/m, `-> X25519 ${Buffer.alloc(31, 1).toString('base64').replace(/=+$/, '')}`), /invalid X25519 stanza/],
       ['a low-order X25519 share (all zeros)', (h: string) => h.replace(/^-> X25519 \S+$/m, `-> X25519 ${Buffer.alloc(32).toString('base64').replace(/=+$/, '')}`), /invalid X25519 stanza/],
       ['a body line in padded base64', (h: string) => h.replace(/^(-> X25519 \S+\n)(\S+)$/m, '$1$2='), /invalid stanza: not canonical unpadded base64/],
-      ['a body line whose last character has stray low bits', (h: string) => h.replace(/^(-> X25519 \S+\n\S{42})(\S)$/m, (_m, a: string, c: string) => a + 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'[('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.indexOf(c) & ~3) + 1]), /invalid stanza: not canonical unpadded base64/],
+      // 32 bytes are 43 characters, whose last 2 bits must be zero.
+      ['a body line whose last character has stray low bits', (h: string) => h.replace(/^(-> X25519 \S+\n\S{42})(\S)$/m, (_m, a: string, c: string) => a + B64[(B64.indexOf(c) & ~3) + 1]), /invalid stanza: not canonical unpadded base64/],
       ['a stanza argument with a tab in it', (h: string) => h.replace('-> X25519 ', '-> X25519\t'), /cannot decrypt test\.age: invalid stanza/],
       ['a MAC line that is not base64', (h: string) => h.replace(/--- \S+/, '--- !!!'), /invalid header MAC/],
       ['another version line', (h: string) => h.replace('age-encryption.org/v1', 'age-encryption.org/v2'), /not an age file|invalid version/],
