@@ -1,5 +1,4 @@
 import { createHmac, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { base64nopad, bech32 } from '@scure/base';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
 import { ageLibrary } from './age-library.js';
 import { NONCE, TAG } from './age-payload.js';
@@ -27,7 +26,7 @@ const MAX_HEADER = 1 << 20;
  * (post-quantum `age1pq1...`, `age1tag1...`) is made by age-encryption.
  */
 export async function createAgeHeader(recipients: Array<string | Recipient>): Promise<AgeHeader> {
-  const native = recipients.map((r) => (typeof r === 'string' ? x25519Recipient(r) : r));
+  const native = await Promise.all(recipients.map((r) => (typeof r === 'string' ? x25519Recipient(r) : r)));
   if (native.some((r) => r === undefined)) return libraryHeader(recipients);
   const fileKey = randomBytes(16);
   const stanzas: Stanza[] = [];
@@ -54,16 +53,21 @@ function headerMac(fileKey: Uint8Array, headerNoMac: Uint8Array): Buffer {
 
 const X25519_LABEL = 'age-encryption.org/v1/X25519';
 
+/** `@scure/base`'s bech32, loaded with the first age key read: commands without encryption never load it. */
+const bech32 = async (): Promise<typeof import('@scure/base').bech32> => (await (scureBase ??= import('@scure/base'))).bech32;
+let scureBase: Promise<typeof import('@scure/base')> | undefined;
+
 /**
  * age's X25519 recipient (age spec, "X25519"): an ephemeral share, the file
  * key sealed under HKDF(X25519(ephemeral, recipient), share || recipient).
  * Undefined for a string that is not one (bech32 with the `age` prefix and
  * 32 bytes): other kinds, and malformed ones, which age-encryption reports.
  */
-export function x25519Recipient(recipient: string): Recipient | undefined {
+export async function x25519Recipient(recipient: string): Promise<Recipient | undefined> {
+  const codec = await bech32();
   let point: Uint8Array;
   try {
-    const decoded = bech32.decodeToBytes(recipient);
+    const decoded = codec.decodeToBytes(recipient);
     if (decoded.prefix !== 'age' || decoded.bytes.length !== 32) return undefined;
     point = decoded.bytes;
   } catch {
@@ -94,10 +98,11 @@ const x25519WrapKey = (secret: Uint8Array, share: Uint8Array, recipient: Uint8Ar
  * arguments, a share that is not 32 bytes, a low-order share) is an error,
  * one sealed to another key is not for it (null).
  */
-export function x25519Identity(line: string): Identity | undefined {
+export async function x25519Identity(line: string): Promise<Identity | undefined> {
+  const codec = await bech32();
   let scalar: Uint8Array;
   try {
-    const decoded = bech32.decodeToBytes(line);
+    const decoded = codec.decodeToBytes(line);
     if (!line.startsWith('AGE-SECRET-KEY-1') || decoded.prefix.toUpperCase() !== 'AGE-SECRET-KEY-' || decoded.bytes.length !== 32) return undefined;
     scalar = decoded.bytes;
   } catch {
@@ -163,13 +168,11 @@ export async function unwrapHeader(header: Buffer, identities: Identity[]): Prom
   }
 }
 
-/** Canonical unpadded base64 (age spec): anything else is an invalid `what`. */
-function decode64(text: string, what: string): Uint8Array {
-  try {
-    return base64nopad.decode(text);
-  } catch {
-    throw new Error(`invalid ${what}: not canonical unpadded base64`);
-  }
+/** Canonical unpadded base64 (age spec: no padding, no stray bits in the last character); anything else is an invalid `what`. */
+function decode64(text: string, what: string): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  if (!/^[A-Za-z0-9+/]*$/.test(text) || b64(bytes) !== text) throw new Error(`invalid ${what}: not canonical unpadded base64`);
+  return bytes;
 }
 
 async function firstFileKey(identities: Identity[], stanzas: Stanza[]): Promise<Uint8Array> {

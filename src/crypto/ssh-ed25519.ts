@@ -1,6 +1,6 @@
-import { createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import type { Identity, Recipient, Stanza } from 'age-encryption';
-import { b64, BASEPOINT, sealFileKey, x25519 } from './x25519.js';
+import { b64, BASEPOINT, openFileKey, sealFileKey, x25519 } from './x25519.js';
 
 /**
  * age's `ssh-ed25519` recipient type (age spec, "ssh-ed25519"), so archives
@@ -93,10 +93,10 @@ export function sshEd25519Identity(pem: string): Identity {
         if (s.args[0] !== 'ssh-ed25519' || s.args[1] !== expected || s.args.length !== 3) continue;
         const share = Buffer.from(s.args[2]!, 'base64');
         const key = wrappingKey(x25519(scalar, share), share, ourX, sshKey);
-        const body = Buffer.from(s.body);
-        const d = createDecipheriv('chacha20-poly1305', key, Buffer.alloc(12), { authTagLength: 16 });
-        d.setAuthTag(body.subarray(body.length - 16));
-        return Buffer.concat([d.update(body.subarray(0, body.length - 16)), d.final()]);
+        // The stanza names this key: one that does not open is damaged, not meant for another identity.
+        const fileKey = openFileKey(key, s.body);
+        if (!fileKey) throw new Error('the ssh-ed25519 stanza for this key does not decrypt');
+        return fileKey;
       }
       return null;
     },

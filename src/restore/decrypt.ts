@@ -40,7 +40,7 @@ export async function makeDecrypter(keys: DecryptKeys): Promise<(input: Readable
     }
     const ids = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('AGE-SECRET-KEY-'));
     if (ids.length === 0) throw new DecryptError(`--identity: ${file} holds no age identity (AGE-SECRET-KEY-1...) or OpenSSH Ed25519 private key`);
-    identities.push(...ids.map((id) => x25519Identity(id) ?? id));
+    for (const id of ids) identities.push((await x25519Identity(id)) ?? id);
   }
   if (keys.passphrase !== undefined) identities.push(scryptIdentity(keys.passphrase));
   const count = identities.length;
